@@ -1,0 +1,184 @@
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from agreements import services
+from agreements.errors import PermissionDenied, ValidationError
+from agreements.models import (
+    Agreement,
+    AgreementVersion,
+    BusinessCalendar,
+    Commitment,
+    Goal,
+    GoalCheckIn,
+    Holiday,
+    Membership,
+    RejectionReason,
+    Signature,
+    Team,
+    WorkingHours,
+)
+
+
+class WorkingHoursInline(admin.TabularInline):
+    model = WorkingHours
+    extra = 0
+
+
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    extra = 0
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(admin.ModelAdmin):
+    list_display = ["name", "timezone", "holiday_country", "holiday_subdivision"]
+    list_filter = ["timezone", "holiday_country"]
+    search_fields = ["name"]
+    inlines = [WorkingHoursInline, HolidayInline]
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "side", "timezone", "calendar"]
+    list_filter = ["side", "timezone"]
+    search_fields = ["name"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "team", "role"]
+    list_filter = ["role", "team__side", "team"]
+    search_fields = ["user__username", "user__email", "team__name"]
+    autocomplete_fields = ["user", "team"]
+
+
+class VersionInline(admin.TabularInline):
+    model = AgreementVersion
+    fields = ["number", "status", "proposed_at", "activated_at", "ended_at", "summary"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Agreement)
+class AgreementAdmin(admin.ModelAdmin):
+    list_display = ["name", "marketing_team", "sales_team", "calendar", "created_at"]
+    list_filter = ["marketing_team", "sales_team"]
+    search_fields = ["name"]
+    inlines = [VersionInline]
+    actions = ["draft_new_version"]
+
+    @admin.action(description="Draft a new version (copy of the newest)")
+    def draft_new_version(self, request, queryset) -> None:
+        for agreement in queryset:
+            try:
+                version = services.agreement_version_draft(agreement=agreement, user=request.user)
+                self.message_user(request, f"Drafted {version}.")
+            except ValidationError as exc:
+                self.message_user(request, f"{agreement}: {exc.messages[0]}", messages.ERROR)
+
+
+class CommitmentInline(admin.StackedInline):
+    model = Commitment
+    extra = 0
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None or obj.status == AgreementVersion.Status.DRAFT
+
+    has_add_permission = has_change_permission
+    has_delete_permission = has_change_permission
+
+
+class SignatureInline(admin.TabularInline):
+    model = Signature
+    extra = 0
+    readonly_fields = ["side", "user", "signed_at"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AgreementVersion)
+class AgreementVersionAdmin(admin.ModelAdmin):
+    list_display = ["agreement", "number", "status", "proposed_at", "activated_at", "ended_at"]
+    list_filter = ["status", "agreement"]
+    search_fields = ["agreement__name", "summary"]
+    readonly_fields = ["status", "proposed_at", "activated_at", "ended_at", "created_by"]
+    inlines = [CommitmentInline, SignatureInline]
+    actions = ["propose", "sign"]
+
+    def _run(self, request, queryset, action) -> None:
+        for version in queryset:
+            try:
+                action(version)
+                self.message_user(request, f"{version}: done.")
+            except (ValidationError, PermissionDenied) as exc:
+                text = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
+                self.message_user(request, f"{version}: {text}", messages.ERROR)
+
+    @admin.action(description="Propose the selected drafts")
+    def propose(self, request, queryset) -> None:
+        now = timezone.now()
+        self._run(
+            request, queryset, lambda v: services.agreement_version_propose(version=v, now=now)
+        )
+
+    @admin.action(description="Sign the selected versions for my side")
+    def sign(self, request, queryset) -> None:
+        now = timezone.now()
+        self._run(
+            request,
+            queryset,
+            lambda v: services.agreement_version_sign(version=v, user=request.user, now=now),
+        )
+
+
+@admin.register(Commitment)
+class CommitmentAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "version",
+        "kind",
+        "order",
+        "clock",
+        "within",
+        "attempts",
+        "every",
+        "target",
+        "period",
+    ]
+    list_filter = ["kind", "clock", "version__status", "version__agreement"]
+    search_fields = ["name", "version__agreement__name"]
+
+
+class CheckInInline(admin.TabularInline):
+    model = GoalCheckIn
+    extra = 0
+
+
+@admin.register(Goal)
+class GoalAdmin(admin.ModelAdmin):
+    list_display = ["name", "agreement", "metric", "target", "period", "starts_on", "ends_on"]
+    list_filter = ["period", "agreement", "metric"]
+    search_fields = ["name", "notes"]
+    inlines = [CheckInInline]
+
+
+@admin.register(RejectionReason)
+class RejectionReasonAdmin(admin.ModelAdmin):
+    list_display = ["label", "code", "is_active", "order"]
+    list_filter = ["is_active"]
+    search_fields = ["label", "code"]
+    list_editable = ["is_active", "order"]

@@ -1,0 +1,34 @@
+"""Turns a stored BusinessCalendar into the pure `businesstime.Calendar` the clocks use."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import holidays as holidays_lib
+
+from agreements import businesstime
+from agreements.models import BusinessCalendar
+
+# Public holidays are expanded for this many years around the instant of interest.
+YEARS_BEFORE, YEARS_AFTER = 1, 2
+
+
+def public_holidays(country: str, subdivision: str, years: range) -> dict[date, str]:
+    if not country:
+        return {}
+    return dict(holidays_lib.country_holidays(country, subdiv=subdivision or None, years=years))
+
+
+def clock_calendar(calendar: BusinessCalendar, *, around: datetime) -> businesstime.Calendar:
+    """The calendar's working hours and holidays, for clocks running near `around`."""
+    weekly: dict[int, list] = defaultdict(list)
+    for hours in calendar.hours.all():
+        weekly[hours.weekday].append((hours.start, hours.end))
+    years = range(around.year - YEARS_BEFORE, around.year + YEARS_AFTER + 1)
+    days = set(public_holidays(calendar.holiday_country, calendar.holiday_subdivision, years))
+    days.update(h.date for h in calendar.custom_holidays.all())
+    return businesstime.Calendar(
+        tz=ZoneInfo(calendar.timezone), weekly=dict(weekly), holidays=frozenset(days)
+    )

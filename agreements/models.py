@@ -1,0 +1,387 @@
+"""Teams, business calendars, versioned agreements and their commitments."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known IANA time zone.")
+
+
+def validate_iso_duration(value: str) -> None:
+    from agreements.businesstime import ClockDuration
+
+    try:
+        ClockDuration.parse(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+class Side(models.TextChoices):
+    MARKETING = "marketing", "Marketing"
+    SALES = "sales", "Sales"
+
+
+class BusinessCalendar(models.Model):
+    """Weekly working hours in a time zone, minus holidays (a country's and custom dates)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    holiday_country = models.CharField(
+        max_length=2, blank=True, help_text="ISO country code for public holidays, e.g. DE, US."
+    )
+    holiday_subdivision = models.CharField(
+        max_length=10, blank=True, help_text="Optional region, e.g. BY or NY."
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkingHours(models.Model):
+    """One working interval on a weekday; an end at or before the start runs overnight."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0
+        TUESDAY = 1
+        WEDNESDAY = 2
+        THURSDAY = 3
+        FRIDAY = 4
+        SATURDAY = 5
+        SUNDAY = 6
+
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start = models.TimeField()
+    end = models.TimeField()
+
+    class Meta:
+        ordering = ["calendar", "weekday", "start"]
+        verbose_name_plural = "working hours"
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start:%H:%M}–{self.end:%H:%M}"
+
+    def clean(self) -> None:
+        if self.start == self.end:
+            raise ValidationError({"end": "An interval must not start and end at the same time."})
+
+
+class Holiday(models.Model):
+    """A custom non-working date, on top of the country's public holidays."""
+
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.CASCADE, related_name="custom_holidays"
+    )
+    date = models.DateField()
+    name = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="holiday_unique_per_calendar")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.name}".strip()
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    side = models.CharField(max_length=10, choices=Side.choices)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.PROTECT, null=True, blank=True, related_name="teams"
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="sla_teams"
+    )
+
+    class Meta:
+        ordering = ["side", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        MEMBER = "member", "Member"
+        MANAGER = "manager", "Manager"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+
+    class Meta:
+        ordering = ["team", "role", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="membership_unique_team_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}, {self.team})"
+
+
+class Agreement(models.Model):
+    """The standing agreement between one marketing team and one sales team."""
+
+    name = models.CharField(max_length=150)
+    marketing_team = models.ForeignKey(
+        Team,
+        on_delete=models.PROTECT,
+        related_name="marketing_agreements",
+        limit_choices_to={"side": Side.MARKETING},
+    )
+    sales_team = models.ForeignKey(
+        Team,
+        on_delete=models.PROTECT,
+        related_name="sales_agreements",
+        limit_choices_to={"side": Side.SALES},
+    )
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        on_delete=models.PROTECT,
+        related_name="agreements",
+        help_text="Calendar of business clocks and of quota periods.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["marketing_team", "sales_team"], name="agreement_unique_team_pair"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AgreementVersion(models.Model):
+    """One version of the terms. Active only once a manager of each side signed it."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PROPOSED = "proposed", "Proposed"
+        ACTIVE = "active", "Active"
+        SUPERSEDED = "superseded", "Superseded"
+        RETIRED = "retired", "Retired"
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    summary = models.TextField(blank=True, help_text="What changed in this version, and why.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    proposed_at = models.DateTimeField(null=True, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["agreement", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "number"], name="agreementversion_unique_number"
+            ),
+            models.UniqueConstraint(
+                fields=["agreement"],
+                condition=Q(status="active"),
+                name="agreementversion_one_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agreement} v{self.number} ({self.status})"
+
+
+class Signature(models.Model):
+    version = models.ForeignKey(
+        AgreementVersion, on_delete=models.CASCADE, related_name="signatures"
+    )
+    side = models.CharField(max_length=10, choices=Side.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    signed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["signed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "side"], name="signature_one_per_side")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.side} signed by {self.user} at {self.signed_at:%Y-%m-%d %H:%M}"
+
+
+class Commitment(models.Model):
+    """One promise in a version. Per kind, commitments match leads in `order`; first wins."""
+
+    class Kind(models.TextChoices):
+        FIRST_TOUCH = "first_touch", "First touch"
+        FOLLOW_UP = "follow_up", "Follow-up cadence"
+        DISPOSITION = "disposition", "Disposition"
+        LEAD_VOLUME = "lead_volume", "Lead volume"
+        LEAD_QUALITY = "lead_quality", "Lead quality"
+
+    class Clock(models.TextChoices):
+        BUSINESS = "business", "Business time"
+        CALENDAR = "calendar", "Calendar time"
+
+    class Period(models.TextChoices):
+        WEEK = "week", "Week"
+        MONTH = "month", "Month"
+        QUARTER = "quarter", "Quarter"
+
+    class Stage(models.TextChoices):
+        MQL = "mql", "MQL"
+        SAL = "sal", "SAL"
+        SQL = "sql", "SQL"
+
+    SIDE_OF_KIND = {
+        Kind.FIRST_TOUCH: Side.SALES,
+        Kind.FOLLOW_UP: Side.SALES,
+        Kind.DISPOSITION: Side.SALES,
+        Kind.LEAD_VOLUME: Side.MARKETING,
+        Kind.LEAD_QUALITY: Side.MARKETING,
+    }
+    LEAD_KINDS = (Kind.FIRST_TOUCH, Kind.FOLLOW_UP, Kind.DISPOSITION)
+    PERIOD_KINDS = (Kind.LEAD_VOLUME, Kind.LEAD_QUALITY)
+
+    version = models.ForeignKey(
+        AgreementVersion, on_delete=models.CASCADE, related_name="commitments"
+    )
+    kind = models.CharField(max_length=15, choices=Kind.choices)
+    order = models.PositiveIntegerField(default=0, help_text="Lower matches first within a kind.")
+    name = models.CharField(max_length=150, blank=True)
+    applies_to = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Filter on lead fields, e.g. {"tier": ["A"], "min_score": 50}. Empty: all.',
+    )
+    clock = models.CharField(max_length=10, choices=Clock.choices, default=Clock.BUSINESS)
+    warn_at_pct = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        default=80,
+        validators=[MinValueValidator(1), MaxValueValidator(99)],
+        help_text="Warn when this share of the time has passed; empty for no warning.",
+    )
+    within = models.CharField(
+        max_length=32, blank=True, validators=[validate_iso_duration], help_text="e.g. PT4H, P1D"
+    )
+    attempts = models.PositiveSmallIntegerField(null=True, blank=True)
+    every = models.CharField(
+        max_length=32, blank=True, validators=[validate_iso_duration], help_text="e.g. P2D"
+    )
+    target = models.PositiveIntegerField(null=True, blank=True)
+    stage = models.CharField(max_length=5, choices=Stage.choices, blank=True)
+    period = models.CharField(max_length=10, choices=Period.choices, blank=True)
+    min_acceptance_pct = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(100)]
+    )
+    min_sample = models.PositiveIntegerField(default=10)
+
+    class Meta:
+        ordering = ["version", "kind", "order", "id"]
+        indexes = [models.Index(fields=["version", "kind", "order"])]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.get_kind_display()} #{self.order}"
+
+    @property
+    def side(self) -> str:
+        return self.SIDE_OF_KIND[self.kind]
+
+    def clean(self) -> None:
+        required = {
+            self.Kind.FIRST_TOUCH: ["within"],
+            self.Kind.DISPOSITION: ["within"],
+            self.Kind.FOLLOW_UP: ["attempts", "every"],
+            self.Kind.LEAD_VOLUME: ["target", "stage", "period"],
+            self.Kind.LEAD_QUALITY: ["min_acceptance_pct", "period"],
+        }.get(self.kind, [])
+        errors = {
+            name: f"Required for a {self.get_kind_display().lower()} commitment."
+            for name in required
+            if getattr(self, name) in (None, "")
+        }
+        from agreements.matching import validate_applies_to
+
+        try:
+            validate_applies_to(self.applies_to)
+        except ValueError as exc:
+            errors["applies_to"] = str(exc)
+        if errors:
+            raise ValidationError(errors)
+
+
+class Goal(models.Model):
+    """A shared SMART goal on a measured metric, with check-ins."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="goals")
+    name = models.CharField(max_length=150)
+    metric = models.CharField(
+        max_length=50, help_text="A metric name from docs/metrics.md, e.g. first_touch_pct."
+    )
+    target = models.DecimalField(max_digits=12, decimal_places=2)
+    period = models.CharField(max_length=10, choices=Commitment.Period.choices)
+    starts_on = models.DateField(default=date.today)
+    ends_on = models.DateField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["agreement", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GoalCheckIn(models.Model):
+    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="check_ins")
+    on = models.DateField()
+    value = models.DecimalField(max_digits=12, decimal_places=2)
+    note = models.TextField(blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["goal", "-on"]
+
+    def __str__(self) -> str:
+        return f"{self.goal} on {self.on}: {self.value}"
+
+
+class RejectionReason(models.Model):
+    """A reason sales may give when rejecting a handed-off lead (the configured list)."""
+
+    code = models.SlugField(max_length=50, unique=True)
+    label = models.CharField(max_length=150)
+    is_active = models.BooleanField(default=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "label"]
+
+    def __str__(self) -> str:
+        return self.label

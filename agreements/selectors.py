@@ -1,0 +1,39 @@
+"""Reads on agreements: the active terms and who may act for which team."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+
+from agreements.models import AgreementVersion, Commitment, Membership, Team
+
+
+def is_manager(user: AbstractBaseUser, team: Team) -> bool:
+    return Membership.objects.filter(team=team, user=user, role=Membership.Role.MANAGER).exists()
+
+
+def user_team_ids(user: AbstractBaseUser) -> set[int]:
+    return set(Membership.objects.filter(user=user).values_list("team_id", flat=True))
+
+
+def active_version_for_sales_team(team_id: int) -> AgreementVersion | None:
+    """The active version of the agreement whose sales side is this team (the newest one if
+    the team has agreements with several marketing teams)."""
+    return (
+        AgreementVersion.objects.filter(
+            agreement__sales_team_id=team_id, status=AgreementVersion.Status.ACTIVE
+        )
+        .select_related("agreement__calendar", "agreement__sales_team__calendar")
+        .order_by("-activated_at")
+        .first()
+    )
+
+
+def active_versions() -> QuerySet[AgreementVersion]:
+    return AgreementVersion.objects.filter(status=AgreementVersion.Status.ACTIVE).select_related(
+        "agreement__calendar", "agreement__marketing_team", "agreement__sales_team"
+    )
+
+
+def commitments_in_order(version: AgreementVersion, kinds) -> list[Commitment]:
+    return list(version.commitments.filter(kind__in=kinds).order_by("kind", "order", "id"))

@@ -1,0 +1,188 @@
+"""Admin for leads and clocks. Changes that move clocks go through the lead services."""
+
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from agreements.errors import PermissionDenied, ValidationError
+from leads import services
+from leads.models import Activity, Breach, BreachComment, Lead, Obligation, StageEvent
+
+
+class StageEventInline(admin.TabularInline):
+    model = StageEvent
+    extra = 0
+    readonly_fields = ["from_stage", "to_stage", "occurred_at", "user", "note"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ObligationInline(admin.TabularInline):
+    model = Obligation
+    fk_name = "lead"
+    extra = 0
+    fields = ["kind", "attempt", "status", "starts_at", "warn_at", "due_at", "met_at", "user"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Lead)
+class LeadAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "company",
+        "tier",
+        "stage",
+        "owner",
+        "sales_team",
+        "handed_off_at",
+        "lead_source",
+        "campaign",
+    ]
+    list_filter = ["stage", "tier", "sales_team", "lead_source", "source_system"]
+    search_fields = ["name", "email", "company", "external_id", "campaign"]
+    date_hierarchy = "handed_off_at"
+    list_select_related = ["owner", "sales_team"]
+    autocomplete_fields = ["owner"]
+    readonly_fields = [
+        "stage",
+        "handed_off_at",
+        "agreement_version",
+        "accepted_at",
+        "rejected_at",
+        "rejection_reason",
+        "created_at",
+        "updated_at",
+    ]
+    inlines = [StageEventInline, ObligationInline]
+    actions = ["hand_off", "accept"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        now = timezone.now()
+        if not change:
+            data = {f: form.cleaned_data[f] for f in services.LEAD_DATA_FIELDS}
+            created = services.lead_create(
+                source_system=obj.source_system,
+                external_id=obj.external_id,
+                owner=obj.owner,
+                sales_team=obj.sales_team,
+                marketing_team=obj.marketing_team,
+                now=now,
+                user=request.user,
+                **data,
+            )
+            obj.pk = created.pk
+            return
+        owner_changed = "owner" in form.changed_data
+        data = {
+            f: form.cleaned_data[f] for f in services.LEAD_DATA_FIELDS if f in form.changed_data
+        }
+        lead = Lead.objects.get(pk=obj.pk)
+        services.lead_update(lead=lead, data=data)
+        other = {f: getattr(obj, f) for f in ("sales_team", "marketing_team", "source_system")}
+        Lead.objects.filter(pk=obj.pk).update(**other)
+        if owner_changed:
+            services.lead_reassign(lead=lead, owner=obj.owner, now=now, user=request.user)
+
+    def _run(self, request, queryset, action) -> None:
+        for lead in queryset:
+            try:
+                action(lead)
+            except (ValidationError, PermissionDenied) as exc:
+                text = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
+                self.message_user(request, f"{lead}: {text}", messages.ERROR)
+
+    @admin.action(description="Hand off to sales now")
+    def hand_off(self, request, queryset) -> None:
+        now = timezone.now()
+        self._run(
+            request,
+            queryset,
+            lambda lead: services.lead_hand_off(lead=lead, now=now, user=request.user),
+        )
+
+    @admin.action(description="Accept (SAL)")
+    def accept(self, request, queryset) -> None:
+        now = timezone.now()
+        self._run(
+            request,
+            queryset,
+            lambda lead: services.lead_accept(lead=lead, now=now, user=request.user),
+        )
+
+
+@admin.register(Activity)
+class ActivityAdmin(admin.ModelAdmin):
+    list_display = ["lead", "kind", "outcome", "occurred_at", "user", "source_system"]
+    list_filter = ["kind", "outcome", "source_system"]
+    search_fields = ["lead__name", "lead__company", "external_id", "note"]
+    date_hierarchy = "occurred_at"
+    list_select_related = ["lead", "user"]
+    autocomplete_fields = ["lead", "user"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # a logged touch is a fact; it already moved the clocks
+
+    def save_model(self, request, obj, form, change) -> None:
+        created = services.activity_log(
+            lead=obj.lead,
+            kind=obj.kind,
+            outcome=obj.outcome,
+            occurred_at=obj.occurred_at,
+            user=obj.user or request.user,
+            note=obj.note,
+            source_system=obj.source_system,
+            external_id=obj.external_id,
+            now=timezone.now(),
+        )
+        obj.pk = created.pk
+
+
+@admin.register(Obligation)
+class ObligationAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "kind", "side", "status", "due_at", "team", "user", "met_at"]
+    list_filter = ["status", "kind", "side", "team"]
+    search_fields = ["lead__name", "lead__company"]
+    date_hierarchy = "due_at"
+    list_select_related = ["lead", "team", "user"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+class CommentInline(admin.TabularInline):
+    model = BreachComment
+    extra = 0
+    readonly_fields = ["author", "created_at"]
+
+
+@admin.register(Breach)
+class BreachAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "kind", "side", "team", "user", "due_at", "status", "resolution"]
+    list_filter = ["status", "side", "kind", "resolution", "team"]
+    search_fields = ["lead__name", "lead__company", "dispute_reason", "acknowledge_note"]
+    date_hierarchy = "due_at"
+    list_select_related = ["lead", "team", "user"]
+    readonly_fields = [f.name for f in Breach._meta.fields]
+    inlines = [CommentInline]
+    actions = ["acknowledge"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Acknowledge")
+    def acknowledge(self, request, queryset) -> None:
+        now = timezone.now()
+        for breach in queryset:
+            try:
+                services.breach_acknowledge(breach=breach, user=request.user, now=now)
+            except ValidationError as exc:
+                self.message_user(request, f"{breach}: {exc.messages[0]}", messages.ERROR)

@@ -1,0 +1,190 @@
+"""The periodic checks: deadline scan, warnings, quota evaluation.
+
+Each claims the rows it works on with SELECT … FOR UPDATE SKIP LOCKED, so any number of
+scans may run at once and every breach or warning is recorded once; the one-to-one
+breach→obligation constraint is the last guard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+
+from agreements.models import Commitment, Side
+from agreements.periods import Period, acceptance_pct, period_containing, volume_at_risk
+from agreements.selectors import active_versions
+from leads import clocks, events
+from leads.models import Obligation
+from leads.selectors import (
+    dispositions_in,
+    leads_reaching_stage,
+    open_obligations_due,
+    open_obligations_to_warn,
+)
+
+BATCH = 500
+Status = Obligation.Status
+
+
+@dataclass
+class ScanResult:
+    breached: int = 0
+    warned: int = 0
+
+    def __str__(self) -> str:
+        return f"deadline scan: {self.breached} breached, {self.warned} warned"
+
+
+def _claim(queryset, *, limit: int) -> list[Obligation]:
+    return list(
+        queryset.select_for_update(skip_locked=True, of=("self",)).order_by("due_at")[:limit]
+    )
+
+
+def breach_due_obligations(*, now: datetime, batch: int = BATCH) -> int:
+    """Breach every open lead clock past due; returns how many this scan recorded."""
+    total = 0
+    while True:
+        with transaction.atomic():
+            claimed = _claim(open_obligations_due(now), limit=batch)
+            if not claimed:
+                return total
+            breaches = clocks.breach_obligations(claimed, now=now)
+            events.breaches_created(breaches, now=now)
+            total += len(breaches)
+
+
+def warn_obligations(*, now: datetime, batch: int = BATCH) -> int:
+    total = 0
+    while True:
+        with transaction.atomic():
+            claimed = _claim(open_obligations_to_warn(now), limit=batch)
+            if not claimed:
+                return total
+            Obligation.objects.filter(pk__in=[o.pk for o in claimed]).update(warned_at=now)
+            events.obligations_warned(claimed, now=now)
+            total += len(claimed)
+
+
+def deadline_scan(*, now: datetime) -> ScanResult:
+    return ScanResult(breached=breach_due_obligations(now=now), warned=warn_obligations(now=now))
+
+
+# Quotas ---------------------------------------------------------------------------------
+
+
+@dataclass
+class QuotaResult:
+    evaluated: int = 0
+    at_risk: int = 0
+    met: int = 0
+    missed: int = 0
+    opened: list[int] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (
+            f"quota evaluation: {self.evaluated} periods evaluated, {self.at_risk} at risk, "
+            f"{self.met} met, {self.missed} missed"
+        )
+
+
+def _period_obligation(commitment: Commitment, period: Period) -> Obligation:
+    agreement = commitment.version.agreement
+    obligation, _ = Obligation.objects.get_or_create(
+        commitment=commitment,
+        period_start=period.start,
+        lead=None,
+        defaults={
+            "kind": commitment.kind,
+            "side": Side.MARKETING,
+            "agreement_version": commitment.version,
+            "team": agreement.marketing_team,
+            "starts_at": period.start,
+            "due_at": period.end,
+            "target": commitment.target,
+        },
+    )
+    return obligation
+
+
+def _measure(obligation: Obligation, period: Period) -> bool:
+    """Set `actual` (and `sample` for quality) of a period obligation from the leads;
+    returns whether it is short of its promise so far."""
+    commitment = obligation.commitment
+    agreement = commitment.version.agreement
+    if commitment.kind == Commitment.Kind.LEAD_VOLUME:
+        obligation.actual = leads_reaching_stage(
+            agreement, commitment.stage, period.start, period.end
+        ).count()
+        return obligation.actual < commitment.target
+    accepted, rejected = dispositions_in(agreement, period.start, period.end)
+    pct = acceptance_pct(accepted, rejected)
+    obligation.sample = accepted + rejected
+    obligation.actual = None if pct is None else round(pct)
+    if pct is None or obligation.sample < commitment.min_sample:
+        return False  # too few dispositions to judge marketing's lead quality
+    return pct < commitment.min_acceptance_pct
+
+
+def _evaluate(obligation: Obligation, *, now: datetime, result: QuotaResult) -> None:
+    commitment = obligation.commitment
+    period = Period(commitment.period, obligation.period_start, obligation.due_at)
+    short = _measure(obligation, period)
+    result.evaluated += 1
+    volume = commitment.kind == Commitment.Kind.LEAD_VOLUME
+    ended = now >= obligation.due_at
+    fields = ["actual", "sample"]
+    if ended or (volume and not short):
+        if short:
+            obligation.save(update_fields=fields)
+            events.breaches_created(clocks.breach_obligations([obligation], now=now), now=now)
+            result.missed += 1
+            return
+        obligation.status, obligation.met_at, obligation.closed_at = Status.MET, now, now
+        fields += ["status", "met_at", "closed_at"]
+        result.met += 1
+    elif obligation.at_risk_at is None and (
+        volume_at_risk(obligation.actual, commitment.target, period.elapsed_fraction(now))
+        if volume
+        else short
+    ):
+        obligation.at_risk_at = now
+        fields.append("at_risk_at")
+        events.quota_at_risk(obligation, now=now)
+        result.at_risk += 1
+    obligation.save(update_fields=fields)
+
+
+def quota_evaluation(*, now: datetime) -> QuotaResult:
+    """Open the current period of every quota of the active versions, then measure every
+    open period: met, at risk by pace, or missed once the period has ended."""
+    result = QuotaResult()
+    for version in active_versions():
+        tz = ZoneInfo(version.agreement.calendar.timezone)
+        for commitment in version.commitments.filter(kind__in=Commitment.PERIOD_KINDS):
+            commitment.version = version
+            period = period_containing(commitment.period, now, tz)
+            result.opened.append(_period_obligation(commitment, period).pk)
+    # Periods opened under an older version are still judged after it was replaced.
+    open_periods = Obligation.objects.filter(status=Status.OPEN, lead__isnull=True).values_list(
+        "pk", flat=True
+    )
+    for pk in open_periods:
+        with transaction.atomic():
+            obligation = (
+                Obligation.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("commitment__version__agreement")
+                .filter(pk=pk, status=Status.OPEN)
+                .first()
+            )
+            if obligation is not None:
+                _evaluate(obligation, now=now, result=result)
+    return result
+
+
+def run_all(*, now: datetime) -> list[str]:
+    """All checks once, in order; returns the one-line summary of each."""
+    return [str(deadline_scan(now=now)), str(quota_evaluation(now=now))]

@@ -1,0 +1,32 @@
+"""What the clocks tell the rest of the system: called inside the transaction that made
+the change, so that whatever is recorded here (alert outbox rows, webhook deliveries)
+commits or rolls back with it. Each function is one explicit hook, called by the services
+and checks; nothing here is a Django signal."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from leads.models import Breach, Lead, Obligation
+
+
+def lead_handed_off(lead: Lead, *, now: datetime) -> None:
+    """A lead reached sales; its clocks are open."""
+
+
+def obligations_warned(obligations: list[Obligation], *, now: datetime) -> None:
+    """These open obligations passed their `warn_at`."""
+
+
+def breaches_created(breaches: list[Breach], *, now: datetime) -> None:
+    """These breaches were recorded (once each)."""
+
+
+def breach_resolved(breach: Breach, *, now: datetime) -> None:
+    """A disputed or open breach was resolved (upheld or waived)."""
+
+
+def quota_at_risk(obligation: Obligation, *, now: datetime) -> None:
+    """A period's pace says it will miss its target."""

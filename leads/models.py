@@ -1,0 +1,328 @@
+"""Leads, their stage history and touches, and the clocks (obligations) that run on them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from agreements.models import AgreementVersion, Commitment, Side, Team
+
+
+class Stage(models.TextChoices):
+    NEW = "new", "New"
+    MQL = "mql", "MQL"
+    SAL = "sal", "SAL"
+    SQL = "sql", "SQL"
+    OPPORTUNITY = "opportunity", "Opportunity"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+    REJECTED = "rejected", "Rejected"
+    RECYCLED = "recycled", "Recycled"
+
+
+# Funnel order: reaching a later stage implies having passed the earlier ones.
+FUNNEL = ["mql", "sal", "sql", "opportunity", "won"]
+CONVERTED_STAGES = ("sql", "opportunity", "won")
+CLOSED_STAGES = ("won", "lost", "rejected", "recycled")
+
+
+def stages_at_or_beyond(stage: str) -> list[str]:
+    return FUNNEL[FUNNEL.index(stage) :]
+
+
+class Lead(models.Model):
+    source_system = models.CharField(max_length=50, default="manual")
+    external_id = models.CharField(max_length=100)
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    title = models.CharField(max_length=200, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO country code.")
+    tier = models.CharField(max_length=20, blank=True)
+    score = models.IntegerField(default=0)
+    lead_source = models.CharField(max_length=100, blank=True)
+    campaign = models.CharField(max_length=200, blank=True)
+    stage = models.CharField(max_length=12, choices=Stage.choices, default=Stage.NEW)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_leads",
+    )
+    sales_team = models.ForeignKey(
+        Team,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sales_leads",
+        limit_choices_to={"side": Side.SALES},
+    )
+    marketing_team = models.ForeignKey(
+        Team,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="marketing_leads",
+        limit_choices_to={"side": Side.MARKETING},
+    )
+    handed_off_at = models.DateTimeField(null=True, blank=True)
+    agreement_version = models.ForeignKey(
+        AgreementVersion,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="leads",
+        help_text="The terms the lead's clocks started under at its last hand-off.",
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-handed_off_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_system", "external_id"], name="lead_unique_source_external_id"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["sales_team", "stage"]),
+            models.Index(fields=["owner", "stage"]),
+            models.Index(fields=["handed_off_at"]),
+            models.Index(fields=["campaign"]),
+            models.Index(fields=["lead_source"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}, {self.company}" if self.company else self.name
+
+    def match_fields(self) -> dict:
+        """The fields a commitment's `applies_to` filter may test."""
+        return {
+            "tier": self.tier,
+            "lead_source": self.lead_source,
+            "country": self.country,
+            "campaign": self.campaign,
+            "score": self.score,
+        }
+
+
+class StageEvent(models.Model):
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_events")
+    from_stage = models.CharField(max_length=12, choices=Stage.choices, blank=True)
+    to_stage = models.CharField(max_length=12, choices=Stage.choices)
+    occurred_at = models.DateTimeField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["to_stage", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.lead}: {self.from_stage or '—'} → {self.to_stage}"
+
+
+class Activity(models.Model):
+    class Kind(models.TextChoices):
+        CALL = "call", "Call"
+        EMAIL = "email", "Email"
+        MEETING = "meeting", "Meeting"
+        SMS = "sms", "SMS"
+        SOCIAL = "social", "Social"
+        OTHER = "other", "Other"
+
+    class Outcome(models.TextChoices):
+        ATTEMPTED = "attempted", "Attempted"
+        CONNECTED = "connected", "Connected"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.ATTEMPTED)
+    occurred_at = models.DateTimeField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="activities",
+    )
+    source_system = models.CharField(max_length=50, blank=True)
+    external_id = models.CharField(max_length=100, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name_plural = "activities"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_system", "external_id"],
+                condition=~Q(external_id=""),
+                name="activity_unique_source_external_id",
+            )
+        ]
+        indexes = [models.Index(fields=["lead", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.outcome}) on {self.lead}"
+
+
+class Obligation(models.Model):
+    """One running clock: a lead-scoped promise (a touch, an attempt, a disposition) or a
+    period-scoped one (a quota for a week/month/quarter). Keeps the version it started under."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        MET = "met", "Met"
+        BREACHED = "breached", "Breached"
+        CANCELLED = "cancelled", "Cancelled"
+
+    kind = models.CharField(max_length=15, choices=Commitment.Kind.choices)
+    side = models.CharField(max_length=10, choices=Side.choices)
+    commitment = models.ForeignKey(Commitment, on_delete=models.PROTECT, related_name="obligations")
+    agreement_version = models.ForeignKey(
+        AgreementVersion, on_delete=models.PROTECT, related_name="obligations"
+    )
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, null=True, blank=True, related_name="obligations"
+    )
+    attempt = models.PositiveSmallIntegerField(default=1)
+    period_start = models.DateTimeField(null=True, blank=True)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="obligations")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="obligations",
+    )
+    starts_at = models.DateTimeField()
+    warn_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    met_at = models.DateTimeField(null=True, blank=True)
+    met_by = models.ForeignKey(
+        Activity, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    warned_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    target = models.PositiveIntegerField(null=True, blank=True)
+    actual = models.PositiveIntegerField(null=True, blank=True)
+    sample = models.PositiveIntegerField(null=True, blank=True)
+    at_risk_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead", "kind", "attempt"],
+                condition=Q(status="open", lead__isnull=False),
+                name="obligation_one_open_per_lead_kind_attempt",
+            ),
+            models.UniqueConstraint(
+                fields=["commitment", "period_start"],
+                condition=Q(lead__isnull=True),
+                name="obligation_one_per_commitment_period",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["due_at"], condition=Q(status="open"), name="obligation_open_due"),
+            models.Index(
+                fields=["warn_at"],
+                condition=Q(status="open", warned_at__isnull=True),
+                name="obligation_open_unwarned",
+            ),
+            models.Index(fields=["user", "status", "due_at"]),
+            models.Index(fields=["team", "kind", "due_at"]),
+        ]
+
+    def __str__(self) -> str:
+        subject = self.lead or (self.period_start and f"period from {self.period_start:%Y-%m-%d}")
+        suffix = f" #{self.attempt}" if self.kind == Commitment.Kind.FOLLOW_UP else ""
+        return f"{self.get_kind_display()}{suffix} — {subject} ({self.status})"
+
+
+class Breach(models.Model):
+    """An obligation that passed its due time unmet, or a period that missed its target."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        DISPUTED = "disputed", "Disputed"
+        RESOLVED = "resolved", "Resolved"
+
+    class Resolution(models.TextChoices):
+        UPHELD = "upheld", "Upheld"
+        WAIVED = "waived", "Waived"
+
+    # One breach per obligation, whatever races: the database is the last guard.
+    obligation = models.OneToOneField(Obligation, on_delete=models.PROTECT, related_name="breach")
+    kind = models.CharField(max_length=15, choices=Commitment.Kind.choices)
+    side = models.CharField(max_length=10, choices=Side.choices)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="breaches")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="breaches",
+    )
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, null=True, blank=True, related_name="breaches"
+    )
+    due_at = models.DateTimeField()
+    detected_at = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    acknowledge_note = models.TextField(blank=True)
+    disputed_at = models.DateTimeField(null=True, blank=True)
+    disputed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    dispute_reason = models.TextField(blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolution = models.CharField(max_length=10, choices=Resolution.choices, blank=True)
+    resolution_note = models.TextField(blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-due_at", "-id"]
+        verbose_name_plural = "breaches"
+        indexes = [
+            models.Index(fields=["team", "status", "due_at"]),
+            models.Index(fields=["side", "due_at"]),
+            models.Index(fields=["user", "due_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} breach — {self.lead or self.team} ({self.status})"
+
+
+class BreachComment(models.Model):
+    breach = models.ForeignKey(Breach, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Comment by {self.author} on {self.breach_id}"

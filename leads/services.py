@@ -1,0 +1,372 @@
+"""Writes on leads. Every change to a lead's clocks goes through one of these functions,
+whether it comes from the admin, the API, an import or the browser. `now` is the clock of
+the system (when the change is recorded); `at`/`occurred_at` is when it happened."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from agreements.errors import PermissionDenied, ValidationError
+from agreements.models import Commitment, RejectionReason, Side, Team
+from agreements.selectors import active_version_for_sales_team, is_manager
+from leads import clocks, events
+from leads.models import (
+    CLOSED_STAGES,
+    CONVERTED_STAGES,
+    Activity,
+    Breach,
+    BreachComment,
+    Lead,
+    Obligation,
+    Stage,
+    StageEvent,
+)
+
+Kind = Commitment.Kind
+
+# Fields a caller may set directly; stage, owner, team and hand-off go through services.
+LEAD_DATA_FIELDS = [
+    "name",
+    "email",
+    "company",
+    "title",
+    "phone",
+    "country",
+    "tier",
+    "score",
+    "lead_source",
+    "campaign",
+]
+
+
+def _record_stage(lead: Lead, to_stage: str, *, at: datetime, user=None, note: str = "") -> None:
+    if lead.stage == to_stage:
+        return
+    StageEvent.objects.create(
+        lead=lead, from_stage=lead.stage, to_stage=to_stage, occurred_at=at, user=user, note=note
+    )
+    lead.stage = to_stage
+
+
+def _default_sales_team() -> Team | None:
+    """With exactly one sales team under an active agreement, unrouted leads go there."""
+    teams = list(
+        Team.objects.filter(
+            side=Side.SALES, sales_agreements__versions__status="active"
+        ).distinct()[:2]
+    )
+    return teams[0] if len(teams) == 1 else None
+
+
+@transaction.atomic
+def lead_create(
+    *,
+    source_system: str = "manual",
+    external_id: str,
+    now: datetime,
+    user: AbstractBaseUser | None = None,
+    owner: AbstractBaseUser | None = None,
+    sales_team: Team | None = None,
+    marketing_team: Team | None = None,
+    stage: str = Stage.NEW,
+    handed_off_at: datetime | None = None,
+    **data: Any,
+) -> Lead:
+    """Create a lead; with `handed_off_at` it is created already handed off (clocks open)."""
+    lead = Lead(
+        source_system=source_system,
+        external_id=external_id,
+        owner=owner,
+        sales_team=sales_team,
+        marketing_team=marketing_team,
+        **{k: v for k, v in data.items() if k in LEAD_DATA_FIELDS},
+    )
+    lead.full_clean()
+    lead.save()
+    if stage != Stage.NEW:
+        _record_stage(lead, stage, at=handed_off_at or now, user=user)
+        lead.save(update_fields=["stage"])
+    if handed_off_at is not None:
+        lead_hand_off(lead=lead, at=handed_off_at, now=now, user=user)
+    return lead
+
+
+@transaction.atomic
+def lead_update(*, lead: Lead, data: dict[str, Any]) -> Lead:
+    """Change a lead's descriptive fields (not its stage, owner or clocks)."""
+    unknown = set(data) - set(LEAD_DATA_FIELDS)
+    if unknown:
+        raise ValidationError({k: "Cannot be changed here." for k in unknown})
+    for key, value in data.items():
+        setattr(lead, key, value)
+    lead.full_clean()
+    lead.save()
+    return lead
+
+
+@transaction.atomic
+def lead_hand_off(
+    *, lead: Lead, at: datetime | None = None, now: datetime, user=None
+) -> list[Obligation]:
+    """Marketing hands the lead to sales: the matching commitments' clocks start at `at`."""
+    at = at or now
+    if lead.handed_off_at and lead.stage not in (Stage.RECYCLED, Stage.NEW):
+        raise ValidationError({"handed_off_at": "This lead has already been handed off."})
+    if lead.sales_team_id is None:
+        lead.sales_team = _default_sales_team()
+        if lead.sales_team is None:
+            raise ValidationError({"sales_team": "Choose the sales team that receives the lead."})
+    clocks.cancel_open(lead, now=now)
+    lead.handed_off_at = at
+    lead.accepted_at = lead.rejected_at = None
+    lead.rejection_reason = ""
+    if lead.stage in (Stage.NEW, Stage.RECYCLED):
+        _record_stage(lead, Stage.MQL, at=at, user=user, note="Handed off to sales")
+    version = active_version_for_sales_team(lead.sales_team_id)
+    lead.agreement_version = version
+    lead.save()
+    opened: list = []
+    if version is not None:
+        calendar = clocks.lead_calendar(lead, version, around=at)
+        chosen = clocks.matching_commitments(lead, version)
+        for kind in (Kind.FIRST_TOUCH, Kind.DISPOSITION):
+            if kind in chosen:
+                opened.append(
+                    clocks.open_obligation(
+                        lead=lead,
+                        commitment=chosen[kind],
+                        duration=chosen[kind].within,
+                        start=at,
+                        calendar=calendar,
+                    )
+                )
+    events.lead_handed_off(lead, now=now)
+    return opened
+
+
+def _touches_since_hand_off(lead: Lead, *, until: datetime) -> int:
+    return Activity.objects.filter(
+        lead=lead, occurred_at__gte=lead.handed_off_at, occurred_at__lte=until
+    ).count()
+
+
+@transaction.atomic
+def activity_log(
+    *,
+    lead: Lead,
+    kind: str,
+    occurred_at: datetime,
+    now: datetime,
+    user: AbstractBaseUser | None = None,
+    outcome: str = Activity.Outcome.ATTEMPTED,
+    note: str = "",
+    source_system: str = "",
+    external_id: str = "",
+) -> Activity:
+    """Record a touch. It meets the open first-touch or attempt clock (or breaches it, if
+    late), opens the next attempt `every` after this touch, and a connected outcome stops
+    the cadence."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    activity = Activity(
+        lead=lead,
+        kind=kind,
+        outcome=outcome,
+        occurred_at=occurred_at,
+        user=user,
+        note=note,
+        source_system=source_system,
+        external_id=external_id,
+    )
+    activity.full_clean()
+    if occurred_at > now:
+        raise ValidationError({"occurred_at": "A touch cannot be logged in the future."})
+    activity.save()
+    if lead.handed_off_at is None or occurred_at < lead.handed_off_at:
+        return activity
+
+    breaches: list[Breach] = []
+    touch_number = _touches_since_hand_off(lead, until=occurred_at)
+    for obligation in clocks.open_lead_obligations(lead).filter(
+        kind__in=(Kind.FIRST_TOUCH, Kind.FOLLOW_UP), attempt__lte=touch_number
+    ):
+        breaches += clocks.close_obligation(obligation, at=occurred_at, now=now, activity=activity)
+
+    if outcome == Activity.Outcome.CONNECTED:
+        clocks.cancel_open(lead, kinds=(Kind.FIRST_TOUCH, Kind.FOLLOW_UP), now=now)
+    elif lead.agreement_version and lead.stage not in CLOSED_STAGES + CONVERTED_STAGES:
+        follow_up = clocks.matching_commitments(lead, lead.agreement_version).get(Kind.FOLLOW_UP)
+        already_open = clocks.open_lead_obligations(lead).filter(kind=Kind.FOLLOW_UP).exists()
+        if follow_up and touch_number < follow_up.attempts and not already_open:
+            clocks.open_obligation(
+                lead=lead,
+                commitment=follow_up,
+                duration=follow_up.every,
+                start=occurred_at,
+                attempt=touch_number + 1,
+                calendar=clocks.lead_calendar(lead, lead.agreement_version, around=occurred_at),
+            )
+    if breaches:
+        events.breaches_created(breaches, now=now)
+    return activity
+
+
+def _disposition(lead: Lead, *, at: datetime, now: datetime) -> None:
+    breaches: list[Breach] = []
+    for obligation in clocks.open_lead_obligations(lead).filter(kind=Kind.DISPOSITION):
+        breaches += clocks.close_obligation(obligation, at=at, now=now)
+    if breaches:
+        events.breaches_created(breaches, now=now)
+
+
+def _require_handed_off(lead: Lead) -> None:
+    if lead.handed_off_at is None:
+        raise ValidationError("The lead has not been handed off to sales yet.")
+    if lead.accepted_at or lead.rejected_at:
+        raise ValidationError("The lead has already been accepted or rejected.")
+
+
+@transaction.atomic
+def lead_accept(*, lead: Lead, now: datetime, user=None, at: datetime | None = None) -> Lead:
+    """Sales accepts the lead (SAL): meets the disposition clock."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    _require_handed_off(lead)
+    at = at or now
+    lead.accepted_at = at
+    _record_stage(lead, Stage.SAL, at=at, user=user)
+    lead.save()
+    _disposition(lead, at=at, now=now)
+    return lead
+
+
+def rejection_reason_label(reason: str) -> str:
+    """The configured reason for `reason` (code or label); free text when none is set up."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give the reason for rejecting the lead."})
+    configured = RejectionReason.objects.filter(is_active=True)
+    if not configured.exists():
+        return reason
+    match = (
+        configured.filter(code=reason).first() or configured.filter(label__iexact=reason).first()
+    )
+    if match is None:
+        choices = ", ".join(configured.values_list("code", flat=True))
+        raise ValidationError({"reason": f"Unknown reason {reason!r}; choose one of: {choices}."})
+    return match.label
+
+
+@transaction.atomic
+def lead_reject(
+    *, lead: Lead, reason: str, now: datetime, user=None, at: datetime | None = None
+) -> Lead:
+    """Sales rejects the lead with a reason: meets the disposition clock and stops the rest."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    _require_handed_off(lead)
+    at = at or now
+    lead.rejection_reason = rejection_reason_label(reason)
+    lead.rejected_at = at
+    _record_stage(lead, Stage.REJECTED, at=at, user=user, note=lead.rejection_reason)
+    lead.save()
+    _disposition(lead, at=at, now=now)
+    clocks.cancel_open(lead, now=now)
+    return lead
+
+
+@transaction.atomic
+def lead_set_stage(
+    *, lead: Lead, stage: str, now: datetime, user=None, at: datetime | None = None, note=""
+) -> Lead:
+    """Move a lead along the funnel. Accepting and rejecting have their own services;
+    a conversion (SQL or later) or a close stops the lead's remaining clocks."""
+    if stage not in Stage.values:
+        raise ValidationError({"stage": f"Unknown stage {stage!r}."})
+    if stage == Stage.SAL and lead.handed_off_at and not lead.accepted_at:
+        return lead_accept(lead=lead, now=now, user=user, at=at)
+    if stage == Stage.REJECTED:
+        raise ValidationError({"stage": "Reject a lead with the reject action and a reason."})
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    at = at or now
+    _record_stage(lead, stage, at=at, user=user, note=note)
+    lead.save()
+    if stage in CONVERTED_STAGES + CLOSED_STAGES:
+        if stage in CONVERTED_STAGES:
+            _disposition(lead, at=at, now=now)
+        clocks.cancel_open(lead, now=now)
+    return lead
+
+
+@transaction.atomic
+def lead_reassign(*, lead: Lead, owner: AbstractBaseUser | None, now: datetime, user=None) -> Lead:
+    """Give the lead a new owner; open clocks move with it. Clocks already past due are
+    breached first, so the breach stays with the owner at due time."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    breaches = clocks.breach_overdue(lead, now=now)
+    lead.owner = owner
+    lead.save(update_fields=["owner", "updated_at"])
+    clocks.open_lead_obligations(lead).update(user=owner)
+    if breaches:
+        events.breaches_created(breaches, now=now)
+    return lead
+
+
+# Breaches -------------------------------------------------------------------------------
+
+
+def _other_side_manager(user, breach: Breach) -> bool:
+    version = breach.obligation.agreement_version
+    agreement = version.agreement
+    other = agreement.marketing_team if breach.side == Side.SALES else agreement.sales_team
+    return is_manager(user, other)
+
+
+@transaction.atomic
+def breach_acknowledge(*, breach: Breach, user, note: str = "", now: datetime) -> Breach:
+    if breach.status not in (Breach.Status.OPEN,):
+        raise ValidationError(
+            f"Only an open breach can be acknowledged; this one is {breach.status}."
+        )
+    breach.status = Breach.Status.ACKNOWLEDGED
+    breach.acknowledged_at, breach.acknowledged_by, breach.acknowledge_note = now, user, note
+    breach.save()
+    return breach
+
+
+@transaction.atomic
+def breach_dispute(*, breach: Breach, user, reason: str, now: datetime) -> Breach:
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Say why the breach is disputed."})
+    if breach.status not in (Breach.Status.OPEN, Breach.Status.ACKNOWLEDGED):
+        raise ValidationError(f"A {breach.status} breach cannot be disputed.")
+    breach.status = Breach.Status.DISPUTED
+    breach.disputed_at, breach.disputed_by, breach.dispute_reason = now, user, reason
+    breach.save()
+    return breach
+
+
+@transaction.atomic
+def breach_resolve(
+    *, breach: Breach, user, resolution: str, note: str = "", now: datetime
+) -> Breach:
+    """The other side's manager decides: the breach stands (upheld) or is waived."""
+    if resolution not in Breach.Resolution.values:
+        raise ValidationError({"resolution": "Choose upheld or waived."})
+    if breach.status == Breach.Status.RESOLVED:
+        raise ValidationError("This breach is already resolved.")
+    if not (getattr(user, "is_staff", False) or _other_side_manager(user, breach)):
+        raise PermissionDenied("Only a manager of the other side resolves a breach.")
+    breach.status = Breach.Status.RESOLVED
+    breach.resolved_at, breach.resolved_by = now, user
+    breach.resolution, breach.resolution_note = resolution, note
+    breach.save()
+    events.breach_resolved(breach, now=now)
+    return breach
+
+
+def breach_comment(*, breach: Breach, user, body: str) -> BreachComment:
+    if not (body or "").strip():
+        raise ValidationError({"body": "Write a comment."})
+    return BreachComment.objects.create(breach=breach, author=user, body=body.strip())

@@ -1,0 +1,65 @@
+"""First-touch clocks: opened at hand-off, met by a touch in time, breached when late."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from leads import checks, services
+from leads.models import Activity, Breach, Obligation
+from tests.factories import activate, add_commitment, make_lead
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def berlin(*args) -> datetime:
+    return datetime(*args, tzinfo=BERLIN)
+
+
+def setup_first_touch(org, now, within="PT4H"):
+    add_commitment(org.version, "first_touch", within=within, warn_at_pct=50)
+    activate(org, now=now)
+
+
+def test_a_touch_in_time_meets_the_first_touch(org, now):
+    setup_first_touch(org, now)
+    handed = berlin(2026, 11, 25, 10, 0)  # Wednesday
+    lead = make_lead(org, now=handed, handed_off_at=handed)
+    obligation = lead.obligations.get()
+    assert obligation.due_at == berlin(2026, 11, 25, 14, 0)
+    assert obligation.warn_at == berlin(2026, 11, 25, 12, 0)
+
+    touch = berlin(2026, 11, 25, 13, 59)
+    services.activity_log(lead=lead, kind="call", occurred_at=touch, now=touch, user=org.rep)
+
+    obligation.refresh_from_db()
+    assert obligation.status == Obligation.Status.MET
+    assert obligation.met_at == touch
+    assert checks.deadline_scan(now=touch + timedelta(days=3)).breached == 0
+
+
+def test_the_scan_breaches_a_first_touch_past_due_once(org, now):
+    setup_first_touch(org, now)
+    handed = berlin(2026, 11, 27, 16, 30)  # Friday afternoon
+    lead = make_lead(org, now=handed, handed_off_at=handed)
+    assert lead.obligations.get().due_at == berlin(2026, 11, 30, 12, 30)  # Monday
+
+    assert checks.deadline_scan(now=berlin(2026, 11, 30, 12, 29)).breached == 0
+    result = checks.deadline_scan(now=berlin(2026, 11, 30, 12, 31))
+    assert (result.breached, result.warned) == (1, 0)
+    assert checks.deadline_scan(now=berlin(2026, 11, 30, 12, 32)).breached == 0
+
+    breach = Breach.objects.get()
+    assert (breach.side, breach.user, breach.lead) == ("sales", org.rep, lead)
+    assert breach.due_at == berlin(2026, 11, 30, 12, 30)
+
+
+def test_a_late_touch_breaches_and_still_counts(org, now):
+    setup_first_touch(org, now)
+    handed = berlin(2026, 11, 25, 10, 0)
+    lead = make_lead(org, now=handed, handed_off_at=handed)
+    late = berlin(2026, 11, 25, 15, 0)
+    services.activity_log(lead=lead, kind="email", occurred_at=late, now=late, user=org.rep)
+
+    obligation = lead.obligations.get()
+    assert obligation.status == Obligation.Status.BREACHED
+    assert Breach.objects.filter(obligation=obligation).count() == 1
+    assert Activity.objects.filter(lead=lead).count() == 1
