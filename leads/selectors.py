@@ -57,3 +57,56 @@ def open_obligations_to_warn(now: datetime) -> QuerySet[Obligation]:
         due_at__gt=now,
         lead__isnull=False,
     )
+
+
+# Visibility: members see their own teams' leads, clocks and breaches; staff see all. -----
+
+
+def _team_ids(user) -> list[int]:
+    from agreements.models import Membership
+
+    return list(Membership.objects.filter(user=user).values_list("team_id", flat=True))
+
+
+def leads_visible_to(user) -> QuerySet[Lead]:
+    """Leads of the user's sales teams, and those of sales teams that have an agreement
+    with one of the user's marketing teams."""
+    from django.db.models import Q
+
+    if user.is_staff:
+        return Lead.objects.all()
+    teams = _team_ids(user)
+    return Lead.objects.filter(
+        Q(sales_team_id__in=teams)
+        | Q(marketing_team_id__in=teams)
+        | Q(sales_team__sales_agreements__marketing_team_id__in=teams)
+    ).distinct()
+
+
+def obligations_visible_to(user) -> QuerySet[Obligation]:
+    from django.db.models import Q
+
+    if user.is_staff:
+        return Obligation.objects.all()
+    teams = _team_ids(user)
+    return Obligation.objects.filter(
+        Q(team_id__in=teams)
+        | Q(agreement_version__agreement__marketing_team_id__in=teams)
+        | Q(agreement_version__agreement__sales_team_id__in=teams)
+    )
+
+
+def breaches_visible_to(user):
+    """Both sides of an agreement see its breaches (mutual visibility)."""
+    from django.db.models import Q
+
+    from leads.models import Breach
+
+    if user.is_staff:
+        return Breach.objects.all()
+    teams = _team_ids(user)
+    return Breach.objects.filter(
+        Q(team_id__in=teams)
+        | Q(obligation__agreement_version__agreement__marketing_team_id__in=teams)
+        | Q(obligation__agreement_version__agreement__sales_team_id__in=teams)
+    )

@@ -45,6 +45,8 @@ LOCAL_APPS = [
     "agreements",
     "leads",
     "reports",
+    "alerts",
+    "integrations",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 

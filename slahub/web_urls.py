@@ -1,0 +1,3 @@
+"""Browser dashboard pages."""
+
+urlpatterns: list = []
