@@ -250,6 +250,13 @@ def _merged(cal: Calendar, start: datetime, until: datetime | None = None) -> It
             if e > start:
                 idle = 0
                 yield s, e
+        if pending and pending[0][0] < boundary - _ONE_DAY and until is None:
+            # Round-the-clock work never ends an interval: hand it out a day at a time.
+            s, cut = pending[0][0], boundary - _ONE_DAY
+            pending[0][0] = cut
+            if cut > start:
+                idle = 0
+                yield s, cut
         idle += 1
         if until is None and idle > MAX_IDLE_DAYS:
             raise ValueError(_NO_WORK)
