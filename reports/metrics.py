@@ -1,0 +1,738 @@
+"""The one definition of every report figure (see docs/metrics.md for the rules in words).
+
+Pages, the API, CSV exports and emails all call these functions; nothing else computes a
+report number. Every figure is aggregated in the database (a few queries per report, never a
+Python loop over leads); `leads_behind` gives the leads behind any figure, filtered the same way.
+
+Conventions
+- A report covers [start, end) and is judged at `now` (an input, like everywhere else).
+- A lead clock (obligation) belongs to the range its `due_at` falls in. It is *decided* when
+  met, breached, or still open past its due time at `now` (overdue: missed, even before the
+  deadline scan records the breach). Open clocks not yet due and cancelled clocks do not count.
+- Rep attribution is the obligation's user: whoever owned the lead when the clock was met or
+  fell due (reassigning moves open clocks, breaches stay with the owner at due time).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from itertools import pairwise
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import TruncMonth, TruncWeek
+
+from agreements.models import Agreement, Commitment
+from agreements.periods import Period, acceptance_pct, period_containing
+from leads.models import FUNNEL, Activity, Lead, Obligation, StageEvent, stages_at_or_beyond
+from leads.selectors import leads_reaching_stage
+
+Kind = Commitment.Kind
+Status = Obligation.Status
+SALES_KINDS = (Kind.FIRST_TOUCH, Kind.FOLLOW_UP, Kind.DISPOSITION)
+GRAINS = ("week", "month")
+FUNNEL_GROUPS = ("campaign", "lead_source")
+
+# Time to first touch: fixed histogram buckets, (key, label, lower bound, upper bound).
+TTFT_BUCKETS: list[tuple[str, str, timedelta, timedelta | None]] = [
+    ("lt5m", "under 5 min", timedelta(0), timedelta(minutes=5)),
+    ("5_15m", "5–15 min", timedelta(minutes=5), timedelta(minutes=15)),
+    ("15_60m", "15–60 min", timedelta(minutes=15), timedelta(hours=1)),
+    ("1_4h", "1–4 h", timedelta(hours=1), timedelta(hours=4)),
+    ("4_24h", "4–24 h", timedelta(hours=4), timedelta(hours=24)),
+    ("1_3d", "1–3 days", timedelta(hours=24), timedelta(days=3)),
+    ("gt3d", "over 3 days", timedelta(days=3), None),
+]
+UNTOUCHED = "untouched"
+
+
+# Filters ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """What a report covers. Build it with `reports.selectors.report_filter` (visibility)."""
+
+    start: datetime
+    end: datetime
+    now: datetime
+    agreement_ids: tuple[int, ...]
+    sales_team_ids: tuple[int, ...]
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    rep_id: int | None = None
+    tier: str = ""
+    lead_source: str = ""
+
+
+def pct(part: int, whole: int) -> float | None:
+    """Percentage with one decimal; None when there is nothing to judge."""
+    return None if not whole else round(100.0 * part / whole, 1)
+
+
+def _leads(f: ReportFilter) -> QuerySet[Lead]:
+    qs = Lead.objects.filter(sales_team_id__in=f.sales_team_ids)
+    if f.rep_id:
+        qs = qs.filter(owner_id=f.rep_id)
+    if f.tier:
+        qs = qs.filter(tier=f.tier)
+    if f.lead_source:
+        qs = qs.filter(lead_source=f.lead_source)
+    return qs
+
+
+def _decided(f: ReportFilter) -> Q:
+    return Q(status__in=(Status.MET, Status.BREACHED)) | Q(status=Status.OPEN, due_at__lte=f.now)
+
+
+def _missed(f: ReportFilter) -> Q:
+    return Q(status=Status.BREACHED) | Q(status=Status.OPEN, due_at__lte=f.now)
+
+
+def lead_clocks(f: ReportFilter, kinds=SALES_KINDS) -> QuerySet[Obligation]:
+    """Lead clocks of these kinds due in the range (decided or not), filtered."""
+    qs = Obligation.objects.filter(
+        kind__in=kinds,
+        lead__isnull=False,
+        agreement_version__agreement_id__in=f.agreement_ids,
+        due_at__gte=f.start,
+        due_at__lt=f.end,
+    )
+    if f.rep_id:
+        qs = qs.filter(user_id=f.rep_id)
+    if f.tier:
+        qs = qs.filter(lead__tier=f.tier)
+    if f.lead_source:
+        qs = qs.filter(lead__lead_source=f.lead_source)
+    return qs
+
+
+def _touched_after(strict: bool) -> Exists:
+    lookup = "occurred_at__gt" if strict else "occurred_at__gte"
+    return Exists(
+        Activity.objects.filter(lead_id=OuterRef("lead_id"), **{lookup: OuterRef("starts_at")})
+    )
+
+
+# Sales compliance -------------------------------------------------------------------------
+
+
+@dataclass
+class ClockCompliance:
+    """Met share of the decided clocks of one kind (first touch, follow-up, disposition)."""
+
+    kind: str
+    decided: int = 0
+    met: int = 0
+    made: int = 0  # follow-up only: attempts made at all (in time or late)
+
+    @property
+    def missed(self) -> int:
+        return self.decided - self.met
+
+    @property
+    def pct(self) -> float | None:
+        return pct(self.met, self.decided)
+
+    @property
+    def made_pct(self) -> float | None:
+        return pct(self.made, self.decided)
+
+
+def sales_compliance(f: ReportFilter) -> dict[str, ClockCompliance]:
+    """First-touch, follow-up and disposition compliance, in one query."""
+    decided = _decided(f)
+    rows = (
+        lead_clocks(f)
+        .annotate(touched_after=_touched_after(strict=True))
+        .values("kind")
+        .annotate(
+            decided=Count("id", filter=decided),
+            met=Count("id", filter=Q(status=Status.MET)),
+            made=Count("id", filter=decided & Q(kind=Kind.FOLLOW_UP, touched_after=True)),
+        )
+        .order_by()
+    )
+    result = {kind: ClockCompliance(kind) for kind in SALES_KINDS}
+    for row in rows:
+        result[row["kind"]] = ClockCompliance(row["kind"], row["decided"], row["met"], row["made"])
+    return result
+
+
+# Time to first touch ----------------------------------------------------------------------
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's ordered-set aggregate percentile_cont(fraction) WITHIN GROUP (ORDER BY x)."""
+
+    function = "percentile_cont"
+    name = "PercentileCont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, fraction: float, **extra):
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+class EpochSeconds(Func):
+    template = "EXTRACT(EPOCH FROM %(expressions)s)"
+    output_field = FloatField()
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """percentile_cont in Python (linear interpolation), for databases without it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _first_touch_clocks(f: ReportFilter) -> QuerySet[Obligation]:
+    """Decided first-touch clocks with the time of the lead's first touch since hand-off."""
+    first = (
+        Activity.objects.filter(lead_id=OuterRef("lead_id"), occurred_at__gte=OuterRef("starts_at"))
+        .order_by("occurred_at")
+        .values("occurred_at")[:1]
+    )
+    return (
+        lead_clocks(f, kinds=[Kind.FIRST_TOUCH])
+        .filter(_decided(f))
+        .annotate(first_touch=Subquery(first))
+        .annotate(
+            ttft=ExpressionWrapper(F("first_touch") - F("starts_at"), output_field=DurationField())
+        )
+    )
+
+
+def _bucket_q(lower: timedelta, upper: timedelta | None) -> Q:
+    q = Q(ttft__gte=lower)
+    return q & Q(ttft__lt=upper) if upper is not None else q
+
+
+@dataclass
+class TimeToFirstTouch:
+    clocks: int = 0
+    touched: int = 0
+    median_minutes: float | None = None
+    p90_minutes: float | None = None
+    histogram: list[tuple[str, str, int]] = field(default_factory=list)  # key, label, count
+
+    @property
+    def untouched(self) -> int:
+        return self.clocks - self.touched
+
+
+def _minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 60.0, 1)
+
+
+def time_to_first_touch(f: ReportFilter) -> TimeToFirstTouch:
+    """Elapsed real time from hand-off to the first touch, over the decided first-touch clocks
+    of the range: median, p90 and a fixed histogram (one query on PostgreSQL)."""
+    qs = _first_touch_clocks(f)
+    aggregates = {
+        "clocks": Count("id"),
+        "touched": Count("id", filter=Q(first_touch__isnull=False)),
+        **{key: Count("id", filter=_bucket_q(lo, hi)) for key, _, lo, hi in TTFT_BUCKETS},
+    }
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        aggregates["median"] = PercentileCont(EpochSeconds("ttft"), 0.5)
+        aggregates["p90"] = PercentileCont(EpochSeconds("ttft"), 0.9)
+    row = qs.aggregate(**aggregates)
+    if not postgres:  # portable fallback (SQLite, development only): fetch the durations
+        seconds = [
+            d.total_seconds()
+            for d in qs.filter(first_touch__isnull=False).values_list("ttft", flat=True)
+        ]
+        row["median"], row["p90"] = percentile(seconds, 0.5), percentile(seconds, 0.9)
+    histogram = [(key, label, row[key]) for key, label, _, _ in TTFT_BUCKETS]
+    histogram.append((UNTOUCHED, "not touched", row["clocks"] - row["touched"]))
+    return TimeToFirstTouch(
+        clocks=row["clocks"],
+        touched=row["touched"],
+        median_minutes=_minutes(row["median"]),
+        p90_minutes=_minutes(row["p90"]),
+        histogram=histogram,
+    )
+
+
+# Marketing: acceptance and rejection reasons ----------------------------------------------
+
+
+def _dispositions(f: ReportFilter) -> QuerySet[StageEvent]:
+    """Acceptances (events to SAL) and rejections (events to rejected) in the range. Events,
+    not the lead's current fields: a rejected lead that was recycled and handed off again
+    keeps its rejection in the period it happened."""
+    return StageEvent.objects.filter(
+        to_stage__in=("sal", "rejected"),
+        occurred_at__gte=f.start,
+        occurred_at__lt=f.end,
+        lead__in=_leads(f),
+    )
+
+
+@dataclass
+class Acceptance:
+    accepted: int = 0
+    rejected: int = 0
+    floor_pct: int | None = None
+    min_sample: int | None = None
+
+    @property
+    def dispositioned(self) -> int:
+        return self.accepted + self.rejected
+
+    @property
+    def pct(self) -> float | None:
+        value = acceptance_pct(self.accepted, self.rejected)
+        return None if value is None else round(value, 1)
+
+    @property
+    def judged(self) -> bool:
+        """Enough dispositions to hold marketing to its floor."""
+        return self.floor_pct is not None and self.dispositioned >= (self.min_sample or 0)
+
+    @property
+    def below_floor(self) -> bool | None:
+        if not self.judged or self.pct is None:
+            return None
+        return self.pct < self.floor_pct
+
+
+def _quality_terms(f: ReportFilter) -> tuple[int | None, int | None]:
+    """The acceptance floor of the first active lead-quality commitment in scope."""
+    commitment = (
+        Commitment.objects.filter(
+            kind=Kind.LEAD_QUALITY,
+            version__status="active",
+            version__agreement_id__in=f.agreement_ids,
+        )
+        .order_by("order", "id")
+        .first()
+    )
+    if commitment is None:
+        return None, None
+    return commitment.min_acceptance_pct, commitment.min_sample
+
+
+def acceptance(f: ReportFilter) -> Acceptance:
+    row = _dispositions(f).aggregate(
+        accepted=Count("id", filter=Q(to_stage="sal")),
+        rejected=Count("id", filter=Q(to_stage="rejected")),
+    )
+    floor, sample = _quality_terms(f)
+    return Acceptance(row["accepted"], row["rejected"], floor, sample)
+
+
+NO_REASON = "(no reason given)"
+
+
+def rejection_reasons(f: ReportFilter) -> list[tuple[str, int, float | None]]:
+    """(reason, rejections, share %) most frequent first; the reason is the one recorded
+    with the rejection."""
+    rows = list(
+        _dispositions(f)
+        .filter(to_stage="rejected")
+        .values("note")
+        .annotate(n=Count("id"))
+        .order_by("-n", "note")
+    )
+    total = sum(r["n"] for r in rows)
+    return [(r["note"] or NO_REASON, r["n"], pct(r["n"], total)) for r in rows]
+
+
+# Marketing: volume attainment per period --------------------------------------------------
+
+
+@dataclass
+class PeriodResult:
+    """One quota period of a lead-volume commitment: actual against target."""
+
+    agreement_id: int
+    agreement: str
+    commitment_id: int
+    kind: str
+    stage: str
+    period: str
+    start: datetime
+    end: datetime
+    target: int | None
+    actual: int | None
+    sample: int | None
+    status: str  # met, missed, running
+    at_risk: bool = False
+
+    @property
+    def attainment_pct(self) -> float | None:
+        if self.kind != Kind.LEAD_VOLUME or not self.target or self.actual is None:
+            return None
+        return pct(self.actual, self.target)
+
+
+def period_results(f: ReportFilter, kinds=(Kind.LEAD_VOLUME,)) -> list[PeriodResult]:
+    """The agreements' quota periods overlapping the range, oldest first. A closed period
+    shows what the quota evaluation recorded; a running one is counted live (one query each)
+    from `leads_reaching_stage`, the quota check's own selector. Agreement-level: rep, tier
+    and lead-source filters do not apply (the target is the agreement's)."""
+    rows = (
+        Obligation.objects.filter(
+            lead__isnull=True,
+            kind__in=kinds,
+            agreement_version__agreement_id__in=f.agreement_ids,
+            period_start__lt=f.end,
+            due_at__gt=f.start,
+        )
+        .select_related("commitment", "agreement_version__agreement")
+        .order_by("period_start", "kind", "commitment__order", "id")
+    )
+    results = []
+    for o in rows:  # periods, not leads: a handful per agreement and range
+        agreement = o.agreement_version.agreement
+        actual, sample = o.actual, o.sample
+        if o.status == Status.OPEN:
+            status = "running"
+            if o.kind == Kind.LEAD_VOLUME:
+                actual = leads_reaching_stage(
+                    agreement, o.commitment.stage, o.period_start, o.due_at
+                ).count()
+        else:
+            status = "met" if o.status == Status.MET else "missed"
+        results.append(
+            PeriodResult(
+                agreement_id=agreement.pk,
+                agreement=agreement.name,
+                commitment_id=o.commitment_id,
+                kind=o.kind,
+                stage=o.commitment.stage,
+                period=o.commitment.period,
+                start=o.period_start,
+                end=o.due_at,
+                target=o.target if o.kind == Kind.LEAD_VOLUME else o.commitment.min_acceptance_pct,
+                actual=actual,
+                sample=sample,
+                status=status,
+                at_risk=o.at_risk_at is not None and status == "running",
+            )
+        )
+    return results
+
+
+# Trends -----------------------------------------------------------------------------------
+
+
+def buckets(f: ReportFilter, grain: str) -> list[date]:
+    """Local start dates of the weeks or months the range touches."""
+    if grain not in GRAINS:
+        raise ValueError(f"Unknown grain {grain!r}.")
+    keys: list[date] = []
+    period = period_containing(grain, f.start, f.tz)
+    while period.start < f.end:
+        keys.append(period.start.date())
+        period = period.next()
+    return keys
+
+
+def _trunc(grain: str, name: str, tz: ZoneInfo):
+    return (TruncWeek if grain == "week" else TruncMonth)(name, tzinfo=tz)
+
+
+def _key(value: datetime | date, tz: ZoneInfo) -> date:
+    return value.astimezone(tz).date() if isinstance(value, datetime) else value
+
+
+@dataclass
+class TrendPoint:
+    start: date
+    first_touch: ClockCompliance
+    follow_up: ClockCompliance
+    disposition: ClockCompliance
+    ttft_median_minutes: float | None
+    acceptance: Acceptance
+
+
+def trend(f: ReportFilter, grain: str) -> list[TrendPoint]:
+    """Each compliance figure per week or month (local, Monday weeks), three queries."""
+    keys = buckets(f, grain)
+    points = {
+        k: TrendPoint(k, *(ClockCompliance(kind) for kind in SALES_KINDS), None, Acceptance())
+        for k in keys
+    }
+    decided = _decided(f)
+    clock_rows = (
+        lead_clocks(f)
+        .annotate(touched_after=_touched_after(strict=True), bucket=_trunc(grain, "due_at", f.tz))
+        .values("bucket", "kind")
+        .annotate(
+            decided=Count("id", filter=decided),
+            met=Count("id", filter=Q(status=Status.MET)),
+            made=Count("id", filter=decided & Q(kind=Kind.FOLLOW_UP, touched_after=True)),
+        )
+        .order_by()
+    )
+    for row in clock_rows:
+        point = points.get(_key(row["bucket"], f.tz))
+        if point is not None:
+            setattr(
+                point,
+                row["kind"],
+                ClockCompliance(row["kind"], row["decided"], row["met"], row["made"]),
+            )
+    ttft = _first_touch_clocks(f).annotate(bucket=_trunc(grain, "due_at", f.tz))
+    if connection.vendor == "postgresql":
+        for row in (
+            ttft.values("bucket")
+            .annotate(median=PercentileCont(EpochSeconds("ttft"), 0.5))
+            .order_by()
+        ):
+            point = points.get(_key(row["bucket"], f.tz))
+            if point is not None:
+                point.ttft_median_minutes = _minutes(row["median"])
+    else:
+        by_bucket: dict[date, list[float]] = {}
+        for bucket, value in ttft.filter(first_touch__isnull=False).values_list("bucket", "ttft"):
+            by_bucket.setdefault(_key(bucket, f.tz), []).append(value.total_seconds())
+        for key, values in by_bucket.items():
+            if key in points:
+                points[key].ttft_median_minutes = _minutes(percentile(values, 0.5))
+    floor, sample = _quality_terms(f)
+    for row in (
+        _dispositions(f)
+        .annotate(bucket=_trunc(grain, "occurred_at", f.tz))
+        .values("bucket")
+        .annotate(
+            accepted=Count("id", filter=Q(to_stage="sal")),
+            rejected=Count("id", filter=Q(to_stage="rejected")),
+        )
+        .order_by()
+    ):
+        point = points.get(_key(row["bucket"], f.tz))
+        if point is not None:
+            point.acceptance = Acceptance(row["accepted"], row["rejected"], floor, sample)
+    return [points[k] for k in keys]
+
+
+# Closed-loop funnel -----------------------------------------------------------------------
+
+FUNNEL_STEPS = list(FUNNEL)  # mql, sal, sql, opportunity, won
+
+
+def _reached(stage: str) -> Exists:
+    return Exists(
+        StageEvent.objects.filter(lead_id=OuterRef("pk"), to_stage__in=stages_at_or_beyond(stage))
+    )
+
+
+def _ever(stage: str) -> Exists:
+    return Exists(StageEvent.objects.filter(lead_id=OuterRef("pk"), to_stage=stage))
+
+
+def funnel_leads(f: ReportFilter) -> QuerySet[Lead]:
+    """The funnel cohort: leads that entered the funnel (first reached MQL or a later stage)
+    in the range, annotated with the stages they reached since (up to now) and whether their
+    first-touch clocks were kept."""
+    entered = (
+        StageEvent.objects.filter(lead_id=OuterRef("pk"), to_stage__in=FUNNEL)
+        .order_by("occurred_at")
+        .values("occurred_at")[:1]
+    )
+    first_touch = Obligation.objects.filter(lead_id=OuterRef("pk"), kind=Kind.FIRST_TOUCH)
+    return (
+        _leads(f)
+        .annotate(entered_at=Subquery(entered))
+        .filter(entered_at__gte=f.start, entered_at__lt=f.end)
+        .annotate(
+            **{f"r_{stage}": _reached(stage) for stage in FUNNEL_STEPS},
+            r_recycled=_ever("recycled"),
+            r_rejected=_ever("rejected"),
+            ft_met=Exists(first_touch.filter(status=Status.MET)),
+            ft_missed=Exists(first_touch.filter(_missed(f))),
+        )
+    )
+
+
+SLA_KEPT = Q(ft_met=True, ft_missed=False)
+SLA_MISSED = Q(ft_missed=True)
+
+
+@dataclass
+class FunnelRow:
+    group: str
+    counts: dict[str, int]  # mql … won, recycled, rejected, sla_kept, sla_missed, …
+
+    @property
+    def conversions(self) -> dict[str, float | None]:
+        """Step rates: sal = SAL/MQL, sql = SQL/SAL, … and overall won/MQL."""
+        c = self.counts
+        rates = {step: pct(c[step], c[prev]) for prev, step in pairwise(FUNNEL_STEPS)}
+        rates["overall"] = pct(c["won"], c["mql"])
+        return rates
+
+    @property
+    def sla_pct(self) -> float | None:
+        return pct(self.counts["sla_kept"], self.counts["sla_kept"] + self.counts["sla_missed"])
+
+    @property
+    def kept_to_sql_pct(self) -> float | None:
+        return pct(self.counts["sla_kept_sql"], self.counts["sla_kept"])
+
+    @property
+    def missed_to_sql_pct(self) -> float | None:
+        return pct(self.counts["sla_missed_sql"], self.counts["sla_missed"])
+
+    @property
+    def kept_to_won_pct(self) -> float | None:
+        return pct(self.counts["sla_kept_won"], self.counts["sla_kept"])
+
+    @property
+    def missed_to_won_pct(self) -> float | None:
+        return pct(self.counts["sla_missed_won"], self.counts["sla_missed"])
+
+
+def _funnel_aggregates() -> dict:
+    aggregates = {"mql": Count("id")}
+    for stage in FUNNEL_STEPS[1:]:
+        aggregates[stage] = Count("id", filter=Q(**{f"r_{stage}": True}))
+    aggregates.update(
+        recycled=Count("id", filter=Q(r_recycled=True)),
+        rejected=Count("id", filter=Q(r_rejected=True)),
+        sla_kept=Count("id", filter=SLA_KEPT),
+        sla_missed=Count("id", filter=SLA_MISSED),
+        sla_kept_sql=Count("id", filter=SLA_KEPT & Q(r_sql=True)),
+        sla_missed_sql=Count("id", filter=SLA_MISSED & Q(r_sql=True)),
+        sla_kept_won=Count("id", filter=SLA_KEPT & Q(r_won=True)),
+        sla_missed_won=Count("id", filter=SLA_MISSED & Q(r_won=True)),
+    )
+    return aggregates
+
+
+def funnel(f: ReportFilter, by: str) -> tuple[list[FunnelRow], FunnelRow]:
+    """Funnel rows grouped by campaign or lead source (one query) and the total (one more)."""
+    if by not in FUNNEL_GROUPS:
+        raise ValueError(f"Unknown funnel grouping {by!r}.")
+    cohort = funnel_leads(f)
+    rows = [
+        FunnelRow(row.pop(by), row)
+        for row in cohort.values(by).annotate(**_funnel_aggregates()).order_by(by)
+    ]
+    return rows, FunnelRow("Total", cohort.aggregate(**_funnel_aggregates()))
+
+
+# The leads behind a figure ----------------------------------------------------------------
+
+OUTCOMES = ("decided", "met", "missed", "made")
+DISPOSITIONS = ("accepted", "rejected")
+FUNNEL_MEASURES = (*FUNNEL_STEPS, "recycled", "rejected", "sla_kept", "sla_missed")
+
+
+def leads_behind(
+    f: ReportFilter,
+    *,
+    metric: str,
+    outcome: str = "decided",
+    bucket: str = "",
+    reason: str = "",
+    by: str = "",
+    group: str | None = None,
+    period_id: int | None = None,
+) -> QuerySet[Lead]:
+    """The leads behind one figure, filtered exactly as the figure was counted (each lead
+    once). Raises ValueError for an unknown combination."""
+    if metric in SALES_KINDS:
+        clocks = lead_clocks(f, kinds=[metric])
+        if outcome == "decided":
+            clocks = clocks.filter(_decided(f))
+        elif outcome == "met":
+            clocks = clocks.filter(status=Status.MET)
+        elif outcome == "missed":
+            clocks = clocks.filter(_missed(f))
+        elif outcome == "made" and metric == Kind.FOLLOW_UP:
+            clocks = clocks.filter(_decided(f)).filter(_touched_after(strict=True))
+        else:
+            raise ValueError(f"Unknown outcome {outcome!r}.")
+        return Lead.objects.filter(pk__in=clocks.values("lead_id"))
+    if metric == "ttft":
+        clocks = _first_touch_clocks(f)
+        if bucket == UNTOUCHED:
+            clocks = clocks.filter(first_touch__isnull=True)
+        elif bucket:
+            spec = {key: (lo, hi) for key, _, lo, hi in TTFT_BUCKETS}.get(bucket)
+            if spec is None:
+                raise ValueError(f"Unknown bucket {bucket!r}.")
+            clocks = clocks.filter(_bucket_q(*spec))
+        return Lead.objects.filter(pk__in=clocks.values("lead_id"))
+    if metric in DISPOSITIONS:
+        events = _dispositions(f).filter(to_stage="sal" if metric == "accepted" else "rejected")
+        if reason:
+            events = events.filter(note="" if reason == NO_REASON else reason)
+        return Lead.objects.filter(pk__in=events.values("lead_id"))
+    if metric == "volume":
+        period = (
+            Obligation.objects.filter(
+                pk=period_id,
+                lead__isnull=True,
+                kind=Kind.LEAD_VOLUME,
+                agreement_version__agreement_id__in=f.agreement_ids,
+            )
+            .select_related("commitment", "agreement_version__agreement")
+            .first()
+        )
+        if period is None:
+            raise ValueError("Unknown quota period.")
+        reached = leads_reaching_stage(
+            period.agreement_version.agreement,
+            period.commitment.stage,
+            period.period_start,
+            period.due_at,
+        )
+        return Lead.objects.filter(pk__in=reached.values("lead_id"))
+    if metric == "funnel":
+        if outcome not in FUNNEL_MEASURES:
+            raise ValueError(f"Unknown funnel measure {outcome!r}.")
+        cohort = funnel_leads(f)
+        if by:
+            if by not in FUNNEL_GROUPS:
+                raise ValueError(f"Unknown funnel grouping {by!r}.")
+            cohort = cohort.filter(**{by: group or ""})
+        if outcome == "sla_kept":
+            cohort = cohort.filter(SLA_KEPT)
+        elif outcome == "sla_missed":
+            cohort = cohort.filter(SLA_MISSED)
+        elif outcome != "mql":
+            cohort = cohort.filter(**{f"r_{outcome}": True})
+        return Lead.objects.filter(pk__in=cohort.values("pk"))
+    raise ValueError(f"Unknown metric {metric!r}.")
+
+
+# Period helpers for the scorecard ---------------------------------------------------------
+
+
+def recent_periods(kind: str, now: datetime, tz: ZoneInfo, count: int) -> list[Period]:
+    """The period holding `now` and the `count - 1` before it, oldest first."""
+    period = period_containing(kind, now, tz)
+    periods = [period]
+    for _ in range(count - 1):
+        period = period.previous()
+        periods.append(period)
+    return list(reversed(periods))
+
+
+def agreement_tz(agreement: Agreement) -> ZoneInfo:
+    return ZoneInfo(agreement.calendar.timezone)

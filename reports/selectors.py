@@ -1,0 +1,65 @@
+"""Reads for the reports: which agreements a user may see, and the report filter."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+
+from agreements.models import Agreement
+from agreements.selectors import user_team_ids
+from reports.metrics import ReportFilter
+
+
+def agreements_visible_to(user) -> QuerySet[Agreement]:
+    """Agreements of the user's own teams (either side); staff see all."""
+    qs = Agreement.objects.select_related("calendar", "marketing_team", "sales_team")
+    if getattr(user, "is_staff", False):
+        return qs.all()
+    teams = user_team_ids(user)
+    return qs.filter(Q(marketing_team_id__in=teams) | Q(sales_team_id__in=teams))
+
+
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=tz)
+
+
+def report_filter(
+    user,
+    *,
+    now: datetime,
+    start: date | None = None,
+    end: date | None = None,
+    agreement: Agreement | None = None,
+    team_id: int | None = None,
+    rep_id: int | None = None,
+    tier: str = "",
+    lead_source: str = "",
+    default_days: int = 90,
+) -> ReportFilter:
+    """The report filter for `user`: only agreements he may see. Dates are local days in
+    the agreement calendar's time zone (the first visible agreement's, else TIME_ZONE);
+    `end` is inclusive; by default the last `default_days` days up to today."""
+    agreements = agreements_visible_to(user)
+    if agreement is not None:
+        agreements = agreements.filter(pk=agreement.pk)
+    if team_id:
+        agreements = agreements.filter(Q(marketing_team_id=team_id) | Q(sales_team_id=team_id))
+    pairs = list(agreements.order_by("pk").values_list("pk", "sales_team_id", "calendar__timezone"))
+    tz = ZoneInfo(pairs[0][2] if pairs else settings.TIME_ZONE)
+    today = now.astimezone(tz).date()
+    end = end or today
+    start = start or end - timedelta(days=default_days - 1)
+    return ReportFilter(
+        start=local_midnight(start, tz),
+        end=local_midnight(end + timedelta(days=1), tz),
+        now=now,
+        agreement_ids=tuple(p[0] for p in pairs),
+        sales_team_ids=tuple(sorted({p[1] for p in pairs})),
+        tz=tz,
+        rep_id=rep_id,
+        tier=tier,
+        lead_source=lead_source,
+    )
