@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from alerts import services as alert_services
+
 if TYPE_CHECKING:
     from leads.models import Breach, Lead, Obligation
 
@@ -18,10 +20,12 @@ def lead_handed_off(lead: Lead, *, now: datetime) -> None:
 
 def obligations_warned(obligations: list[Obligation], *, now: datetime) -> None:
     """These open obligations passed their `warn_at`."""
+    alert_services.warnings_detected(obligations, now=now)
 
 
 def breaches_created(breaches: list[Breach], *, now: datetime) -> None:
     """These breaches were recorded (once each)."""
+    alert_services.breaches_detected(breaches, now=now)
 
 
 def breach_resolved(breach: Breach, *, now: datetime) -> None:
@@ -30,3 +34,4 @@ def breach_resolved(breach: Breach, *, now: datetime) -> None:
 
 def quota_at_risk(obligation: Obligation, *, now: datetime) -> None:
     """A period's pace says it will miss its target."""
+    alert_services.quota_at_risk_detected(obligation, now=now)

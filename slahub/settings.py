@@ -173,7 +173,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "leads.tasks.quota_evaluation",
         "schedule": CHECK_INTERVAL_SECONDS * 5,
     },
+    # Alerts (alerts/tasks.py)
+    "alerts-deliver": {"task": "alerts.tasks.deliver_alerts", "schedule": 30},
+    "alerts-escalate": {"task": "alerts.tasks.escalate_breaches", "schedule": 5 * 60},
+    "alerts-digest": {"task": "alerts.tasks.send_digests", "schedule": 15 * 60},
 }
+
+# Alerts (alerts/) -------------------------------------------------------------------------
+# Escalate a breach still unacknowledged after this business time (ISO 8601) on the
+# agreement's calendar.
+ALERTS_ESCALATE_AFTER = env.str("ALERTS_ESCALATE_AFTER", default="P1D")
+ALERTS_BATCH_SIZE = env.int("ALERTS_BATCH_SIZE", default=20)
+# A claimed row is retried by another deliverer after this; longer than a task may run.
+ALERTS_LEASE_SECONDS = env.int("ALERTS_LEASE_SECONDS", default=600)
+ALERTS_RETRY_BASE_SECONDS = env.int("ALERTS_RETRY_BASE_SECONDS", default=30)
+ALERTS_RETRY_MAX_SECONDS = env.int("ALERTS_RETRY_MAX_SECONDS", default=3600)
+ALERTS_MAX_ATTEMPTS = env.int("ALERTS_MAX_ATTEMPTS", default=25)
 
 # Django REST framework -------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,0 +1,118 @@
+"""What an alert says: subject, plain text and HTML, rendered from templates/emails/.
+
+The promise is always `agreements.wording.commitment_sentence`; times are shown in the
+recipient's time zone; links are absolute (settings.SITE_URL + the named URL).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from agreements.models import Commitment
+from agreements.wording import commitment_sentence
+from leads.models import Lead, Obligation
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def absolute(name: str, *args) -> str:
+    return settings.SITE_URL + reverse(name, args=args or None)
+
+
+def short_duration(delta: timedelta) -> str:
+    """'12 min', '2 h 5 min', '3 days 4 h' (rounded down to the minute; at least 1 min)."""
+    minutes = max(int(delta.total_seconds() // 60), 1)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = []
+    if days:
+        parts.append(f"{days} day{'s' if days != 1 else ''}")
+    if hours:
+        parts.append(f"{hours} h")
+    if minutes and not days:
+        parts.append(f"{minutes} min")
+    return " ".join(parts)
+
+
+def clock_name(obligation: Obligation) -> str:
+    """'First touch', 'Follow-up attempt 2', 'Disposition', 'Lead volume'."""
+    if obligation.kind == Commitment.Kind.FOLLOW_UP:
+        return f"Follow-up attempt {obligation.attempt}"
+    return Commitment.Kind(obligation.kind).label
+
+
+def lead_label(lead: Lead) -> str:
+    """'Jane Doe, Acme — Tier A'."""
+    label = str(lead)
+    return f"{label} — Tier {lead.tier}" if lead.tier else label
+
+
+def person(user) -> str:
+    if user is None:
+        return "nobody (unassigned)"
+    return user.get_full_name() or user.get_username()
+
+
+def local(at: datetime | None, tz: ZoneInfo) -> str:
+    """'Wed 25 Nov 2026, 14:00 CET' in the recipient's zone."""
+    if at is None:
+        return ""
+    return at.astimezone(tz).strftime("%a %d %b %Y, %H:%M %Z")
+
+
+def render(event: str, context: dict) -> Rendered:
+    """Render templates/emails/<event>.{subject.txt,txt,html} with the common context."""
+    context = {
+        "site_url": settings.SITE_URL,
+        "preferences_url": absolute("settings-notifications"),
+        **context,
+    }
+    subject = render_to_string(f"emails/{event}.subject.txt", context)
+    subject = " ".join(subject.split())[:255]
+    context["subject"] = subject
+    return Rendered(
+        subject=subject,
+        text=render_to_string(f"emails/{event}.txt", context).strip() + "\n",
+        html=render_to_string(f"emails/{event}.html", context),
+    )
+
+
+def clock_context(obligation: Obligation, tz: ZoneInfo, *, now: datetime) -> dict:
+    """What every email about one clock (lead or period) shows."""
+    lead = obligation.lead
+    context = {
+        "obligation": obligation,
+        "clock": clock_name(obligation),
+        "promise": commitment_sentence(obligation.commitment),
+        "team": obligation.team,
+        "responsible": person(obligation.user),
+        "starts_at": local(obligation.starts_at, tz),
+        "due_at": local(obligation.due_at, tz),
+        "now": local(now, tz),
+        "timezone": str(tz),
+        "lead": lead,
+    }
+    if lead is not None:
+        context["lead_label"] = lead_label(lead)
+        context["lead_url"] = absolute("lead-detail", lead.pk)
+    else:
+        commitment = obligation.commitment
+        context["period"] = commitment.period
+        context["target"] = obligation.target
+        context["actual"] = obligation.actual
+        context["sample"] = obligation.sample
+        context["unit"] = f"{commitment.stage.upper()}s" if commitment.stage else "leads"
+        context["min_acceptance_pct"] = commitment.min_acceptance_pct
+        context["is_volume"] = commitment.kind == Commitment.Kind.LEAD_VOLUME
+    return context

@@ -1,0 +1,163 @@
+"""Reads for alerts: preferences, time zones and digest hours, and who receives what."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
+
+from agreements.models import Membership
+from alerts.models import Alert, Event, Mode, NotificationPreference, NotificationSettings
+from leads.models import Breach, Obligation
+
+DEFAULT_DIGEST_HOUR = 8
+
+# Events that may be delivered at once; the digest itself is only "digest" (on) or "off".
+DEFAULT_MODE = {event: Mode.IMMEDIATE for event in Event.values} | {Event.DIGEST: Mode.DIGEST}
+
+
+def is_any_manager(user: AbstractBaseUser) -> bool:
+    return Membership.objects.filter(user=user, role=Membership.Role.MANAGER).exists()
+
+
+def preferences_for(user: AbstractBaseUser) -> list[dict]:
+    """Every event kind with the user's mode, for the notification settings page:
+    ``[{"event", "label", "mode", "can_turn_off"}, …]`` in a fixed order."""
+    stored = dict(NotificationPreference.objects.filter(user=user).values_list("event", "mode"))
+    manager = is_any_manager(user)
+    rows = []
+    for event in Event:
+        mode = stored.get(event.value, DEFAULT_MODE[event.value])
+        locked = manager and event == Event.ESCALATION
+        rows.append(
+            {
+                "event": event.value,
+                "label": event.label,
+                "mode": Mode.IMMEDIATE.value if locked and mode == Mode.OFF else mode,
+                "can_turn_off": not locked,
+            }
+        )
+    return rows
+
+
+def modes_for(user_ids: Iterable[int], events: Iterable[str]) -> dict[tuple[int, str], str]:
+    """{(user id, event): mode} for these users and events, in one query (two for
+    escalations: a manager never has them off)."""
+    user_ids, events = list(user_ids), list(events)
+    modes = {(pk, event): DEFAULT_MODE[event] for pk in user_ids for event in events}
+    for user_id, event, mode in NotificationPreference.objects.filter(
+        user_id__in=user_ids, event__in=events
+    ).values_list("user_id", "event", "mode"):
+        modes[(user_id, event)] = mode
+    if Event.ESCALATION in events:
+        managers = Membership.objects.filter(user_id__in=user_ids, role=Membership.Role.MANAGER)
+        for pk in set(managers.values_list("user_id", flat=True)):
+            if modes[(pk, Event.ESCALATION.value)] == Mode.OFF:
+                modes[(pk, Event.ESCALATION.value)] = Mode.IMMEDIATE
+    return modes
+
+
+def timezones_for(user_ids: Iterable[int]) -> dict[int, str]:
+    """Each user's time zone for emails: their own setting, else their (first) team's, else
+    UTC. Two queries whatever the number of users."""
+    user_ids = list(user_ids)
+    zones = {pk: "UTC" for pk in user_ids}
+    for user_id, zone in (
+        Membership.objects.filter(user_id__in=user_ids)
+        .order_by("-id")
+        .values_list("user_id", "team__timezone")
+    ):
+        zones[user_id] = zone or "UTC"  # ascending by id wins: the first team joined
+    zones.update(
+        NotificationSettings.objects.filter(user_id__in=user_ids)
+        .exclude(timezone="")
+        .values_list("user_id", "timezone")
+    )
+    return zones
+
+
+def digest_hours_for(user_ids: Iterable[int]) -> dict[int, int]:
+    user_ids = list(user_ids)
+    hours = {pk: DEFAULT_DIGEST_HOUR for pk in user_ids}
+    hours.update(
+        NotificationSettings.objects.filter(user_id__in=user_ids).values_list(
+            "user_id", "digest_hour"
+        )
+    )
+    return hours
+
+
+def managers_by_team(team_ids: Iterable[int | None]) -> dict[int, list[int]]:
+    """{team id: [manager user ids]} in one query."""
+    ids = {pk for pk in team_ids if pk is not None}
+    managers: dict[int, list[int]] = {pk: [] for pk in ids}
+    for team_id, user_id in (
+        Membership.objects.filter(team_id__in=ids, role=Membership.Role.MANAGER)
+        .order_by("user_id")
+        .values_list("team_id", "user_id")
+    ):
+        managers[team_id].append(user_id)
+    return managers
+
+
+def reachable_users(user_ids: Iterable[int]) -> QuerySet:
+    """Active users with an email address among these."""
+    return get_user_model().objects.filter(pk__in=list(user_ids), is_active=True).exclude(email="")
+
+
+def digest_candidates() -> QuerySet:
+    """Users who may get a digest: active, with an email, member of a team."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, memberships__isnull=False)
+        .exclude(email="")
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def local_day_bounds(
+    at: datetime, tz: ZoneInfo, *, days_back: int = 0
+) -> tuple[datetime, datetime]:
+    """[start, end) of the local calendar day containing `at`, `days_back` days earlier."""
+    day = at.astimezone(tz).date() - timedelta(days=days_back)
+    start = datetime(day.year, day.month, day.day, tzinfo=tz)
+    following = day + timedelta(days=1)
+    return start, datetime(following.year, following.month, following.day, tzinfo=tz)
+
+
+def _concerning(user: AbstractBaseUser) -> Q:
+    """The user's own clocks, and those of the teams they manage."""
+    managed = Membership.objects.filter(user=user, role=Membership.Role.MANAGER).values("team_id")
+    return Q(user=user) | Q(team_id__in=managed)
+
+
+def obligations_due_between(
+    user: AbstractBaseUser, start: datetime, end: datetime
+) -> QuerySet[Obligation]:
+    return (
+        Obligation.objects.filter(
+            _concerning(user), status=Obligation.Status.OPEN, due_at__gte=start, due_at__lt=end
+        )
+        .select_related("lead", "commitment", "team", "user")
+        .order_by("due_at", "id")
+    )
+
+
+def breaches_due_between(
+    user: AbstractBaseUser, start: datetime, end: datetime
+) -> QuerySet[Breach]:
+    return (
+        Breach.objects.filter(_concerning(user), due_at__gte=start, due_at__lt=end)
+        .select_related("lead", "obligation__commitment", "team", "user")
+        .order_by("due_at", "id")
+    )
+
+
+def held_alerts(user: AbstractBaseUser) -> QuerySet[Alert]:
+    """Alerts the user asked to see in the digest only, not yet in one."""
+    return Alert.objects.filter(recipient=user, status=Alert.Status.HELD).order_by("created_at")

@@ -1,0 +1,416 @@
+"""Writes for alerts: preferences, and queueing alerts into the outbox.
+
+The `*_detected` functions are called from the hooks in `leads.events`, inside the
+transaction of the check that found the event, so an alert row exists exactly when the
+event was recorded. Each row is unique per (event key, recipient): a second detection of
+the same event cannot queue a second email.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from agreements import businesstime
+from agreements.calendars import clock_calendar
+from agreements.models import Commitment
+from agreements.wording import duration_words
+from alerts import content, selectors
+from alerts.models import Alert, Event, Mode, NotificationPreference, NotificationSettings
+from leads.models import Breach, Obligation
+
+Builder = Callable[[AbstractBaseUser, ZoneInfo], content.Rendered]
+
+
+# Preferences ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def preference_set(*, user: AbstractBaseUser, event: str, mode: str) -> NotificationPreference:
+    """Set how `user` receives `event` alerts: immediately, in the digest only, or off."""
+    if event not in Event.values:
+        raise ValidationError({"event": f"Unknown kind of alert {event!r}."})
+    if mode not in Mode.values:
+        raise ValidationError({"mode": "Choose immediate, digest or off."})
+    if event == Event.DIGEST and mode == Mode.IMMEDIATE:
+        raise ValidationError({"mode": "The daily digest is either on (digest) or off."})
+    if event == Event.ESCALATION and mode == Mode.OFF and selectors.is_any_manager(user):
+        raise ValidationError({"mode": "A manager cannot turn off escalations."})
+    preference, _ = NotificationPreference.objects.update_or_create(
+        user=user, event=event, defaults={"mode": mode}
+    )
+    return preference
+
+
+def notification_settings_set(
+    *, user: AbstractBaseUser, timezone: str = "", digest_hour: int = 8
+) -> NotificationSettings:
+    """Set the user's email time zone (empty: the team's) and the local hour of the digest."""
+    current = NotificationSettings.objects.filter(user=user).first()
+    stored = current or NotificationSettings(user=user)
+    stored.timezone, stored.digest_hour = timezone, digest_hour
+    stored.full_clean()
+    stored.save()
+    return stored
+
+
+# The outbox -----------------------------------------------------------------------------
+
+
+@dataclass
+class Notice:
+    """One event to tell some users about."""
+
+    event: str
+    key: str
+    user_ids: list[int]
+    build: Builder
+    breach_id: int | None = None
+    obligation_id: int | None = None
+
+
+def queue(notices: Iterable[Notice], *, now: datetime) -> int:
+    """Write one outbox row per notice and recipient who wants it: pending (send now) or
+    held (for the digest). A few queries for the whole batch, whatever its size."""
+    notices = list(notices)
+    user_ids = {pk for notice in notices for pk in notice.user_ids}
+    if not user_ids:
+        return 0
+    users = {user.pk: user for user in selectors.reachable_users(user_ids)}
+    modes = selectors.modes_for(users, {notice.event for notice in notices})
+    zones = selectors.timezones_for(users)
+    rows = []
+    for notice in notices:
+        for pk in dict.fromkeys(notice.user_ids):
+            user = users.get(pk)
+            if user is None or modes[(pk, notice.event)] == Mode.OFF:
+                continue
+            rendered = notice.build(user, ZoneInfo(zones[pk]))
+            held = modes[(pk, notice.event)] == Mode.DIGEST
+            rows.append(
+                Alert(
+                    event=notice.event,
+                    key=notice.key,
+                    recipient=user,
+                    to_email=user.email,
+                    subject=rendered.subject,
+                    body_text=rendered.text,
+                    body_html=rendered.html,
+                    breach_id=notice.breach_id,
+                    obligation_id=notice.obligation_id,
+                    status=Alert.Status.HELD if held else Alert.Status.PENDING,
+                    created_at=now,
+                    next_attempt_at=now,
+                )
+            )
+    Alert.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def _base_context(user: AbstractBaseUser, tz: ZoneInfo, obligation: Obligation, now: datetime):
+    return {
+        "recipient": user,
+        "recipient_name": content.person(user),
+        **content.clock_context(obligation, tz, now=now),
+    }
+
+
+def _with_related(model, pks: list[int]):
+    related = (
+        "commitment__version__agreement",
+        "lead",
+        "team",
+        "user",
+    )
+    if model is Breach:
+        related = tuple(f"obligation__{name}" for name in related) + ("lead", "team", "user")
+    return list(model.objects.filter(pk__in=pks).select_related(*related).order_by("pk"))
+
+
+def warnings_detected(obligations: list[Obligation], *, now: datetime) -> int:
+    """Obligations past their warn time: tell the lead owner (the clock's user)."""
+    notices = []
+    for obligation in _with_related(Obligation, [o.pk for o in obligations]):
+        if obligation.lead_id is None or obligation.user_id is None:
+            continue
+
+        def build(user, tz, obligation=obligation):
+            context = _base_context(user, tz, obligation, now)
+            context["left"] = content.short_duration(obligation.due_at - now)
+            return content.render(Event.WARNING, context)
+
+        notices.append(
+            Notice(
+                Event.WARNING,
+                f"warning:{obligation.pk}",
+                [obligation.user_id],
+                build,
+                obligation_id=obligation.pk,
+            )
+        )
+    return queue(notices, now=now)
+
+
+def _breach_context(user, tz, breach: Breach, now: datetime) -> dict:
+    context = _base_context(user, tz, breach.obligation, now)
+    context.update(
+        {
+            "breach": breach,
+            "breach_url": content.absolute("breach-detail", breach.pk),
+            "overdue": content.short_duration(breach.detected_at - breach.due_at),
+            "detected_at": content.local(breach.detected_at, tz),
+            "responsible": content.person(breach.user),
+        }
+    )
+    return context
+
+
+def breaches_detected(breaches: list[Breach], *, now: datetime) -> int:
+    """New breaches: a lead clock's to its responsible user and their team's managers (the
+    sales managers alone when the lead has no owner); a missed quota to the managers of
+    both sides."""
+    breaches = _with_related(Breach, [b.pk for b in breaches])
+    agreement_teams = [
+        team_id
+        for b in breaches
+        for team_id in (
+            b.obligation.commitment.version.agreement.marketing_team_id,
+            b.obligation.commitment.version.agreement.sales_team_id,
+        )
+    ]
+    managers = selectors.managers_by_team([b.team_id for b in breaches] + agreement_teams)
+    notices = []
+    for breach in breaches:
+        agreement = breach.obligation.commitment.version.agreement
+        if breach.kind in Commitment.PERIOD_KINDS:
+            event = Event.QUOTA_MISSED
+            users = managers[agreement.marketing_team_id] + managers[agreement.sales_team_id]
+        else:
+            event = Event.BREACH
+            users = ([breach.user_id] if breach.user_id else []) + managers[breach.team_id]
+
+        def build(user, tz, breach=breach, event=event):
+            return content.render(event, _breach_context(user, tz, breach, now))
+
+        notices.append(
+            Notice(
+                event,
+                f"breach:{breach.pk}",
+                users,
+                build,
+                breach_id=breach.pk,
+                obligation_id=breach.obligation_id,
+            )
+        )
+    return queue(notices, now=now)
+
+
+def quota_at_risk_detected(obligation: Obligation, *, now: datetime) -> int:
+    """A period's pace says it will miss: tell the managers of both sides."""
+    (obligation,) = _with_related(Obligation, [obligation.pk])
+    agreement = obligation.commitment.version.agreement
+    managers = selectors.managers_by_team([agreement.marketing_team_id, agreement.sales_team_id])
+
+    def build(user, tz):
+        return content.render(Event.QUOTA_AT_RISK, _base_context(user, tz, obligation, now))
+
+    users = managers[agreement.marketing_team_id] + managers[agreement.sales_team_id]
+    notice = Notice(
+        Event.QUOTA_AT_RISK, f"quota_at_risk:{obligation.pk}", users, build, None, obligation.pk
+    )
+    return queue([notice], now=now)
+
+
+# Escalation -----------------------------------------------------------------------------
+
+
+def _shortest_real_time(duration: businesstime.ClockDuration) -> timedelta:
+    """A business duration never passes in less real time than this (a working day keeps
+    the wall time, so it lasts at least 23 real hours across a DST change)."""
+    return timedelta(hours=23 * duration.days, seconds=duration.seconds)
+
+
+def escalate_breaches(*, now: datetime, after: str | None = None, batch: int = 200) -> int:
+    """Breaches still open (unacknowledged) `after` business time since they were detected,
+    on the agreement's calendar (default settings.ALERTS_ESCALATE_AFTER, one business day):
+    mark them escalated and tell both sides' managers, once. Returns how many."""
+    duration = businesstime.ClockDuration.parse(after or settings.ALERTS_ESCALATE_AFTER)
+    calendars: dict[int, businesstime.Calendar] = {}
+    candidates = Breach.objects.filter(
+        status=Breach.Status.OPEN,
+        escalated_at__isnull=True,
+        detected_at__lte=now - _shortest_real_time(duration),
+    )
+    total, last_pk = 0, 0
+    while True:
+        with transaction.atomic():
+            claimed = list(
+                candidates.filter(pk__gt=last_pk)
+                .select_for_update(skip_locked=True, of=("self",))
+                .select_related("obligation__agreement_version__agreement__calendar")
+                .order_by("pk")[:batch]
+            )
+            if not claimed:
+                return total
+            last_pk = claimed[-1].pk
+            due = []
+            for breach in claimed:
+                stored = breach.obligation.agreement_version.agreement.calendar
+                if stored.pk not in calendars:
+                    calendars[stored.pk] = clock_calendar(stored, around=now)
+                deadline = businesstime.add_duration(
+                    calendars[stored.pk], breach.detected_at, duration, "business"
+                )
+                if deadline <= now:
+                    due.append(breach)
+            if due:
+                Breach.objects.filter(pk__in=[b.pk for b in due]).update(escalated_at=now)
+                _queue_escalations(due, duration, now=now)
+                total += len(due)
+
+
+def _queue_escalations(
+    breaches: list[Breach], duration: businesstime.ClockDuration, *, now: datetime
+) -> int:
+    breaches = _with_related(Breach, [b.pk for b in breaches])
+    waited = duration_words(duration.isoformat(), "business")
+    agreements = [b.obligation.commitment.version.agreement for b in breaches]
+    managers = selectors.managers_by_team(
+        [t for a in agreements for t in (a.marketing_team_id, a.sales_team_id)]
+    )
+    notices = []
+    for breach, agreement in zip(breaches, agreements, strict=True):
+
+        def build(user, tz, breach=breach):
+            context = _breach_context(user, tz, breach, now)
+            context["waited"] = waited
+            return content.render(Event.ESCALATION, context)
+
+        users = managers[agreement.marketing_team_id] + managers[agreement.sales_team_id]
+        notices.append(
+            Notice(
+                Event.ESCALATION,
+                f"escalation:{breach.pk}",
+                users,
+                build,
+                breach_id=breach.pk,
+                obligation_id=breach.obligation_id,
+            )
+        )
+    return queue(notices, now=now)
+
+
+# Digest ---------------------------------------------------------------------------------
+
+
+@dataclass
+class DigestResult:
+    sent: int = 0
+    empty: int = 0
+    users: list[int] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"digest: {self.sent} queued, {self.empty} with nothing to report"
+
+
+DIGEST_LIST_LIMIT = 50
+
+
+def _digest_for(user, tz: ZoneInfo, key: str, *, now: datetime) -> Alert:
+    today = selectors.local_day_bounds(now, tz)
+    yesterday = selectors.local_day_bounds(now, tz, days_back=1)
+    due = list(selectors.obligations_due_between(user, *today)[: DIGEST_LIST_LIMIT + 1])
+    breached = list(selectors.breaches_due_between(user, *yesterday)[: DIGEST_LIST_LIMIT + 1])
+    held = list(selectors.held_alerts(user).select_for_update())
+    context = {
+        "recipient": user,
+        "recipient_name": content.person(user),
+        "day": today[0].strftime("%a %d %b %Y"),
+        "timezone": str(tz),
+        "due": [
+            {
+                "clock": content.clock_name(o),
+                "what": content.lead_label(o.lead) if o.lead else str(o.team),
+                "due_at": o.due_at.astimezone(tz).strftime("%H:%M"),
+                "responsible": content.person(o.user),
+                "url": content.absolute("lead-detail", o.lead_id) if o.lead_id else "",
+            }
+            for o in due[:DIGEST_LIST_LIMIT]
+        ],
+        "more_due": len(due) > DIGEST_LIST_LIMIT,
+        "breached": [
+            {
+                "clock": content.clock_name(b.obligation),
+                "what": content.lead_label(b.lead) if b.lead else str(b.team),
+                "due_at": content.local(b.due_at, tz),
+                "responsible": content.person(b.user),
+                "status": b.get_status_display(),
+                "url": content.absolute("breach-detail", b.pk),
+            }
+            for b in breached[:DIGEST_LIST_LIMIT]
+        ],
+        "more_breached": len(breached) > DIGEST_LIST_LIMIT,
+        "held": held,
+        "breaches_url": content.absolute("breach-list"),
+    }
+    rendered = content.render(Event.DIGEST, context)
+    anything = bool(due or breached or held)
+    alert = Alert.objects.create(
+        event=Event.DIGEST,
+        key=key,
+        recipient=user,
+        to_email=user.email,
+        subject=rendered.subject,
+        body_text=rendered.text,
+        body_html=rendered.html,
+        status=Alert.Status.PENDING if anything else Alert.Status.SKIPPED,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    Alert.objects.filter(pk__in=[a.pk for a in held]).update(
+        status=Alert.Status.DIGESTED, digest=alert
+    )
+    return alert
+
+
+def send_digests(*, now: datetime) -> DigestResult:
+    """Queue today's digest for every user whose local digest hour has come and who has
+    not had today's (the outbox key ``digest:<local date>`` makes it once per day)."""
+    result = DigestResult()
+    users = list(selectors.digest_candidates())
+    ids = [u.pk for u in users]
+    zones, hours = selectors.timezones_for(ids), selectors.digest_hours_for(ids)
+    modes = selectors.modes_for(ids, [Event.DIGEST])
+    due = []
+    for user in users:
+        tz = ZoneInfo(zones[user.pk])
+        local_now = now.astimezone(tz)
+        if modes[(user.pk, Event.DIGEST.value)] == Mode.OFF or local_now.hour < hours[user.pk]:
+            continue
+        due.append((user, tz, f"digest:{local_now.date().isoformat()}"))
+    done = set(
+        Alert.objects.filter(
+            event=Event.DIGEST, key__in={key for _, _, key in due}, recipient_id__in=ids
+        ).values_list("recipient_id", "key")
+    )
+    for user, tz, key in due:
+        if (user.pk, key) in done:
+            continue
+        try:
+            with transaction.atomic():
+                alert = _digest_for(user, tz, key, now=now)
+        except IntegrityError:
+            continue  # another digest run queued it first
+        result.users.append(user.pk)
+        if alert.status == Alert.Status.SKIPPED:
+            result.empty += 1
+        else:
+            result.sent += 1
+    return result
