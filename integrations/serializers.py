@@ -1,0 +1,115 @@
+"""Input shapes shared by the API, the inbound webhooks and the CSV import: one place
+that turns outside values (JSON or CSV strings) into typed lead and activity fields."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from agreements.models import Side, Team
+from leads.models import Activity, Lead, Stage
+
+
+class LeadUpsertSerializer(serializers.Serializer):
+    """A lead keyed by (source_system, external_id). Only the fields sent are applied."""
+
+    source_system = serializers.CharField(max_length=50, required=False, default="api")
+    external_id = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=200, required=False)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    company = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    country = serializers.CharField(max_length=2, required=False, allow_blank=True)
+    tier = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    score = serializers.IntegerField(required=False, min_value=-(2**31), max_value=2**31 - 1)
+    lead_source = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    campaign = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    stage = serializers.ChoiceField(choices=Stage.choices, required=False)
+    rejection_reason = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.filter(is_active=True), required=False, allow_null=True
+    )
+    owner_email = serializers.EmailField(
+        required=False, write_only=True, help_text="Alternative to `owner`: the user's email."
+    )
+    sales_team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.filter(side=Side.SALES), required=False, allow_null=True
+    )
+    marketing_team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.filter(side=Side.MARKETING), required=False, allow_null=True
+    )
+    handed_off_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="When marketing handed the lead to sales."
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        email = attrs.pop("owner_email", None)
+        if email:
+            owner = (
+                get_user_model()
+                .objects.filter(email__iexact=email, is_active=True)
+                .order_by("pk")
+                .first()
+            )
+            if owner is None:
+                raise serializers.ValidationError({"owner_email": "No active user has this email."})
+            attrs["owner"] = owner
+        if attrs.get("stage") == Stage.REJECTED and not attrs.get("rejection_reason"):
+            raise serializers.ValidationError(
+                {"rejection_reason": "Give the reason for rejecting the lead."}
+            )
+        if attrs.get("handed_off_at") is None:
+            attrs.pop("handed_off_at", None)
+        return attrs
+
+
+class ActivityInSerializer(serializers.Serializer):
+    """A touch on a lead, named by its id or by its (source_system, external_id)."""
+
+    lead = serializers.PrimaryKeyRelatedField(queryset=Lead.objects.all(), required=False)
+    lead_source_system = serializers.CharField(max_length=50, required=False, default="api")
+    lead_external_id = serializers.CharField(max_length=100, required=False)
+    kind = serializers.ChoiceField(choices=Activity.Kind.choices)
+    outcome = serializers.ChoiceField(
+        choices=Activity.Outcome.choices, required=False, default=Activity.Outcome.ATTEMPTED
+    )
+    occurred_at = serializers.DateTimeField()
+    user = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.filter(is_active=True),
+        required=False,
+        help_text="Who made the touch (default: the caller).",
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    source_system = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    external_id = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        help_text="The touch's id in the source system; a touch sent again is not logged twice.",
+    )
+
+    def __init__(self, *args, leads=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if leads is not None:
+            self.fields["lead"].queryset = leads
+        self._leads = leads if leads is not None else Lead.objects.all()
+
+    def validate(self, attrs: dict) -> dict:
+        if "lead" not in attrs:
+            external_id = attrs.get("lead_external_id")
+            if not external_id:
+                raise serializers.ValidationError(
+                    {"lead": "Name the lead: its id, or lead_source_system and lead_external_id."}
+                )
+            lead = self._leads.filter(
+                source_system=attrs.get("lead_source_system") or "api", external_id=external_id
+            ).first()
+            if lead is None:
+                raise serializers.ValidationError(
+                    {"lead_external_id": "No lead with this key is visible to you."}
+                )
+            attrs["lead"] = lead
+        attrs.pop("lead_source_system", None)
+        attrs.pop("lead_external_id", None)
+        return attrs

@@ -1,0 +1,512 @@
+"""Writes for other tools: API tokens, upserts keyed by (source_system, external_id), goals,
+CSV imports, inbound webhook events and webhook subscriptions.
+
+Clock-moving changes always go through `leads.services` (hand-off, stage, touch, reassign);
+the upserts here only decide which of those to call."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from agreements.errors import PermissionDenied, ValidationError
+from agreements.models import Agreement, Goal, GoalCheckIn, Membership, Team
+from agreements.selectors import is_manager
+from integrations.models import (
+    ApiToken,
+    Import,
+    ImportRow,
+    InboundEvent,
+    WebhookSource,
+    WebhookSubscription,
+)
+from leads import services as lead_services
+from leads.models import Activity, Lead, Stage
+from leads.selectors import leads_visible_to
+
+TOKEN_PREFIX_LENGTH = 8
+
+# API tokens -----------------------------------------------------------------------------
+
+
+def hash_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
+    """A new token for `user`; returns it with the raw key, which is never stored."""
+    from django.utils import timezone
+
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Name the token (e.g. the tool that will use it)."})
+    raw_key = secrets.token_urlsafe(32)
+    token = ApiToken(
+        user=user,
+        name=name[:100],
+        prefix=raw_key[:TOKEN_PREFIX_LENGTH],
+        key_hash=hash_key(raw_key),
+        created_at=timezone.now(),
+    )
+    token.full_clean()
+    token.save()
+    return token, raw_key
+
+
+def api_token_revoke(*, token: ApiToken, now: datetime) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = now
+        token.save(update_fields=["revoked_at"])
+
+
+def api_token_authenticate(*, raw_key: str, now: datetime) -> ApiToken | None:
+    """The active token with this key (its user loaded), noting when it was last used."""
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=hash_key(raw_key), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None:
+        return None
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+# Who may write for which team -----------------------------------------------------------
+
+
+def teams_visible_to(user: AbstractBaseUser):
+    """The user's teams and the teams on the other side of their agreements."""
+    if user.is_staff:
+        return Team.objects.all()
+    mine = Membership.objects.filter(user=user).values("team_id")
+    return Team.objects.filter(
+        Q(pk__in=mine)
+        | Q(marketing_agreements__sales_team_id__in=mine)
+        | Q(sales_agreements__marketing_team_id__in=mine)
+    ).distinct()
+
+
+def _member_of(user: AbstractBaseUser, team_id: int | None) -> bool:
+    if user is None or getattr(user, "is_staff", False):
+        return True
+    return team_id is not None and Membership.objects.filter(user=user, team_id=team_id).exists()
+
+
+def require_member(user: AbstractBaseUser, team_id: int | None, message: str) -> None:
+    if not _member_of(user, team_id):
+        raise PermissionDenied(message)
+
+
+def require_manager_of_agreement(user: AbstractBaseUser, agreement: Agreement) -> None:
+    if user.is_staff:
+        return
+    if not (is_manager(user, agreement.marketing_team) or is_manager(user, agreement.sales_team)):
+        raise PermissionDenied("Only a manager of one of the agreement's teams may do this.")
+
+
+# Lead upsert ----------------------------------------------------------------------------
+
+RESULT_CREATED, RESULT_UPDATED, RESULT_UNCHANGED = "created", "updated", "unchanged"
+
+
+def _apply_stage(lead: Lead, data: dict, *, now: datetime, user) -> Lead:
+    stage = data["stage"]
+    if stage == Stage.REJECTED:
+        return lead_services.lead_reject(
+            lead=lead, reason=data.get("rejection_reason", ""), now=now, user=user
+        )
+    return lead_services.lead_set_stage(lead=lead, stage=stage, now=now, user=user)
+
+
+def _check_routing(data: dict, *, user) -> None:
+    """A non-staff caller may only route leads to teams it can see."""
+    if user is None or user.is_staff:
+        return
+    visible = set(teams_visible_to(user).values_list("pk", flat=True))
+    errors = {}
+    for key in ("sales_team", "marketing_team"):
+        team = data.get(key)
+        if team is not None and team.pk not in visible:
+            errors[key] = f'Invalid pk "{team.pk}" - object does not exist.'
+    if errors:
+        raise ValidationError(errors)
+    if data.get("sales_team") is None and data.get("marketing_team") is None:
+        raise ValidationError({"sales_team": "Choose the sales team (or marketing team)."})
+
+
+@transaction.atomic
+def lead_upsert(*, data: dict[str, Any], now: datetime, user=None) -> tuple[str, Lead]:
+    """Create or update the lead keyed by (source_system, external_id) from the fields given.
+
+    Only the keys present in `data` are applied; a hand-off and a stage change go through
+    the lead services (in that order), so the clocks move exactly as for single writes.
+    Returns ("created" | "updated" | "unchanged", lead). Sending the same data twice
+    changes nothing the second time."""
+    source_system = data.get("source_system") or "api"
+    external_id = data["external_id"]
+    lead = (
+        Lead.objects.select_for_update()
+        .filter(source_system=source_system, external_id=external_id)
+        .first()
+    )
+    fields = {k: data[k] for k in lead_services.LEAD_DATA_FIELDS if k in data}
+    if lead is None:
+        _check_routing(data, user=user)
+        lead = lead_services.lead_create(
+            source_system=source_system,
+            external_id=external_id,
+            now=now,
+            user=user,
+            owner=data.get("owner"),
+            sales_team=data.get("sales_team"),
+            marketing_team=data.get("marketing_team"),
+            handed_off_at=data.get("handed_off_at"),
+            **fields,
+        )
+        if data.get("stage") and data["stage"] != lead.stage:
+            lead = _apply_stage(lead, data, now=now, user=user)
+        return RESULT_CREATED, lead
+
+    if user is not None and not leads_visible_to(user).filter(pk=lead.pk).exists():
+        raise ValidationError({"external_id": "A lead with this key belongs to another team."})
+    changed = False
+    fields = {k: v for k, v in fields.items() if getattr(lead, k) != v}
+    if fields:
+        lead = lead_services.lead_update(lead=lead, data=fields)
+        changed = True
+    for key in ("sales_team", "marketing_team"):
+        if key in data and getattr(lead, f"{key}_id") != getattr(data[key], "pk", None):
+            if key == "sales_team" and lead.handed_off_at and lead.stage != Stage.RECYCLED:
+                raise ValidationError({key: "A handed-off lead cannot move to another team."})
+            _check_routing({key: data[key]}, user=None if data[key] is None else user)
+            setattr(lead, key, data[key])
+            lead.save(update_fields=[key, "updated_at"])
+            changed = True
+    if "owner" in data and lead.owner_id != getattr(data["owner"], "pk", None):
+        lead = lead_services.lead_reassign(lead=lead, owner=data["owner"], now=now, user=user)
+        changed = True
+    handed_off_at = data.get("handed_off_at")
+    if handed_off_at is not None and lead.handed_off_at != handed_off_at:
+        lead_services.lead_hand_off(lead=lead, at=handed_off_at, now=now, user=user)
+        changed = True
+    if data.get("stage") and data["stage"] != lead.stage:
+        lead = _apply_stage(lead, data, now=now, user=user)
+        changed = True
+    return (RESULT_UPDATED if changed else RESULT_UNCHANGED), lead
+
+
+def error_messages(exc: ValidationError) -> dict[str, list[str]]:
+    """A Django ValidationError as {field: [messages]} ("non_field_errors" for the rest)."""
+    if hasattr(exc, "error_dict"):
+        return {
+            ("non_field_errors" if k == "__all__" else k): [str(m) for e in v for m in e.messages]
+            for k, v in exc.error_dict.items()
+        }
+    return {"non_field_errors": [str(m) for m in exc.messages]}
+
+
+def lead_upsert_many(
+    items: list[dict[str, Any]], *, now: datetime, user=None
+) -> list[dict[str, Any]]:
+    """Upsert each item in its own savepoint: a bad item is reported, the others are kept.
+
+    Items may carry pre-validation errors under "errors" (from the serializer); those are
+    reported as they are. Returns one {"result", "lead", "errors"} per item, in order."""
+    results = []
+    for item in items:
+        if item.get("errors"):
+            results.append({"result": "error", "lead": None, "errors": item["errors"]})
+            continue
+        try:
+            with transaction.atomic():
+                result, lead = lead_upsert(data=item["data"], now=now, user=user)
+        except ValidationError as exc:
+            results.append({"result": "error", "lead": None, "errors": error_messages(exc)})
+        except PermissionDenied as exc:
+            results.append({"result": "error", "lead": None, "errors": {"detail": [str(exc)]}})
+        except IntegrityError:
+            results.append(
+                {
+                    "result": "error",
+                    "lead": None,
+                    "errors": {"external_id": ["Sent twice in this batch, or changed meanwhile."]},
+                }
+            )
+        else:
+            results.append({"result": result, "lead": lead, "errors": {}})
+    return results
+
+
+# Activities -----------------------------------------------------------------------------
+
+
+def activity_upsert(*, lead: Lead, data: dict[str, Any], now: datetime, user=None):
+    """Log a touch once: an activity with the same (source_system, external_id) as one
+    already recorded is not logged again. Returns ("created" | "unchanged", activity)."""
+    source_system = data.get("source_system", "")
+    external_id = data.get("external_id", "")
+    if external_id:
+        existing = Activity.objects.filter(
+            source_system=source_system, external_id=external_id
+        ).first()
+        if existing is not None:
+            return RESULT_UNCHANGED, existing
+    try:
+        with transaction.atomic():
+            activity = lead_services.activity_log(
+                lead=lead,
+                kind=data["kind"],
+                outcome=data.get("outcome", Activity.Outcome.ATTEMPTED),
+                occurred_at=data["occurred_at"],
+                note=data.get("note", ""),
+                source_system=source_system,
+                external_id=external_id,
+                user=data.get("user", user),
+                now=now,
+            )
+    except IntegrityError:
+        # The same touch arrived concurrently: the first one wins.
+        existing = Activity.objects.filter(source_system=source_system, external_id=external_id)
+        return RESULT_UNCHANGED, existing.get()
+    return RESULT_CREATED, activity
+
+
+# Goals ----------------------------------------------------------------------------------
+
+GOAL_FIELDS = ["name", "metric", "target", "period", "starts_on", "ends_on", "owner", "notes"]
+
+
+def goal_create(*, agreement: Agreement, user, **fields) -> Goal:
+    require_manager_of_agreement(user, agreement)
+    goal = Goal(agreement=agreement, **{k: v for k, v in fields.items() if k in GOAL_FIELDS})
+    goal.full_clean()
+    goal.save()
+    return goal
+
+
+def goal_update(*, goal: Goal, user, data: dict[str, Any]) -> Goal:
+    require_manager_of_agreement(user, goal.agreement)
+    for key, value in data.items():
+        if key in GOAL_FIELDS:
+            setattr(goal, key, value)
+    goal.full_clean()
+    goal.save()
+    return goal
+
+
+def goal_delete(*, goal: Goal, user) -> None:
+    require_manager_of_agreement(user, goal.agreement)
+    goal.delete()
+
+
+def goal_check_in(*, goal: Goal, user, on, value, note: str = "") -> GoalCheckIn:
+    agreement = goal.agreement
+    if not (
+        user.is_staff
+        or Membership.objects.filter(
+            user=user, team_id__in=[agreement.marketing_team_id, agreement.sales_team_id]
+        ).exists()
+    ):
+        raise PermissionDenied("Only members of the agreement's teams check in on its goals.")
+    check_in = GoalCheckIn(goal=goal, on=on, value=value, note=note, author=user)
+    check_in.full_clean()
+    check_in.save()
+    return check_in
+
+
+# Webhook subscriptions and sources ------------------------------------------------------
+
+
+def webhook_subscription_create(
+    *, owner, url: str, events: list[str], name: str = ""
+) -> tuple[WebhookSubscription, str]:
+    """A new subscription; returns it with its signing secret."""
+    secret = "whsec_" + secrets.token_urlsafe(24)
+    subscription = WebhookSubscription(
+        owner=owner, url=url, events=sorted(set(events)), name=name, secret=secret
+    )
+    subscription.full_clean()
+    subscription.save()
+    return subscription, secret
+
+
+def webhook_subscription_update(
+    *, subscription: WebhookSubscription, data: dict[str, Any]
+) -> WebhookSubscription:
+    for key in ("url", "name"):
+        if key in data:
+            setattr(subscription, key, data[key])
+    if "events" in data:
+        subscription.events = sorted(set(data["events"]))
+    if data.get("is_active") and not subscription.is_active:
+        # Re-enabling starts a fresh failure count.
+        subscription.is_active = True
+        subscription.consecutive_failures = 0
+        subscription.disabled_at = None
+        subscription.disabled_reason = ""
+    elif data.get("is_active") is False:
+        subscription.is_active = False
+    subscription.full_clean()
+    subscription.save()
+    return subscription
+
+
+def webhook_source_create(*, name: str, slug: str, source_system: str = "", run_as=None):
+    """A new inbound source; returns it with its shared secret."""
+    secret = "whsec_" + secrets.token_urlsafe(24)
+    source = WebhookSource(
+        name=name, slug=slug, source_system=source_system or slug, secret=secret, run_as=run_as
+    )
+    source.full_clean()
+    source.save()
+    return source, secret
+
+
+def inbound_event_record(
+    *, source: WebhookSource, signature: str, event_id: str, event_type: str, now: datetime
+) -> InboundEvent | None:
+    """Remember an inbound request; None when it (its signature or event id) was seen
+    before, so a replay is never applied twice. Call inside the transaction that applies it."""
+    seen = InboundEvent.objects.filter(source=source).filter(
+        Q(signature=signature) | (Q(event_id=event_id) & ~Q(event_id=""))
+    )
+    if seen.exists():
+        return None
+    try:
+        with transaction.atomic():
+            return InboundEvent.objects.create(
+                source=source,
+                signature=signature,
+                event_id=event_id,
+                event_type=event_type,
+                received_at=now,
+            )
+    except IntegrityError:
+        return None
+
+
+# CSV imports ----------------------------------------------------------------------------
+
+
+def import_create(
+    *,
+    user,
+    content: str,
+    filename: str,
+    preset: str,
+    mapping: dict,
+    source_system: str,
+    sales_team: Team | None,
+    marketing_team: Team | None,
+    now: datetime,
+) -> Import:
+    from integrations import csv_mapping
+
+    header = csv_mapping.header_of(content)
+    mapping = csv_mapping.resolve_mapping(preset, mapping)
+    csv_mapping.check_mapping(mapping, header)
+    if user is not None and not user.is_staff:
+        _check_routing({"sales_team": sales_team, "marketing_team": marketing_team}, user=user)
+    record = Import(
+        user=user,
+        content=content,
+        filename=filename[:200],
+        preset=preset,
+        mapping=mapping,
+        source_system=source_system or preset,
+        sales_team=sales_team,
+        marketing_team=marketing_team,
+        total_rows=csv_mapping.count_rows(content),
+        created_at=now,
+    )
+    record.full_clean()
+    record.save()
+    return record
+
+
+PROGRESS_EVERY = 50
+
+
+def import_run(*, import_id: int, now: datetime) -> Import:
+    """Upsert every row of the import, each in its own savepoint, recording a row report
+    and progress. A bad row is reported and never stops the good ones."""
+    from integrations import csv_mapping
+    from integrations.serializers import LeadUpsertSerializer
+
+    claimed = Import.objects.filter(pk=import_id, status=Import.Status.PENDING).update(
+        status=Import.Status.RUNNING, started_at=now
+    )
+    record = Import.objects.select_related("user").get(pk=import_id)
+    if not claimed:
+        return record
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "error": 0}
+    rows: list[ImportRow] = []
+    processed = 0
+    defaults = {"source_system": record.source_system}
+    if record.sales_team_id:
+        defaults["sales_team"] = record.sales_team_id
+    if record.marketing_team_id:
+        defaults["marketing_team"] = record.marketing_team_id
+
+    def flush() -> None:
+        ImportRow.objects.bulk_create(rows)
+        rows.clear()
+        Import.objects.filter(pk=record.pk).update(
+            processed_rows=processed,
+            created_count=counts["created"],
+            updated_count=counts["updated"],
+            unchanged_count=counts["unchanged"],
+            error_count=counts["error"],
+        )
+
+    for number, raw in csv_mapping.rows(record.content):
+        values = {**defaults, **csv_mapping.apply_mapping(record.preset, record.mapping, raw)}
+        serializer = LeadUpsertSerializer(data=values, context={"user": record.user})
+        if serializer.is_valid():
+            [outcome] = lead_upsert_many(
+                [{"data": serializer.validated_data}], now=now, user=record.user
+            )
+        else:
+            outcome = {"result": "error", "lead": None, "errors": serializer.errors}
+        counts[outcome["result"]] += 1
+        processed += 1
+        rows.append(
+            ImportRow(
+                import_run=record,
+                number=number,
+                result=outcome["result"],
+                lead=outcome["lead"],
+                external_id=str(values.get("external_id", ""))[:100],
+                errors=_plain(outcome["errors"]),
+            )
+        )
+        if processed % PROGRESS_EVERY == 0:
+            flush()
+    flush()
+    Import.objects.filter(pk=record.pk).update(status=Import.Status.DONE, finished_at=now)
+    record.refresh_from_db()
+    return record
+
+
+def import_fail(*, import_id: int, error: str, now: datetime) -> None:
+    Import.objects.filter(pk=import_id).exclude(status=Import.Status.DONE).update(
+        status=Import.Status.FAILED, error=error[:500], finished_at=now
+    )
+
+
+def _plain(errors: Any) -> Any:
+    """Serializer errors (ErrorDetail, nested) as plain JSON values."""
+    if isinstance(errors, dict):
+        return {str(k): _plain(v) for k, v in errors.items()}
+    if isinstance(errors, list | tuple):
+        return [_plain(v) for v in errors]
+    return str(errors)
