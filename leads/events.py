@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from alerts import services as alert_services
+from integrations import deliveries as webhook_deliveries
 
 if TYPE_CHECKING:
     from leads.models import Breach, Lead, Obligation
@@ -16,22 +17,27 @@ if TYPE_CHECKING:
 
 def lead_handed_off(lead: Lead, *, now: datetime) -> None:
     """A lead reached sales; its clocks are open."""
+    webhook_deliveries.on_lead_handed_off(lead, now=now)
 
 
 def obligations_warned(obligations: list[Obligation], *, now: datetime) -> None:
     """These open obligations passed their `warn_at`."""
+    webhook_deliveries.on_obligations(obligations, now=now, event="obligation.warning")
     alert_services.warnings_detected(obligations, now=now)
 
 
 def breaches_created(breaches: list[Breach], *, now: datetime) -> None:
     """These breaches were recorded (once each)."""
+    webhook_deliveries.on_breaches(breaches, now=now, event="breach.created")
     alert_services.breaches_detected(breaches, now=now)
 
 
 def breach_resolved(breach: Breach, *, now: datetime) -> None:
     """A disputed or open breach was resolved (upheld or waived)."""
+    webhook_deliveries.on_breaches([breach], now=now, event="breach.resolved")
 
 
 def quota_at_risk(obligation: Obligation, *, now: datetime) -> None:
     """A period's pace says it will miss its target."""
+    webhook_deliveries.on_obligations([obligation], now=now, event="quota.at_risk")
     alert_services.quota_at_risk_detected(obligation, now=now)

@@ -39,6 +39,7 @@ THIRD_PARTY_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
 ]
 LOCAL_APPS = [
@@ -177,6 +178,8 @@ CELERY_BEAT_SCHEDULE = {
     "alerts-deliver": {"task": "alerts.tasks.deliver_alerts", "schedule": 30},
     "alerts-escalate": {"task": "alerts.tasks.escalate_breaches", "schedule": 5 * 60},
     "alerts-digest": {"task": "alerts.tasks.send_digests", "schedule": 15 * 60},
+    # Webhooks (integrations/tasks.py)
+    "webhook-retries": {"task": "integrations.tasks.retry_due_webhooks", "schedule": 300},
 }
 
 # Alerts (alerts/) -------------------------------------------------------------------------
@@ -190,21 +193,57 @@ ALERTS_RETRY_BASE_SECONDS = env.int("ALERTS_RETRY_BASE_SECONDS", default=30)
 ALERTS_RETRY_MAX_SECONDS = env.int("ALERTS_RETRY_MAX_SECONDS", default=3600)
 ALERTS_MAX_ATTEMPTS = env.int("ALERTS_MAX_ATTEMPTS", default=25)
 
-# Django REST framework -------------------------------------------------------------------
+# Django REST framework (API area) -------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "slahub.api_errors.SchemaWithErrors",
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "integrations.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PARSER_CLASSES": [
+        "slahub.api_errors.LimitedJSONParser",
+        "slahub.api_errors.LimitedFormParser",
+        "slahub.api_errors.LimitedMultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "slahub.api_errors.Pagination",
+    "EXCEPTION_HANDLER": "slahub.api_errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
+        "user": env.str("API_THROTTLE_USER", default="1200/minute"),
+    },
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SLA Hub API",
-    "DESCRIPTION": "Mutual service level agreements between marketing and sales.",
+    "DESCRIPTION": (
+        "Mutual service level agreements between marketing and sales. Authenticate with "
+        "`Authorization: Token <key>` (create one with `manage.py create_api_token USER`). "
+        "Durations are ISO 8601 (PT4H, P2D); times are ISO 8601 with an offset. Every 4xx "
+        "answer has the Error shape."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "LeadStageEnum": "leads.models.Stage",
+        "CommitmentKindEnum": "agreements.models.Commitment.Kind",
+        "SideEnum": "agreements.models.Side",
+        "WebhookEventEnum": "integrations.models.WebhookEvent",
+    },
 }
+API_UPLOAD_MAX_BYTES = env.int("API_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=10)
+WEBHOOK_INBOUND_TOLERANCE_SECONDS = env.int("WEBHOOK_INBOUND_TOLERANCE_SECONDS", default=300)
 
 # Logging ---------------------------------------------------------------------------------
 LOGGING = {
