@@ -61,6 +61,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Dashboard: times in the user's team time zone.
+    "slahub.middleware.TeamTimezoneMiddleware",
 ]
 
 ROOT_URLCONF = "slahub.urls"

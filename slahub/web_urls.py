@@ -1,23 +1,82 @@
-"""Browser dashboard pages.
+"""Browser dashboard pages. The names home, lead-detail, breach-list, breach-detail,
+agreement-detail, settings-notifications and settings-tokens are fixed (emails and reports
+link to them)."""
 
-Placeholder routes: the URL names are fixed (emails and reports link to them); the
-dashboard work replaces the views.
-"""
-
-from django.http import HttpResponse
 from django.urls import path
 
-
-def _placeholder(request, **kwargs):
-    return HttpResponse("Coming soon", status=501)
-
+from agreements import views as agreement_views
+from leads import views as lead_views
+from slahub import views
 
 urlpatterns = [
-    path("", _placeholder, name="home"),
-    path("leads/<int:pk>/", _placeholder, name="lead-detail"),
-    path("breaches/", _placeholder, name="breach-list"),
-    path("breaches/<int:pk>/", _placeholder, name="breach-detail"),
-    path("agreements/<int:pk>/", _placeholder, name="agreement-detail"),
-    path("settings/notifications/", _placeholder, name="settings-notifications"),
-    path("settings/tokens/", _placeholder, name="settings-tokens"),
+    path("", views.home, name="home"),
+    path("welcome/", views.welcome, name="welcome"),
+    path("queue/", views.queue, name="queue"),
+    path("team/", views.team_home, name="team-home"),
+    path("marketing/", views.marketing_home, name="marketing-home"),
+    # Leads
+    path("leads/<int:pk>/", lead_views.lead_detail, name="lead-detail"),
+    path("leads/<int:pk>/activities/", lead_views.lead_log_activity, name="lead-log-activity"),
+    path("leads/<int:pk>/accept/", lead_views.lead_accept, name="lead-accept"),
+    path("leads/<int:pk>/reject/", lead_views.lead_reject, name="lead-reject"),
+    path("leads/<int:pk>/stage/", lead_views.lead_stage, name="lead-stage"),
+    path("leads/<int:pk>/reassign/", lead_views.lead_reassign, name="lead-reassign"),
+    # Breaches
+    path("breaches/", lead_views.breach_list, name="breach-list"),
+    path("breaches/<int:pk>/", lead_views.breach_detail, name="breach-detail"),
+    path(
+        "breaches/<int:pk>/acknowledge/",
+        lead_views.breach_acknowledge,
+        name="breach-acknowledge",
+    ),
+    path("breaches/<int:pk>/dispute/", lead_views.breach_dispute, name="breach-dispute"),
+    path("breaches/<int:pk>/resolve/", lead_views.breach_resolve, name="breach-resolve"),
+    path("breaches/<int:pk>/comments/", lead_views.breach_comment, name="breach-comment"),
+    # Agreements
+    path("agreements/", agreement_views.agreement_list, name="agreement-list"),
+    path("agreements/<int:pk>/", agreement_views.agreement_detail, name="agreement-detail"),
+    path("agreements/<int:pk>/versions/", agreement_views.version_draft, name="version-draft"),
+    path(
+        "agreements/<int:pk>/versions/<int:number>/commitments/",
+        agreement_views.commitment_add,
+        name="commitment-add",
+    ),
+    path(
+        "agreements/<int:pk>/versions/<int:number>/propose/",
+        agreement_views.version_propose,
+        name="version-propose",
+    ),
+    path(
+        "agreements/<int:pk>/versions/<int:number>/sign/",
+        agreement_views.version_sign,
+        name="version-sign",
+    ),
+    # Settings
+    path("settings/", views.settings_index, name="settings"),
+    path("settings/calendars/", views.settings_calendars, name="settings-calendars"),
+    path(
+        "settings/calendars/<int:pk>/holidays/",
+        views.settings_holiday_add,
+        name="settings-holiday-add",
+    ),
+    path(
+        "settings/holidays/<int:pk>/delete/",
+        views.settings_holiday_delete,
+        name="settings-holiday-delete",
+    ),
+    path("settings/teams/", views.settings_teams, name="settings-teams"),
+    path("settings/teams/<int:pk>/members/", views.settings_member_add, name="settings-member-add"),
+    path("settings/rejection-reasons/", views.settings_reasons, name="settings-reasons"),
+    path(
+        "settings/rejection-reasons/<int:pk>/toggle/",
+        views.settings_reason_toggle,
+        name="settings-reason-toggle",
+    ),
+    path("settings/notifications/", views.settings_notifications, name="settings-notifications"),
+    path("settings/tokens/", views.settings_tokens, name="settings-tokens"),
+    path(
+        "settings/tokens/<int:pk>/revoke/",
+        views.settings_token_revoke,
+        name="settings-token-revoke",
+    ),
 ]

@@ -1,0 +1,49 @@
+"""Forms of the agreement pages. The services validate the terms; these check input."""
+
+from __future__ import annotations
+
+from django import forms
+
+from agreements.models import Commitment
+
+
+class DraftForm(forms.Form):
+    summary = forms.CharField(
+        label="What changes, and why",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="The new version starts as a copy of the latest terms.",
+    )
+
+
+class CommitmentForm(forms.ModelForm):
+    """One new promise in a draft. `tiers` fills the `applies_to` filter."""
+
+    tiers = forms.CharField(
+        required=False,
+        help_text="Comma-separated tiers this applies to, e.g. A, B. Empty: every lead.",
+    )
+
+    class Meta:
+        model = Commitment
+        fields = [
+            "kind",
+            "order",
+            "clock",
+            "within",
+            "attempts",
+            "every",
+            "target",
+            "stage",
+            "period",
+            "min_acceptance_pct",
+            "min_sample",
+            "warn_at_pct",
+        ]
+
+    def commitment_fields(self) -> dict:
+        data = {k: v for k, v in self.cleaned_data.items() if k != "tiers"}
+        tiers = [t.strip() for t in (self.cleaned_data.get("tiers") or "").split(",") if t.strip()]
+        data["applies_to"] = {"tier": tiers} if tiers else {}
+        for key in ("within", "every", "stage", "period"):
+            data[key] = data.get(key) or ""
+        return data

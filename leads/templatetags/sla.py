@@ -1,0 +1,61 @@
+"""Template helpers for clocks: time left in words, a clock's state, percentages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django import template
+
+from agreements.wording import commitment_sentence
+
+register = template.Library()
+
+
+def humanize_seconds(seconds: float) -> str:
+    """3725 → '1h 2m'; the same words the live countdown (static/js/app.js) uses."""
+    s = abs(round(seconds))
+    days, hours = divmod(s, 86400)[0], (s % 86400) // 3600
+    minutes, secs = (s % 3600) // 60, s % 60
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m {secs}s"
+    return f"{secs}s"
+
+
+@register.simple_tag
+def time_left(due_at: datetime, now: datetime) -> str:
+    seconds = (due_at - now).total_seconds()
+    if seconds < 0:
+        return f"overdue by {humanize_seconds(seconds)}"
+    return f"{humanize_seconds(seconds)} left"
+
+
+@register.simple_tag
+def clock_state(obligation, now: datetime) -> str:
+    """open / warning / overdue for a running clock; otherwise its status."""
+    if obligation.status != "open":
+        return obligation.status
+    if obligation.due_at <= now:
+        return "overdue"
+    if obligation.warn_at and obligation.warn_at <= now:
+        return "warning"
+    return "open"
+
+
+@register.filter
+def clock_name(obligation) -> str:
+    name = obligation.get_kind_display()
+    return f"{name} #{obligation.attempt}" if obligation.kind == "follow_up" else name
+
+
+@register.filter
+def sentence(commitment) -> str:
+    return commitment_sentence(commitment)
+
+
+@register.filter
+def pct(value) -> str:
+    return "—" if value is None else f"{value:.0f}%"

@@ -1,0 +1,429 @@
+"""Home pages by role, and settings. Thin views: reads in slahub.dashboard and the
+selectors, writes in the services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from agreements.models import (
+    BusinessCalendar,
+    Commitment,
+    Holiday,
+    Membership,
+    RejectionReason,
+    Side,
+    Team,
+)
+from agreements.services import membership_set
+from slahub import dashboard
+
+PAGE_SIZE = 25
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Each person lands on the page that answers their question."""
+    return redirect(dashboard.roles_of(request.user).home)
+
+
+@login_required
+def welcome(request: HttpRequest) -> HttpResponse:
+    return render(request, "dashboard/welcome.html", {"nav": "home"})
+
+
+# Sales rep: my queue ---------------------------------------------------------------------
+
+
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    roles = dashboard.roles_of(request.user)
+    now = timezone.now()
+    page = Paginator(dashboard.queue_leads(request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "dashboard/queue.html",
+        {
+            "nav": "home",
+            "page": page,
+            "follow_ups": dashboard.follow_ups_due(request.user, now=now, tz=roles.timezone()),
+            "reasons": list(RejectionReason.objects.filter(is_active=True)),
+            "now": now,
+            "is_sales": bool(roles.teams(Side.SALES)),
+        },
+    )
+
+
+# Sales manager: team ---------------------------------------------------------------------
+
+
+@login_required
+def team_home(request: HttpRequest) -> HttpResponse:
+    roles = dashboard.roles_of(request.user)
+    teams = roles.teams(Side.SALES, managed=True)
+    if not teams and request.user.is_staff:
+        teams = list(Team.objects.filter(side=Side.SALES))
+    if not teams:
+        raise PermissionDenied("The team page is for sales managers.")
+    now = timezone.now()
+    tz = teams[0].timezone
+    unassigned = Paginator(dashboard.unassigned_leads(teams), 10).get_page(request.GET.get("page"))
+    members = list(
+        get_user_model()
+        .objects.filter(memberships__team__in=teams)
+        .distinct()
+        .order_by("first_name", "username")
+    )
+    breaches = dashboard.breaches_to_acknowledge(teams)
+    return render(
+        request,
+        "dashboard/team.html",
+        {
+            "nav": "home",
+            "teams": teams,
+            "compliance": dashboard.team_compliance(teams, now=now, tz=tz),
+            "reps": dashboard.rep_compliance(teams, now=now, tz=tz),
+            "unassigned": unassigned,
+            "members": members,
+            "breaches": breaches[:10],
+            "breach_count": breaches.count(),
+            "now": now,
+        },
+    )
+
+
+# Marketing -------------------------------------------------------------------------------
+
+
+@login_required
+def marketing_home(request: HttpRequest) -> HttpResponse:
+    roles = dashboard.roles_of(request.user)
+    teams = roles.teams(Side.MARKETING) or (
+        list(Team.objects.filter(side=Side.MARKETING)) if request.user.is_staff else []
+    )
+    if not teams:
+        raise PermissionDenied("The marketing page is for marketing teams.")
+    agreements = list(dashboard.agreements_of(teams))
+    context: dict = {"nav": "home", "teams": teams, "agreements": agreements}
+    agreement = next(
+        (a for a in agreements if str(a.pk) == request.GET.get("agreement")),
+        agreements[0] if agreements else None,
+    )
+    context["agreement"] = agreement
+    if agreement is None:
+        return render(request, "dashboard/marketing.html", context)
+    now = timezone.now()
+    version = dashboard.active_version(agreement)
+    commitments = list(version.commitments.all()) if version else []
+    volume = [c for c in commitments if c.kind == Commitment.Kind.LEAD_VOLUME]
+    quality = next((c for c in commitments if c.kind == Commitment.Kind.LEAD_QUALITY), None)
+    paces = [dashboard.quota_pace(agreement, c, now=now) for c in volume]
+    from zoneinfo import ZoneInfo
+
+    from agreements.periods import period_containing
+
+    tz = agreement.calendar.timezone
+    period = period_containing(quality.period if quality else "month", now, ZoneInfo(tz))
+    today_start, today_end = dashboard.local_day(now, tz)
+    reasons = dashboard.rejection_reasons_ranked(agreement, start=period.start, end=period.end)
+    handed = Paginator(
+        dashboard.handed_off_between(agreement, today_start, today_end), PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    context.update(
+        {
+            "version": version,
+            "paces": paces,
+            "charts": [
+                {"id": f"quota-data-{i}", "data": p.chart, "pace": p} for i, p in enumerate(paces)
+            ],
+            "quality": quality,
+            "period": period,
+            "acceptance": dashboard.acceptance(agreement, start=period.start, end=period.end),
+            "reasons": reasons,
+            "reasons_chart": {
+                "labels": [r["rejection_reason"] or "(no reason)" for r in reasons],
+                "values": [r["n"] for r in reasons],
+                "label": "Rejected leads",
+            },
+            "handed": handed,
+            "now": now,
+        }
+    )
+    return render(request, "dashboard/marketing.html", context)
+
+
+# Settings --------------------------------------------------------------------------------
+
+
+def _require_manager(request: HttpRequest) -> None:
+    if not (request.user.is_staff or dashboard.roles_of(request.user).is_any_manager):
+        raise PermissionDenied("Only a team manager changes these settings.")
+
+
+@login_required
+def settings_index(request: HttpRequest) -> HttpResponse:
+    return render(request, "settings/index.html", {"nav": "settings", "sections": _sections()})
+
+
+def _sections() -> list[tuple[str, str, str]]:
+    return [
+        ("settings-calendars", "Business calendars", "Working hours and holidays of each clock."),
+        ("settings-teams", "Teams and members", "Who is in which team, and who manages it."),
+        ("settings-reasons", "Rejection reasons", "The list sales chooses from to reject a lead."),
+        ("settings-notifications", "Notifications", "Which alerts you get, and how."),
+        ("settings-tokens", "API tokens", "Personal keys for the REST API."),
+    ]
+
+
+class HolidayForm(forms.ModelForm):
+    class Meta:
+        model = Holiday
+        fields = ["date", "name"]
+        widgets = {"date": forms.DateInput(attrs={"type": "date"})}
+
+
+@login_required
+def settings_calendars(request: HttpRequest) -> HttpResponse:
+    calendars = BusinessCalendar.objects.prefetch_related("hours", "custom_holidays").order_by(
+        "name"
+    )
+    can_edit = request.user.is_staff or dashboard.roles_of(request.user).is_any_manager
+    return render(
+        request,
+        "settings/calendars.html",
+        {
+            "nav": "settings",
+            "calendars": calendars,
+            "can_edit": can_edit,
+            "holiday_form": HolidayForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def settings_holiday_add(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_manager(request)
+    calendar = get_object_or_404(BusinessCalendar, pk=pk)
+    form = HolidayForm(request.POST, instance=Holiday(calendar=calendar))
+    if form.is_valid():
+        form.save()
+        messages.success(request, f"Holiday added to {calendar}.")
+    else:
+        errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+        messages.error(request, f"The holiday was not added: {errors}")
+    return redirect("settings-calendars")
+
+
+@login_required
+@require_POST
+def settings_holiday_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_manager(request)
+    holiday = get_object_or_404(Holiday, pk=pk)
+    holiday.delete()
+    messages.success(request, "Holiday removed.")
+    return redirect("settings-calendars")
+
+
+class MemberForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=Membership.Role.choices)
+
+    def clean_username(self):
+        name = self.cleaned_data["username"]
+        user = get_user_model().objects.filter(username=name).first()
+        if user is None:
+            raise forms.ValidationError(f"No user is called {name!r}.")
+        return user
+
+
+@login_required
+def settings_teams(request: HttpRequest) -> HttpResponse:
+    teams = Team.objects.select_related("calendar").prefetch_related(
+        Prefetch("memberships", queryset=Membership.objects.select_related("user"))
+    )
+    managed = {t.pk for t in dashboard.roles_of(request.user).teams(managed=True)}
+    return render(
+        request,
+        "settings/teams.html",
+        {
+            "nav": "settings",
+            "teams": teams,
+            "managed": managed,
+            "member_form": MemberForm(),
+            "staff": request.user.is_staff,
+        },
+    )
+
+
+@login_required
+@require_POST
+def settings_member_add(request: HttpRequest, pk: int) -> HttpResponse:
+    team = get_object_or_404(Team, pk=pk)
+    managed = {t.pk for t in dashboard.roles_of(request.user).teams(managed=True)}
+    if not (request.user.is_staff or team.pk in managed):
+        raise PermissionDenied("Only a manager of this team changes its members.")
+    form = MemberForm(request.POST)
+    if form.is_valid():
+        membership_set(
+            team=team, user=form.cleaned_data["username"], role=form.cleaned_data["role"]
+        )
+        messages.success(request, f"{form.cleaned_data['username']} is now in {team}.")
+    else:
+        errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+        messages.error(request, f"Nobody was added: {errors}")
+    return redirect("settings-teams")
+
+
+class ReasonForm(forms.ModelForm):
+    class Meta:
+        model = RejectionReason
+        fields = ["label", "code", "order"]
+        help_texts = {"code": "Short name used by the API and imports, e.g. no-budget."}
+
+
+@login_required
+def settings_reasons(request: HttpRequest) -> HttpResponse:
+    can_edit = request.user.is_staff or dashboard.roles_of(request.user).is_any_manager
+    form = ReasonForm()
+    status = 200
+    if request.method == "POST":
+        _require_manager(request)
+        form = ReasonForm(request.POST)
+        if form.is_valid():
+            form.save()
+            messages.success(request, f"Reason “{form.instance.label}” added.")
+            return redirect("settings-reasons")
+        status = 400
+    return render(
+        request,
+        "settings/reasons.html",
+        {
+            "nav": "settings",
+            "reasons": RejectionReason.objects.all(),
+            "form": form,
+            "can_edit": can_edit,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def settings_reason_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_manager(request)
+    reason = get_object_or_404(RejectionReason, pk=pk)
+    reason.is_active = not reason.is_active
+    reason.save(update_fields=["is_active"])
+    state = "back on the list" if reason.is_active else "off the list"
+    messages.success(request, f"“{reason.label}” is {state}.")
+    return redirect("settings-reasons")
+
+
+# Notification preferences (alerts app) ----------------------------------------------------
+
+
+@login_required
+def settings_notifications(request: HttpRequest) -> HttpResponse:
+    from alerts.models import Mode
+    from alerts.selectors import preferences_for
+    from alerts.services import preference_set
+
+    status = 200
+    errors: list[str] = []
+    if request.method == "POST":
+        rows = preferences_for(request.user)
+        changed = 0
+        for row in rows:
+            mode = request.POST.get(f"mode-{row['event']}")
+            if mode is None or mode == row["mode"]:
+                continue
+            try:
+                preference_set(user=request.user, event=row["event"], mode=mode)
+                changed += 1
+            except ValidationError as exc:
+                errors += [f"{row['label']}: {m}" for m in exc.messages]
+        if not errors:
+            messages.success(request, f"Notification preferences saved ({changed} changed).")
+            return redirect("settings-notifications")
+        status = 400
+    preferences = preferences_for(request.user)
+    for row in preferences:
+        row["choices"] = [
+            (value, label)
+            for value, label in Mode.choices
+            if (row["can_turn_off"] or value != Mode.OFF)
+            and not (row["event"] == "digest" and value == Mode.IMMEDIATE)
+        ]
+    return render(
+        request,
+        "settings/notifications.html",
+        {"nav": "settings", "preferences": preferences, "errors": errors},
+        status=status,
+    )
+
+
+# Personal API tokens (integrations app) ---------------------------------------------------
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, help_text="What will use it, e.g. “CRM sync” or “BI export”."
+    )
+
+
+@login_required
+def settings_tokens(request: HttpRequest) -> HttpResponse:
+    from integrations.models import ApiToken
+    from integrations.services import api_token_create
+
+    form = TokenForm()
+    raw_key = None
+    status = 200
+    if request.method == "POST":
+        form = TokenForm(request.POST)
+        if form.is_valid():
+            try:
+                token, raw_key = api_token_create(user=request.user, name=form.cleaned_data["name"])
+            except ValidationError as exc:
+                for message in exc.messages:
+                    form.add_error("name", message)
+                status = 400
+            else:
+                form = TokenForm()
+        else:
+            status = 400
+    tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at", "-id")
+    response = render(
+        request,
+        "settings/tokens.html",
+        {"nav": "settings", "form": form, "tokens": tokens, "raw_key": raw_key},
+        status=status,
+    )
+    if raw_key:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def settings_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    from integrations.models import ApiToken
+    from integrations.services import api_token_revoke
+
+    token = get_object_or_404(ApiToken, pk=pk, user=request.user)
+    if token.revoked_at is None:
+        api_token_revoke(token=token, now=timezone.now())
+        messages.success(request, f"Token “{token.name}” revoked: it no longer works.")
+    return redirect("settings-tokens")
