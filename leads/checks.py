@@ -110,9 +110,12 @@ def _period_obligation(commitment: Commitment, period: Period) -> Obligation:
     return obligation
 
 
-def _measure(obligation: Obligation, period: Period) -> bool:
-    """Set `actual` (and `sample` for quality) of a period obligation from the leads;
-    returns whether it is short of its promise so far."""
+def _measure(obligation: Obligation, period: Period) -> bool | None:
+    """Set `actual` (and `sample` for quality) of a period obligation from the leads.
+
+    Returns whether it falls short of its promise so far, or None when there are too few
+    dispositions to judge marketing's lead quality.
+    """
     commitment = obligation.commitment
     agreement = commitment.version.agreement
     if commitment.kind == Commitment.Kind.LEAD_VOLUME:
@@ -125,27 +128,35 @@ def _measure(obligation: Obligation, period: Period) -> bool:
     obligation.sample = accepted + rejected
     obligation.actual = None if pct is None else round(pct)
     if pct is None or obligation.sample < commitment.min_sample:
-        return False  # too few dispositions to judge marketing's lead quality
+        return None
     return pct < commitment.min_acceptance_pct
 
 
+def _close(obligation: Obligation, status: str, *, now: datetime) -> list[str]:
+    obligation.status, obligation.closed_at = status, now
+    if status == Status.MET:
+        obligation.met_at = now
+    return ["status", "closed_at", "met_at"]
+
+
 def _evaluate(obligation: Obligation, *, now: datetime, result: QuotaResult) -> None:
+    """Met once a volume target is reached; at the period's end, missed (a breach) if
+    short, met if not, cancelled if there were too few dispositions to judge quality;
+    before the end, at risk (once) when the pace or the rate so far falls short."""
     commitment = obligation.commitment
     period = Period(commitment.period, obligation.period_start, obligation.due_at)
     short = _measure(obligation, period)
     result.evaluated += 1
     volume = commitment.kind == Commitment.Kind.LEAD_VOLUME
-    ended = now >= obligation.due_at
     fields = ["actual", "sample"]
-    if ended or (volume and not short):
-        if short:
-            obligation.save(update_fields=fields)
-            events.breaches_created(clocks.breach_obligations([obligation], now=now), now=now)
-            result.missed += 1
-            return
-        obligation.status, obligation.met_at, obligation.closed_at = Status.MET, now, now
-        fields += ["status", "met_at", "closed_at"]
-        result.met += 1
+    if now >= obligation.due_at and short:
+        obligation.save(update_fields=fields)
+        events.breaches_created(clocks.breach_obligations([obligation], now=now), now=now)
+        result.missed += 1
+        return
+    if now >= obligation.due_at or (volume and short is False):
+        fields += _close(obligation, Status.MET if short is False else Status.CANCELLED, now=now)
+        result.met += short is False
     elif obligation.at_risk_at is None and (
         volume_at_risk(obligation.actual, commitment.target, period.elapsed_fraction(now))
         if volume
@@ -159,15 +170,16 @@ def _evaluate(obligation: Obligation, *, now: datetime, result: QuotaResult) -> 
 
 
 def quota_evaluation(*, now: datetime) -> QuotaResult:
-    """Open the current period of every quota of the active versions, then measure every
-    open period: met, at risk by pace, or missed once the period has ended."""
+    """Open the current period of every quota of the active versions (from the first whole
+    period after activation), then measure every open period."""
     result = QuotaResult()
     for version in active_versions():
         tz = ZoneInfo(version.agreement.calendar.timezone)
         for commitment in version.commitments.filter(kind__in=Commitment.PERIOD_KINDS):
             commitment.version = version
             period = period_containing(commitment.period, now, tz)
-            result.opened.append(_period_obligation(commitment, period).pk)
+            if version.activated_at <= period.start:  # a quota runs for whole periods only
+                result.opened.append(_period_obligation(commitment, period).pk)
     # Periods opened under an older version are still judged after it was replaced.
     open_periods = Obligation.objects.filter(status=Status.OPEN, lead__isnull=True).values_list(
         "pk", flat=True

@@ -107,4 +107,16 @@ def test_too_few_dispositions_judge_nothing(org):
     checks.quota_evaluation(now=berlin(2026, 11, 1, 1))
     lead = make_lead(org, now=berlin(2026, 11, 5, 9), handed_off_at=berlin(2026, 11, 5, 9))
     services.lead_reject(lead=lead, reason="No budget", now=berlin(2026, 11, 5, 11))
-    assert checks.quota_evaluation(now=berlin(2026, 12, 1, 0, 1)).met == 1
+    result = checks.quota_evaluation(now=berlin(2026, 12, 1, 0, 1))
+    assert (result.met, result.missed) == (0, 0)
+    assert november(org).status == "cancelled"
+    assert not Breach.objects.exists()
+
+
+def test_a_quota_starts_with_the_first_whole_period_after_activation(org):
+    add_commitment(org.version, "lead_volume", target=10, stage="sal", period="month")
+    activate(org, now=berlin(2026, 11, 10))
+    checks.quota_evaluation(now=berlin(2026, 11, 20))
+    assert not Obligation.objects.filter(lead=None).exists()
+    checks.quota_evaluation(now=berlin(2026, 12, 1, 0, 1))
+    assert Obligation.objects.get(lead=None).period_start == berlin(2026, 12, 1)
