@@ -280,6 +280,27 @@ def activity_upsert(*, lead: Lead, data: dict[str, Any], now: datetime, user=Non
     return RESULT_CREATED, activity
 
 
+# Agreements and goals -------------------------------------------------------------------
+
+
+@transaction.atomic
+def agreement_create(
+    *, user, name: str, marketing_team: Team, sales_team: Team, calendar
+) -> Agreement:
+    """A new agreement between two teams, with version 1 started as a draft."""
+    from agreements.services import agreement_version_draft
+
+    if not (user.is_staff or is_manager(user, marketing_team) or is_manager(user, sales_team)):
+        raise PermissionDenied("Only a manager of one of the two teams starts an agreement.")
+    agreement = Agreement(
+        name=name, marketing_team=marketing_team, sales_team=sales_team, calendar=calendar
+    )
+    agreement.full_clean()
+    agreement.save()
+    agreement_version_draft(agreement=agreement, user=user)
+    return agreement
+
+
 # Goals ----------------------------------------------------------------------------------
 
 GOAL_FIELDS = ["name", "metric", "target", "period", "starts_on", "ends_on", "owner", "notes"]

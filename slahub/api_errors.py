@@ -11,22 +11,17 @@ it is empty when the error is about the request as a whole.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework import exceptions, parsers, serializers, status
-from rest_framework.pagination import PageNumberPagination
-from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework import exceptions, serializers, status
 
+from slahub.api_defaults import RequestTooLarge, json_body_limit, upload_limit
 
-class RequestTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
-    default_code = "too_large"
+__all__ = ["RequestTooLarge", "exception_handler", "json_body_limit", "upload_limit"]
 
 
 class Conflict(exceptions.APIException):
@@ -67,6 +62,8 @@ def error_body(status_code: int, code: str, detail: str, fields: dict | None = N
 
 def exception_handler(exc, context):
     """DRF's handler, plus the services' Django errors, answered in the one shape."""
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_django_validation_detail(exc))
     elif isinstance(exc, DjangoPermissionDenied):
@@ -109,53 +106,6 @@ class ErrorSerializer(serializers.Serializer):
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Messages per field (dotted paths for nested fields); empty if none.",
     )
-
-
-class Pagination(PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
-
-
-# Parsers that refuse oversized bodies with 413 before reading them ----------------------
-
-
-def _check_size(parser_context, limit: int) -> None:
-    request = (parser_context or {}).get("request")
-    if request is None:
-        return
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > limit:
-        raise RequestTooLarge(f"The request body is larger than {limit} bytes.")
-
-
-def json_body_limit() -> int:
-    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 5 * 1024 * 1024
-
-
-def upload_limit() -> int:
-    return getattr(settings, "API_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
-
-
-class LimitedJSONParser(parsers.JSONParser):
-    def parse(self, stream, media_type=None, parser_context=None):
-        _check_size(parser_context, json_body_limit())
-        return super().parse(stream, media_type, parser_context)
-
-
-class LimitedFormParser(parsers.FormParser):
-    def parse(self, stream, media_type=None, parser_context=None):
-        _check_size(parser_context, json_body_limit())
-        return super().parse(stream, media_type, parser_context)
-
-
-class LimitedMultiPartParser(parsers.MultiPartParser):
-    def parse(self, stream, media_type=None, parser_context=None):
-        _check_size(parser_context, upload_limit())
-        return super().parse(stream, media_type, parser_context)
 
 
 # Schema: the error responses, documented on every operation -----------------------------

@@ -205,11 +205,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PARSER_CLASSES": [
-        "slahub.api_errors.LimitedJSONParser",
-        "slahub.api_errors.LimitedFormParser",
-        "slahub.api_errors.LimitedMultiPartParser",
+        "slahub.api_defaults.LimitedJSONParser",
+        "slahub.api_defaults.LimitedFormParser",
+        "slahub.api_defaults.LimitedMultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "slahub.api_errors.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "slahub.api_defaults.Pagination",
     "EXCEPTION_HANDLER": "slahub.api_errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
@@ -240,6 +240,14 @@ SPECTACULAR_SETTINGS = {
         "CommitmentKindEnum": "agreements.models.Commitment.Kind",
         "SideEnum": "agreements.models.Side",
         "WebhookEventEnum": "integrations.models.WebhookEvent",
+        "ActivityKindEnum": "leads.models.Activity.Kind",
+        "ObligationStatusEnum": "leads.models.Obligation.Status",
+        "BreachStatusEnum": "leads.models.Breach.Status",
+        "VersionStatusEnum": "agreements.models.AgreementVersion.Status",
+        "CommitmentStageEnum": "agreements.models.Commitment.Stage",
+        "ImportStatusEnum": "integrations.models.Import.Status",
+        "DeliveryStatusEnum": "integrations.models.WebhookDelivery.Status",
+        "ImportRowResultEnum": "integrations.models.ImportRow.Result",
     },
 }
 API_UPLOAD_MAX_BYTES = env.int("API_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)

@@ -1,0 +1,408 @@
+"""REST API for webhook subscriptions (outbound), signed inbound events and CSV imports."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agreements.models import Side, Team
+from integrations import services, signing
+from integrations.models import (
+    Import,
+    ImportRow,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSource,
+    WebhookSubscription,
+)
+from integrations.serializers import ActivityInSerializer, LeadUpsertSerializer
+from slahub.api_errors import RequestTooLarge, json_body_limit, upload_limit
+
+# Webhook subscriptions ------------------------------------------------------------------
+
+
+class WebhookSubscriptionSerializer(serializers.ModelSerializer):
+    events = serializers.MultipleChoiceField(choices=WebhookEvent.choices)
+    url = serializers.URLField(max_length=500, help_text="An http(s) URL that receives POSTs.")
+
+    class Meta:
+        model = WebhookSubscription
+        fields = [
+            "id",
+            "name",
+            "url",
+            "events",
+            "is_active",
+            "consecutive_failures",
+            "disabled_at",
+            "disabled_reason",
+            "created_at",
+        ]
+        read_only_fields = [
+            "id",
+            "consecutive_failures",
+            "disabled_at",
+            "disabled_reason",
+            "created_at",
+        ]
+
+    def validate_url(self, value: str) -> str:
+        if not value.lower().startswith(("http://", "https://")):
+            raise serializers.ValidationError("Use an http:// or https:// URL.")
+        return value
+
+    def validate_events(self, value) -> list[str]:
+        if not value:
+            raise serializers.ValidationError("Choose at least one event.")
+        return sorted(value)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["events"] = sorted(data["events"])
+        return data
+
+
+class WebhookCreatedSerializer(WebhookSubscriptionSerializer):
+    secret = serializers.CharField(
+        read_only=True, help_text="The signing secret; shown only in this answer."
+    )
+
+    class Meta(WebhookSubscriptionSerializer.Meta):
+        fields = [*WebhookSubscriptionSerializer.Meta.fields, "secret"]
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "event",
+            "event_id",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "last_attempt_at",
+            "last_status_code",
+            "last_error",
+            "delivered_at",
+            "created_at",
+            "payload",
+        ]
+        read_only_fields = fields
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Your outbound webhook subscriptions"),
+    retrieve=extend_schema(summary="A subscription"),
+    partial_update=extend_schema(
+        summary="Change a subscription; is_active=true re-enables a disabled one"
+    ),
+    destroy=extend_schema(summary="Delete a subscription and its delivery log"),
+)
+class WebhookViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = WebhookSubscriptionSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return WebhookSubscription.objects.none()
+        subscriptions = WebhookSubscription.objects.order_by("-created_at", "-id")
+        if self.request.user.is_staff:
+            return subscriptions
+        return subscriptions.filter(owner=self.request.user)
+
+    @extend_schema(
+        summary="Subscribe a URL to events",
+        description="Each delivery is a JSON POST signed like inbound events: header "
+        "X-SLAHub-Signature = sha256=HMAC-SHA256(secret, timestamp + '.' + body), with "
+        "X-SLAHub-Timestamp. Failed deliveries are retried with exponential backoff; after "
+        "repeated failures in a row the subscription is disabled.",
+        request=WebhookSubscriptionSerializer,
+        responses={201: WebhookCreatedSerializer},
+    )
+    def create(self, request):
+        serializer = WebhookSubscriptionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        subscription, secret = services.webhook_subscription_create(
+            owner=request.user, url=data["url"], events=data["events"], name=data.get("name", "")
+        )
+        subscription.secret = secret
+        return Response(WebhookCreatedSerializer(subscription).data, status=status.HTTP_201_CREATED)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.webhook_subscription_update(
+            subscription=serializer.instance, data=serializer.validated_data
+        )
+
+    @extend_schema(
+        summary="The subscription's delivery log, newest first",
+        responses=WebhookDeliverySerializer(many=True),
+    )
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request, pk=None):
+        subscription = self.get_object()
+        page = self.paginate_queryset(subscription.deliveries.order_by("-created_at", "-id"))
+        return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
+
+
+# Inbound webhooks -----------------------------------------------------------------------
+
+
+class InboundEventSerializer(serializers.Serializer):
+    id = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, help_text="The sender's event id."
+    )
+    type = serializers.ChoiceField(choices=["lead.upsert", "activity.created"])
+    data = serializers.DictField(help_text="A LeadUpsert, or an ActivityIn.")
+
+
+class InboundResultSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["created", "updated", "unchanged", "duplicate"])
+    lead = serializers.IntegerField(allow_null=True)
+    activity = serializers.IntegerField(allow_null=True)
+
+
+class InboundWebhookView(APIView):
+    """Signed lead and activity events from a configured source (no user login)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        summary="Receive a signed lead or activity event from a configured source",
+        description="Sign with HMAC-SHA256 over `<timestamp>.<raw body>` using the source's "
+        "secret; send `X-SLAHub-Timestamp` (Unix seconds) and `X-SLAHub-Signature: "
+        "sha256=<hex>`. Requests older than 5 minutes, or sent again, are not applied.",
+        request=InboundEventSerializer,
+        responses={200: InboundResultSerializer, 201: InboundResultSerializer},
+        auth=[],
+    )
+    def post(self, request, slug: str):
+        source = get_object_or_404(WebhookSource, slug=slug, is_active=True)
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > json_body_limit():
+            raise RequestTooLarge()
+        now = timezone.now()
+        try:
+            digest = signing.verify(
+                secret=source.secret,
+                timestamp=request.headers.get(signing.TIMESTAMP_HEADER),
+                signature=request.headers.get(signing.SIGNATURE_HEADER),
+                body=request.body,
+                now=now,
+                tolerance=getattr(settings, "WEBHOOK_INBOUND_TOLERANCE_SECONDS", 300),
+            )
+        except signing.SignatureError as exc:
+            raise AuthenticationFailed(exc.message, code=exc.code) from None
+        try:
+            payload = json.loads(request.body)
+        except (ValueError, UnicodeDecodeError):
+            raise serializers.ValidationError("The body is not valid JSON.") from None
+        envelope = InboundEventSerializer(data=payload)
+        envelope.is_valid(raise_exception=True)
+        event = envelope.validated_data
+        data = {**event["data"]}
+        if event["type"] == "lead.upsert":
+            data["source_system"] = source.source_system
+            item = LeadUpsertSerializer(data=data)
+        else:
+            data.setdefault("lead_source_system", source.source_system)
+            data.setdefault("source_system", source.source_system)
+            item = ActivityInSerializer(data=data)
+        if not item.is_valid():
+            raise serializers.ValidationError({"data": item.errors})
+        with transaction.atomic():
+            recorded = services.inbound_event_record(
+                source=source,
+                signature=digest,
+                event_id=event.get("id", ""),
+                event_type=event["type"],
+                now=now,
+            )
+            if recorded is None:
+                body = {"status": "duplicate", "lead": None, "activity": None}
+                return Response(InboundResultSerializer(body).data)
+            if event["type"] == "lead.upsert":
+                result, lead = services.lead_upsert(
+                    data=item.validated_data, now=now, user=source.run_as
+                )
+                body = {"status": result, "lead": lead.pk, "activity": None}
+            else:
+                values = item.validated_data
+                result, activity = services.activity_upsert(
+                    lead=values["lead"], data=values, now=now, user=source.run_as
+                )
+                body = {"status": result, "lead": activity.lead_id, "activity": activity.pk}
+            recorded.result = body
+            recorded.save(update_fields=["result"])
+        code = status.HTTP_201_CREATED if body["status"] == "created" else status.HTTP_200_OK
+        return Response(InboundResultSerializer(body).data, status=code)
+
+
+# CSV imports ----------------------------------------------------------------------------
+
+
+class ImportInSerializer(serializers.Serializer):
+    file = serializers.FileField(required=False, help_text="The CSV file (UTF-8).")
+    content = serializers.CharField(
+        required=False, trim_whitespace=False, help_text="The CSV text, instead of a file."
+    )
+    preset = serializers.ChoiceField(choices=Import.Preset.choices)
+    mapping = serializers.JSONField(
+        required=False,
+        help_text='Lead field → CSV column or list of columns, e.g. {"external_id": "Id", '
+        '"name": ["First", "Last"]}. Extends or overrides the preset.',
+    )
+    source_system = serializers.CharField(
+        max_length=50, required=False, allow_blank=True, help_text="Default: the preset name."
+    )
+    sales_team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.filter(side=Side.SALES), required=False, allow_null=True
+    )
+    marketing_team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.filter(side=Side.MARKETING), required=False, allow_null=True
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        upload = attrs.pop("file", None)
+        if upload is not None:
+            if upload.size > upload_limit():
+                raise RequestTooLarge()
+            try:
+                attrs["content"] = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise serializers.ValidationError({"file": "Save the CSV as UTF-8."}) from None
+            attrs["filename"] = upload.name or ""
+        if not attrs.get("content"):
+            raise serializers.ValidationError({"file": "Upload a CSV file (or send content)."})
+        if "\x00" in attrs["content"]:
+            raise serializers.ValidationError({"file": "This is not a text CSV file."})
+        mapping = attrs.get("mapping")
+        if mapping is not None and not isinstance(mapping, dict):
+            raise serializers.ValidationError({"mapping": "Send an object of field → column."})
+        return attrs
+
+
+class ImportSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Import
+        fields = [
+            "id",
+            "filename",
+            "preset",
+            "mapping",
+            "source_system",
+            "sales_team",
+            "marketing_team",
+            "status",
+            "total_rows",
+            "processed_rows",
+            "created_count",
+            "updated_count",
+            "unchanged_count",
+            "error_count",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class ImportRowSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ImportRow
+        fields = ["number", "result", "lead", "external_id", "errors"]
+        read_only_fields = fields
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Your CSV imports"),
+    retrieve=extend_schema(summary="An import with its progress and counts"),
+)
+class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = ImportSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return Import.objects.none()
+        imports = Import.objects.order_by("-created_at", "-id")
+        if self.request.user.is_staff:
+            return imports
+        return imports.filter(user=self.request.user)
+
+    @extend_schema(
+        summary="Upload a CSV of leads; it is imported in the background",
+        description="Presets: `salesforce` (Lead export), `hubspot` (contacts export), "
+        "`custom` (give the whole mapping). Each row is upserted on its own, like a bulk "
+        "item: bad rows are reported and never stop the good ones. Poll the import for "
+        "progress and read `rows/` for the per-row report.",
+        request={"multipart/form-data": ImportInSerializer, "application/json": ImportInSerializer},
+        responses={202: ImportSerializer},
+    )
+    def create(self, request):
+        serializer = ImportInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        record = services.import_create(
+            user=request.user,
+            content=data["content"],
+            filename=data.get("filename", ""),
+            preset=data["preset"],
+            mapping=data.get("mapping") or {},
+            source_system=data.get("source_system", ""),
+            sales_team=data.get("sales_team"),
+            marketing_team=data.get("marketing_team"),
+            now=timezone.now(),
+        )
+        from integrations.tasks import run_import
+
+        transaction.on_commit(lambda: run_import.delay(record.pk))
+        return Response(ImportSerializer(record).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="The per-row report: created, updated, unchanged or error with messages",
+        parameters=[
+            OpenApiParameter(
+                "result", str, enum=ImportRow.Result.values, description="Only these rows"
+            )
+        ],
+        responses=ImportRowSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"])
+    def rows(self, request, pk=None):
+        record = self.get_object()
+        rows = record.rows.order_by("number")
+        result = request.query_params.get("result")
+        if result:
+            if result not in ImportRow.Result.values:
+                raise serializers.ValidationError(
+                    {"result": f"Choose from {ImportRow.Result.values}."}
+                )
+            rows = rows.filter(result=result)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(ImportRowSerializer(page, many=True).data)

@@ -1,0 +1,667 @@
+"""REST API for leads, touches (activities), clocks (obligations) and breaches.
+
+Thin views: every write calls `leads.services` (through `integrations.services` for the
+upserts); visibility comes from `leads.selectors`."""
+
+from __future__ import annotations
+
+import django_filters
+from django.contrib.auth import get_user_model
+from django.db.models import Prefetch
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError as ApiValidationError
+from rest_framework.response import Response
+
+from agreements.errors import PermissionDenied
+from integrations import services as integration_services
+from integrations.serializers import ActivityInSerializer, LeadUpsertSerializer
+from leads import services
+from leads.models import Activity, Breach, Lead, Obligation, Stage, StageEvent
+from leads.selectors import breaches_visible_to, leads_visible_to, obligations_visible_to
+
+BULK_MAX = 1000
+
+
+# Serializers ----------------------------------------------------------------------------
+
+
+class ObligationBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Obligation
+        fields = ["id", "kind", "attempt", "status", "user", "starts_at", "warn_at", "due_at"]
+
+
+class StageEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StageEvent
+        fields = ["from_stage", "to_stage", "occurred_at", "user", "note"]
+
+
+LEAD_FIELDS = [
+    "id",
+    "source_system",
+    "external_id",
+    "name",
+    "email",
+    "company",
+    "title",
+    "phone",
+    "country",
+    "tier",
+    "score",
+    "lead_source",
+    "campaign",
+    "stage",
+    "owner",
+    "sales_team",
+    "marketing_team",
+    "handed_off_at",
+    "accepted_at",
+    "rejected_at",
+    "rejection_reason",
+    "agreement_version",
+    "created_at",
+    "updated_at",
+]
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Lead
+        fields = LEAD_FIELDS
+        read_only_fields = LEAD_FIELDS
+
+
+class LeadDetailSerializer(LeadSerializer):
+    open_obligations = ObligationBriefSerializer(
+        many=True, read_only=True, help_text="The lead's running clocks, soonest due first."
+    )
+    stage_events = StageEventSerializer(many=True, read_only=True)
+
+    class Meta(LeadSerializer.Meta):
+        fields = [*LEAD_FIELDS, "open_obligations", "stage_events"]
+        read_only_fields = fields
+
+
+class LeadUpdateSerializer(serializers.Serializer):
+    """Descriptive fields and the owner; stage and hand-off have their own actions."""
+
+    name = serializers.CharField(max_length=200, required=False)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    company = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    country = serializers.CharField(max_length=2, required=False, allow_blank=True)
+    tier = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    score = serializers.IntegerField(required=False, min_value=-(2**31), max_value=2**31 - 1)
+    lead_source = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    campaign = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.filter(is_active=True), required=False, allow_null=True
+    )
+
+
+class AtSerializer(serializers.Serializer):
+    at = serializers.DateTimeField(
+        required=False, help_text="When it happened (default: now). Not in the future."
+    )
+
+
+class RejectSerializer(AtSerializer):
+    reason = serializers.CharField(max_length=150, help_text="A configured reason code or label.")
+
+
+class StageSerializer(AtSerializer):
+    stage = serializers.ChoiceField(choices=Stage.choices)
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
+class BulkLeadsSerializer(serializers.Serializer):
+    leads = serializers.ListField(
+        child=serializers.DictField(),
+        min_length=1,
+        max_length=BULK_MAX,
+        help_text=f"Up to {BULK_MAX} leads, each shaped like LeadUpsert.",
+    )
+
+
+class BulkItemSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the item in the request.")
+    external_id = serializers.CharField(allow_blank=True)
+    result = serializers.ChoiceField(choices=["created", "updated", "unchanged", "error"])
+    id = serializers.IntegerField(allow_null=True, help_text="The lead's id (null on error).")
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class BulkCountsSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    error = serializers.IntegerField()
+
+
+class BulkResultSerializer(serializers.Serializer):
+    counts = BulkCountsSerializer()
+    results = BulkItemSerializer(many=True)
+
+
+class ActivitySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Activity
+        fields = [
+            "id",
+            "lead",
+            "kind",
+            "outcome",
+            "occurred_at",
+            "user",
+            "note",
+            "source_system",
+            "external_id",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ObligationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Obligation
+        fields = [
+            "id",
+            "kind",
+            "side",
+            "status",
+            "lead",
+            "attempt",
+            "period_start",
+            "team",
+            "user",
+            "commitment",
+            "agreement_version",
+            "starts_at",
+            "warn_at",
+            "due_at",
+            "met_at",
+            "warned_at",
+            "closed_at",
+            "target",
+            "actual",
+            "sample",
+            "at_risk_at",
+        ]
+        read_only_fields = fields
+
+
+class BreachSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Breach
+        fields = [
+            "id",
+            "obligation",
+            "kind",
+            "side",
+            "team",
+            "user",
+            "lead",
+            "due_at",
+            "detected_at",
+            "status",
+            "acknowledged_at",
+            "acknowledged_by",
+            "acknowledge_note",
+            "disputed_at",
+            "disputed_by",
+            "dispute_reason",
+            "resolved_at",
+            "resolved_by",
+            "resolution",
+            "resolution_note",
+            "escalated_at",
+        ]
+        read_only_fields = fields
+
+
+class AcknowledgeSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+
+
+class DisputeSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=5000)
+
+
+class ResolveSerializer(serializers.Serializer):
+    resolution = serializers.ChoiceField(choices=Breach.Resolution.choices)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+
+
+# Filters --------------------------------------------------------------------------------
+
+
+class LeadFilter(django_filters.FilterSet):
+    stage = django_filters.MultipleChoiceFilter(choices=Stage.choices)
+    owner = django_filters.NumberFilter(field_name="owner_id")
+    team = django_filters.NumberFilter(field_name="sales_team_id", label="Sales team id")
+    marketing_team = django_filters.NumberFilter(field_name="marketing_team_id")
+    tier = django_filters.CharFilter()
+    campaign = django_filters.CharFilter()
+    lead_source = django_filters.CharFilter()
+    source_system = django_filters.CharFilter()
+    external_id = django_filters.CharFilter()
+    handed_off_after = django_filters.IsoDateTimeFilter(
+        field_name="handed_off_at", lookup_expr="gte"
+    )
+    handed_off_before = django_filters.IsoDateTimeFilter(
+        field_name="handed_off_at", lookup_expr="lt"
+    )
+
+    class Meta:
+        model = Lead
+        fields: list[str] = []
+
+
+class ActivityFilter(django_filters.FilterSet):
+    lead = django_filters.NumberFilter(field_name="lead_id")
+    user = django_filters.NumberFilter(field_name="user_id")
+    kind = django_filters.ChoiceFilter(choices=Activity.Kind.choices)
+    outcome = django_filters.ChoiceFilter(choices=Activity.Outcome.choices)
+    source_system = django_filters.CharFilter()
+    external_id = django_filters.CharFilter()
+    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+
+    class Meta:
+        model = Activity
+        fields: list[str] = []
+
+
+class ObligationFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Obligation.Status.choices)
+    kind = django_filters.MultipleChoiceFilter(choices=Obligation._meta.get_field("kind").choices)
+    side = django_filters.ChoiceFilter(choices=Obligation._meta.get_field("side").choices)
+    owner = django_filters.NumberFilter(field_name="user_id", label="Responsible user id")
+    team = django_filters.NumberFilter(field_name="team_id")
+    lead = django_filters.NumberFilter(field_name="lead_id")
+    due_after = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+    due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+
+    class Meta:
+        model = Obligation
+        fields: list[str] = []
+
+
+class BreachFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Breach.Status.choices)
+    kind = django_filters.MultipleChoiceFilter(choices=Breach._meta.get_field("kind").choices)
+    side = django_filters.ChoiceFilter(choices=Breach._meta.get_field("side").choices)
+    user = django_filters.NumberFilter(field_name="user_id")
+    team = django_filters.NumberFilter(field_name="team_id")
+    lead = django_filters.NumberFilter(field_name="lead_id")
+    due_after = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+    due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+
+    class Meta:
+        model = Breach
+        fields: list[str] = []
+
+
+# Views ----------------------------------------------------------------------------------
+
+
+def _require_team(user, *team_ids, message: str) -> None:
+    if user.is_staff:
+        return
+    from agreements.selectors import user_team_ids
+
+    if not user_team_ids(user) & {t for t in team_ids if t}:
+        raise PermissionDenied(message)
+
+
+def _past_or_now(value, now):
+    if value is not None and value > now:
+        raise ApiValidationError({"at": ["Cannot be in the future."]})
+    return value
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Leads visible to you (filter by stage, owner, team, …)"),
+    retrieve=extend_schema(summary="A lead, with its open clocks and stage history"),
+)
+class LeadViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    filterset_class = LeadFilter
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return Lead.objects.none()
+        leads = leads_visible_to(self.request.user).order_by("-handed_off_at", "-id")
+        if self.action == "retrieve":
+            leads = leads.prefetch_related(
+                Prefetch(
+                    "obligations",
+                    queryset=Obligation.objects.filter(status=Obligation.Status.OPEN).order_by(
+                        "due_at", "id"
+                    ),
+                    to_attr="open_obligations",
+                ),
+                "stage_events",
+            )
+        return leads
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return LeadDetailSerializer
+        return LeadSerializer
+
+    def _detail(self, lead: Lead, code: int = status.HTTP_200_OK) -> Response:
+        lead = self.get_queryset().model.objects.filter(pk=lead.pk)
+        lead = lead.prefetch_related(
+            Prefetch(
+                "obligations",
+                queryset=Obligation.objects.filter(status=Obligation.Status.OPEN).order_by(
+                    "due_at", "id"
+                ),
+                to_attr="open_obligations",
+            ),
+            "stage_events",
+        ).get()
+        return Response(LeadDetailSerializer(lead).data, status=code)
+
+    @extend_schema(
+        summary="Create or update a lead by (source_system, external_id)",
+        description="An upsert: 201 when created, 200 when updated or unchanged. Sending "
+        "`handed_off_at` hands the lead to sales and starts its clocks; `stage` moves it "
+        "through the same services as the stage/accept/reject actions.",
+        request=LeadUpsertSerializer,
+        responses={201: LeadDetailSerializer, 200: LeadDetailSerializer},
+    )
+    def create(self, request):
+        serializer = LeadUpsertSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result, lead = integration_services.lead_upsert(
+            data=serializer.validated_data, now=timezone.now(), user=request.user
+        )
+        code = status.HTTP_201_CREATED if result == "created" else status.HTTP_200_OK
+        return self._detail(lead, code)
+
+    @extend_schema(
+        summary="Change a lead's descriptive fields or owner",
+        request=LeadUpdateSerializer,
+        responses=LeadDetailSerializer,
+    )
+    def partial_update(self, request, pk=None):
+        lead = self.get_object()
+        _require_team(
+            request.user,
+            lead.sales_team_id,
+            lead.marketing_team_id,
+            message="Only the lead's teams change it.",
+        )
+        serializer = LeadUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        now = timezone.now()
+        if "owner" in data:
+            owner = data.pop("owner")
+            if owner != lead.owner:
+                lead = services.lead_reassign(lead=lead, owner=owner, now=now, user=request.user)
+        if data:
+            lead = services.lead_update(lead=lead, data=data)
+        return self._detail(lead)
+
+    @extend_schema(
+        summary="Hand the lead to sales (starts its clocks)",
+        request=AtSerializer,
+        responses=LeadDetailSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path="hand-off")
+    def hand_off(self, request, pk=None):
+        lead = self.get_object()
+        _require_team(
+            request.user,
+            lead.sales_team_id,
+            lead.marketing_team_id,
+            message="Only the lead's teams hand it off.",
+        )
+        serializer = AtSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        now = timezone.now()
+        at = _past_or_now(serializer.validated_data.get("at"), now)
+        services.lead_hand_off(lead=lead, at=at, now=now, user=request.user)
+        return self._detail(lead)
+
+    @extend_schema(
+        summary="Sales accepts the lead (SAL)", request=AtSerializer, responses=LeadDetailSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        lead = self.get_object()
+        _require_team(request.user, lead.sales_team_id, message="Only sales accepts a lead.")
+        serializer = AtSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        now = timezone.now()
+        at = _past_or_now(serializer.validated_data.get("at"), now)
+        lead = services.lead_accept(lead=lead, now=now, at=at, user=request.user)
+        return self._detail(lead)
+
+    @extend_schema(
+        summary="Sales rejects the lead, with a reason",
+        request=RejectSerializer,
+        responses=LeadDetailSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        lead = self.get_object()
+        _require_team(request.user, lead.sales_team_id, message="Only sales rejects a lead.")
+        serializer = RejectSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        now = timezone.now()
+        at = _past_or_now(serializer.validated_data.get("at"), now)
+        lead = services.lead_reject(
+            lead=lead,
+            reason=serializer.validated_data["reason"],
+            now=now,
+            at=at,
+            user=request.user,
+        )
+        return self._detail(lead)
+
+    @extend_schema(
+        summary="Move the lead to another funnel stage",
+        request=StageSerializer,
+        responses=LeadDetailSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def stage(self, request, pk=None):
+        lead = self.get_object()
+        _require_team(
+            request.user,
+            lead.sales_team_id,
+            lead.marketing_team_id,
+            message="Only the lead's teams move it.",
+        )
+        serializer = StageSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        now = timezone.now()
+        data = serializer.validated_data
+        lead = services.lead_set_stage(
+            lead=lead,
+            stage=data["stage"],
+            now=now,
+            at=_past_or_now(data.get("at"), now),
+            note=data.get("note", ""),
+            user=request.user,
+        )
+        return self._detail(lead)
+
+    @extend_schema(
+        summary="Upsert up to 1,000 leads; answers per item",
+        description="Each item is a LeadUpsert. Items are applied one by one, each on its "
+        "own: a bad item is reported with its field messages and never stops the others. "
+        "Sending the same batch again answers `unchanged` for every item.",
+        request=BulkLeadsSerializer,
+        responses=BulkResultSerializer,
+    )
+    @action(detail=False, methods=["post"], filterset_class=None, pagination_class=None)
+    def bulk(self, request):
+        serializer = BulkLeadsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        items = []
+        for raw in serializer.validated_data["leads"]:
+            item = LeadUpsertSerializer(data=raw)
+            if item.is_valid():
+                items.append({"data": item.validated_data})
+            else:
+                items.append({"errors": integration_services._plain(item.errors)})
+        outcomes = integration_services.lead_upsert_many(
+            items, now=timezone.now(), user=request.user
+        )
+        counts = {"created": 0, "updated": 0, "unchanged": 0, "error": 0}
+        results = []
+        for index, (raw, outcome) in enumerate(
+            zip(serializer.validated_data["leads"], outcomes, strict=True)
+        ):
+            counts[outcome["result"]] += 1
+            results.append(
+                {
+                    "index": index,
+                    "external_id": str(raw.get("external_id", ""))[:100],
+                    "result": outcome["result"],
+                    "id": outcome["lead"].pk if outcome["lead"] else None,
+                    "errors": outcome["errors"],
+                }
+            )
+        return Response(BulkResultSerializer({"counts": counts, "results": results}).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Touches on leads visible to you"),
+    retrieve=extend_schema(summary="One touch"),
+)
+class ActivityViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = ActivitySerializer
+    filterset_class = ActivityFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return Activity.objects.none()
+        return Activity.objects.filter(
+            lead__in=leads_visible_to(self.request.user).values("pk")
+        ).order_by("-occurred_at", "-id")
+
+    @extend_schema(
+        summary="Log a touch on a lead",
+        description="Meets the lead's open first-touch or follow-up clock. A touch with a "
+        "(source_system, external_id) already recorded is not logged again: the answer is "
+        "200 with the existing touch instead of 201.",
+        request=ActivityInSerializer,
+        responses={201: ActivitySerializer, 200: ActivitySerializer},
+    )
+    def create(self, request):
+        serializer = ActivityInSerializer(data=request.data, leads=leads_visible_to(request.user))
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        lead = data["lead"]
+        _require_team(request.user, lead.sales_team_id, message="Only sales logs touches.")
+        result, activity = integration_services.activity_upsert(
+            lead=lead, data=data, now=timezone.now(), user=request.user
+        )
+        code = status.HTTP_201_CREATED if result == "created" else status.HTTP_200_OK
+        return Response(ActivitySerializer(activity).data, status=code)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Clocks (filter by status, due range, side, owner)"),
+    retrieve=extend_schema(summary="One clock"),
+)
+class ObligationViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ObligationSerializer
+    filterset_class = ObligationFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return Obligation.objects.none()
+        return obligations_visible_to(self.request.user).order_by("due_at", "id")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Breaches visible to you"),
+    retrieve=extend_schema(summary="One breach"),
+)
+class BreachViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = BreachSerializer
+    filterset_class = BreachFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return Breach.objects.none()
+        return breaches_visible_to(self.request.user).order_by("-due_at", "-id")
+
+    @extend_schema(
+        summary="The breached side acknowledges it",
+        request=AcknowledgeSerializer,
+        responses=BreachSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        breach = self.get_object()
+        _require_team(request.user, breach.team_id, message="The breached team acknowledges.")
+        serializer = AcknowledgeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        breach = services.breach_acknowledge(
+            breach=breach,
+            user=request.user,
+            note=serializer.validated_data.get("note", ""),
+            now=timezone.now(),
+        )
+        return Response(BreachSerializer(breach).data)
+
+    @extend_schema(
+        summary="The breached side disputes it, with a reason",
+        request=DisputeSerializer,
+        responses=BreachSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def dispute(self, request, pk=None):
+        breach = self.get_object()
+        _require_team(request.user, breach.team_id, message="The breached team disputes.")
+        serializer = DisputeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        breach = services.breach_dispute(
+            breach=breach,
+            user=request.user,
+            reason=serializer.validated_data["reason"],
+            now=timezone.now(),
+        )
+        return Response(BreachSerializer(breach).data)
+
+    @extend_schema(
+        summary="The other side's manager resolves it (upheld or waived)",
+        request=ResolveSerializer,
+        responses=BreachSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        breach = self.get_object()
+        serializer = ResolveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        breach = services.breach_resolve(
+            breach=breach,
+            user=request.user,
+            resolution=serializer.validated_data["resolution"],
+            note=serializer.validated_data.get("note", ""),
+            now=timezone.now(),
+        )
+        return Response(BreachSerializer(breach).data)
