@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.utils import timezone
 
+from alerts import delivery
 from alerts.models import Alert, NotificationPreference, NotificationSettings
 
 
@@ -18,9 +19,8 @@ class AlertAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry the selected failed or pending alerts now")
     def retry_now(self, request, queryset) -> None:
-        count = queryset.filter(status__in=[Alert.Status.FAILED, Alert.Status.PENDING]).update(
-            status=Alert.Status.PENDING, next_attempt_at=timezone.now()
-        )
+        ids = list(queryset.values_list("pk", flat=True))
+        count = delivery.retry_now(ids, now=timezone.now())
         self.message_user(request, f"{count} alerts will be sent on the next delivery run.")
 
 

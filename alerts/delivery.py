@@ -121,6 +121,13 @@ def _close_quietly(connection) -> None:
         log.debug("closing the email connection failed", exc_info=True)
 
 
+def retry_now(alert_ids: list[int], *, now: datetime) -> int:
+    """Put failed or pending alerts back in line for the next delivery run."""
+    return Alert.objects.filter(
+        pk__in=alert_ids, status__in=[Status.FAILED, Status.PENDING]
+    ).update(status=Status.PENDING, next_attempt_at=now)
+
+
 def deliver_batch(*, now: datetime, limit: int | None = None) -> DeliveryResult:
     """Claim one batch and send it; see the module docstring."""
     result = DeliveryResult()

@@ -198,3 +198,16 @@ def test_two_concurrent_deliverers_send_each_alert_once(
     assert len(set(ids)) == 60
     assert {who for who, _ in RecordingBackend.sent} == {"deliverer-1", "deliverer-2"}
     assert set(Alert.objects.values_list("status", "attempts")) == {("sent", 1)}
+
+
+def test_a_failed_alert_can_be_put_back_in_line(users, settings):
+    settings.EMAIL_BACKEND = "tests.test_alerts_delivery.BrokenBackend"
+    settings.ALERTS_MAX_ATTEMPTS = 1
+    queue_alerts(users[:1], 1)
+    assert delivery.deliver_pending(now=T0).failed == 1
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    later = T0 + timedelta(days=2)
+    assert delivery.deliver_pending(now=later).sent == 0
+    assert delivery.retry_now(list(Alert.objects.values_list("pk", flat=True)), now=later) == 1
+    assert delivery.deliver_pending(now=later).sent == 1
+    assert len(mail.outbox) == 1

@@ -218,3 +218,43 @@ def test_the_escalation_delay_is_configurable(first_touch, settings):
     assert services.escalate_breaches(now=berlin(2026, 11, 26, 9, 59)) == 0
     assert services.escalate_breaches(now=berlin(2026, 11, 26, 10, 0)) == 1
     assert services.escalate_breaches(now=berlin(2026, 11, 25, 16, 0) + timedelta(days=9)) == 0
+
+
+# Cost and the run_checks entry point ---------------------------------------------------
+
+
+def test_queueing_costs_the_same_queries_for_one_breach_or_many(first_touch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    org = first_touch
+    for i in range(6):
+        jane(org, berlin(2026, 11, 25, 10, 0), name=f"Lead {i}")
+    checks.deadline_scan(now=berlin(2026, 11, 25, 15, 0))
+    Alert.objects.all().delete()
+    breaches = list(Breach.objects.order_by("pk"))
+
+    with CaptureQueriesContext(connection) as one:
+        services.breaches_detected(breaches[:1], now=berlin(2026, 11, 25, 15, 0))
+    Alert.objects.all().delete()
+    with CaptureQueriesContext(connection) as six:
+        services.breaches_detected(breaches, now=berlin(2026, 11, 25, 15, 0))
+    assert Alert.objects.count() == 12
+    assert len(six) == len(one) <= 8
+
+
+def test_run_all_escalates_digests_and_delivers(first_touch):
+    from django.core import mail
+
+    from alerts import checks as alert_checks
+
+    org = first_touch
+    jane(org, berlin(2026, 11, 25, 10, 0))
+    checks.deadline_scan(now=berlin(2026, 11, 25, 15, 0))
+    lines = alert_checks.run_all(berlin(2026, 11, 26, 15, 30))
+    assert lines == [
+        "escalation: 1 breaches escalated",
+        "digest: 2 queued, 3 with nothing to report",  # the rep's and the sales manager's
+        "alert delivery: 6 sent, 0 to retry, 0 given up",  # 2 breach, 2 escalation, 2 digests
+    ]
+    assert len(mail.outbox) == 6
