@@ -106,15 +106,15 @@ def follow_ups_due(user, *, now: datetime, tz: str) -> QuerySet[Obligation]:
 # Compliance ------------------------------------------------------------------------------
 
 
-def compliance_counts(obligations: QuerySet[Obligation], *, start: datetime, now: datetime):
-    """Filters for clocks decided in [start, now]: met (in time) and missed (breached, or
-    open past due and not yet scanned)."""
+def compliance_filters(*, start: datetime, now: datetime) -> tuple[Q, Q, Q]:
+    """(decided, met, missed): clocks decided in [start, now] are those due then or met
+    then; met in time, or missed (breached, or open past due and not yet scanned)."""
     decided = Q(due_at__gte=start, due_at__lte=now) | Q(
         status=Status.MET, met_at__gte=start, met_at__lte=now
     )
     met = Q(status=Status.MET)
     missed = Q(status=Status.BREACHED) | Q(status=Status.OPEN, due_at__lte=now)
-    return obligations.filter(decided), met, missed
+    return decided, met, missed
 
 
 def _pct(met: int, missed: int) -> float | None:
@@ -142,7 +142,8 @@ def team_compliance(teams: list[Team], *, now: datetime, tz: str) -> list[Compli
     }
     base = Obligation.objects.filter(team__in=teams, lead__isnull=False)
     earliest = min(starts.values())
-    scoped, met, missed = compliance_counts(base, start=earliest, now=now)
+    decided, met, missed = compliance_filters(start=earliest, now=now)
+    scoped = base.filter(decided)
     aggregates = {}
     for i, start in enumerate(starts.values()):
         in_window = Q(due_at__gte=start) | Q(status=Status.MET, met_at__gte=start)
@@ -166,19 +167,19 @@ class RepCompliance:
 
 
 def rep_compliance(teams: list[Team], *, now: datetime, tz: str) -> list[RepCompliance]:
-    """This month's compliance of each member of `teams`, the worst first (one query)."""
+    """This month's compliance of each member of `teams`, the worst first, with the clocks
+    still running for them (one query)."""
     start = period_containing("month", now, ZoneInfo(tz)).start
-    scoped, met, missed = compliance_counts(
-        Obligation.objects.filter(team__in=teams, lead__isnull=False, user__isnull=False),
-        start=start,
-        now=now,
-    )
+    base = Obligation.objects.filter(team__in=teams, lead__isnull=False, user__isnull=False)
+    decided, met, missed = compliance_filters(start=start, now=now)
+    running = Q(status=Status.OPEN, due_at__gt=now)
     rows = (
-        scoped.values("user_id", "user__username", "user__first_name", "user__last_name")
+        base.filter(decided | running)
+        .values("user_id", "user__username", "user__first_name", "user__last_name")
         .annotate(
-            met=Count("id", filter=met),
-            missed=Count("id", filter=missed),
-            open=Count("id", filter=Q(status=Status.OPEN, due_at__gt=now)),
+            met=Count("id", filter=decided & met),
+            missed=Count("id", filter=decided & missed),
+            open=Count("id", filter=running),
         )
         .order_by("user__username")
     )
@@ -232,6 +233,10 @@ class QuotaPace:
     projection: float
     elapsed: float
     chart: dict
+
+    @property
+    def last_day(self) -> datetime:
+        return self.end - timedelta(days=1)
 
     @property
     def on_pace(self) -> bool:

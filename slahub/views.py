@@ -3,6 +3,9 @@ selectors, writes in the services."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -24,6 +27,7 @@ from agreements.models import (
     Side,
     Team,
 )
+from agreements.periods import period_containing
 from agreements.services import membership_set
 from slahub import dashboard
 
@@ -129,10 +133,6 @@ def marketing_home(request: HttpRequest) -> HttpResponse:
     volume = [c for c in commitments if c.kind == Commitment.Kind.LEAD_VOLUME]
     quality = next((c for c in commitments if c.kind == Commitment.Kind.LEAD_QUALITY), None)
     paces = [dashboard.quota_pace(agreement, c, now=now) for c in volume]
-    from zoneinfo import ZoneInfo
-
-    from agreements.periods import period_containing
-
     tz = agreement.calendar.timezone
     period = period_containing(quality.period if quality else "month", now, ZoneInfo(tz))
     today_start, today_end = dashboard.local_day(now, tz)
@@ -149,6 +149,7 @@ def marketing_home(request: HttpRequest) -> HttpResponse:
             ],
             "quality": quality,
             "period": period,
+            "period_last_day": period.end - timedelta(days=1),
             "acceptance": dashboard.acceptance(agreement, start=period.start, end=period.end),
             "reasons": reasons,
             "reasons_chart": {

@@ -59,3 +59,11 @@ def sentence(commitment) -> str:
 @register.filter
 def pct(value) -> str:
     return "—" if value is None else f"{value:.0f}%"
+
+
+@register.filter
+def person(user, empty: str = "—") -> str:
+    """A user's full name, else their username; `empty` for nobody."""
+    if user is None:
+        return empty
+    return user.get_full_name() or user.get_username()
