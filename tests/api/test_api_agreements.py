@@ -97,9 +97,7 @@ def test_other_teams_see_no_agreement_team_or_calendar(sla, frozen, as_user, out
     assert stranger.get(f"/api/v1/agreements/{sla.agreement.pk}/").status_code == 404
     assert stranger.get(f"/api/v1/teams/{sla.sales.pk}/").status_code == 404
     assert stranger.get(f"/api/v1/calendars/{sla.calendar.pk}/").status_code == 404
-    assert [t["name"] for t in stranger.get("/api/v1/teams/").json()["results"]] == [
-        "Other sales"
-    ]
+    assert [t["name"] for t in stranger.get("/api/v1/teams/").json()["results"]] == ["Other sales"]
 
     rep = as_user(sla.rep)
     assert [t["name"] for t in rep.get("/api/v1/teams/").json()["results"]] == [

@@ -53,9 +53,7 @@ def test_bulk_answers_per_item_and_keeps_good_items(sla, frozen, as_user):
         "external_id": ["This field is required."],
         "email": ["Enter a valid email address."],
     }
-    assert results[3]["errors"] == {
-        "rejection_reason": ["Give the reason for rejecting the lead."]
-    }
+    assert results[3]["errors"] == {"rejection_reason": ["Give the reason for rejecting the lead."]}
     assert results[3]["id"] is None
     grace = Lead.objects.get(source_system="hubspot", external_id="h-1")
     assert results[0]["id"] == grace.pk
@@ -96,7 +94,8 @@ def test_a_batch_over_1000_is_refused_whole(sla, frozen, as_user):
     answer = as_user(sla.marketer).post("/api/v1/leads/bulk/", {"leads": leads}, format="json")
 
     assert answer.status_code == 400
-    assert answer.json()["fields"] == {"leads": ["Ensure this field has no more than 1000 elements."]}
+    too_many = "Ensure this field has no more than 1000 elements."
+    assert answer.json()["fields"] == {"leads": [too_many]}
     assert Lead.objects.count() == 0
 
 
