@@ -366,6 +366,7 @@ def rejection_reasons(f: ReportFilter) -> list[tuple[str, int, float | None]]:
 class PeriodResult:
     """One quota period of a lead-volume commitment: actual against target."""
 
+    obligation_id: int
     agreement_id: int
     agreement: str
     commitment_id: int
@@ -379,6 +380,7 @@ class PeriodResult:
     sample: int | None
     status: str  # met, missed, running
     at_risk: bool = False
+    order: int = 0
 
     @property
     def attainment_pct(self) -> float | None:
@@ -417,19 +419,21 @@ def period_results(f: ReportFilter, kinds=(Kind.LEAD_VOLUME,)) -> list[PeriodRes
             status = "met" if o.status == Status.MET else "missed"
         results.append(
             PeriodResult(
+                obligation_id=o.pk,
                 agreement_id=agreement.pk,
                 agreement=agreement.name,
                 commitment_id=o.commitment_id,
                 kind=o.kind,
                 stage=o.commitment.stage,
                 period=o.commitment.period,
-                start=o.period_start,
-                end=o.due_at,
+                start=o.period_start.astimezone(f.tz),
+                end=o.due_at.astimezone(f.tz),
                 target=o.target if o.kind == Kind.LEAD_VOLUME else o.commitment.min_acceptance_pct,
                 actual=actual,
                 sample=sample,
                 status=status,
                 at_risk=o.at_risk_at is not None and status == "running",
+                order=o.commitment.order,
             )
         )
     return results
@@ -736,3 +740,70 @@ def recent_periods(kind: str, now: datetime, tz: ZoneInfo, count: int) -> list[P
 
 def agreement_tz(agreement: Agreement) -> ZoneInfo:
     return ZoneInfo(agreement.calendar.timezone)
+
+
+# Scorecard and review pack ----------------------------------------------------------------
+
+
+def clause_compliance(f: ReportFilter, grain: str) -> dict[tuple[date, str, int], ClockCompliance]:
+    """Sales compliance per period and clause (kind and order, the same across versions of
+    the agreement), by the same rule as `sales_compliance`; one query."""
+    decided = _decided(f)
+    rows = (
+        lead_clocks(f)
+        .annotate(touched_after=_touched_after(strict=True), bucket=_trunc(grain, "due_at", f.tz))
+        .values("bucket", "kind", "commitment__order")
+        .annotate(
+            decided=Count("id", filter=decided),
+            met=Count("id", filter=Q(status=Status.MET)),
+            made=Count("id", filter=decided & Q(kind=Kind.FOLLOW_UP, touched_after=True)),
+        )
+        .order_by()
+    )
+    return {
+        (_key(r["bucket"], f.tz), r["kind"], r["commitment__order"]): ClockCompliance(
+            r["kind"], r["decided"], r["met"], r["made"]
+        )
+        for r in rows
+    }
+
+
+def breaches_by_cause(f: ReportFilter) -> list[dict]:
+    """Breaches of the agreements falling due in the range, by side, kind and where they
+    stand (open, acknowledged, disputed, upheld, waived); one query."""
+    from leads.models import Breach
+
+    qs = Breach.objects.filter(
+        obligation__agreement_version__agreement_id__in=f.agreement_ids,
+        due_at__gte=f.start,
+        due_at__lt=f.end,
+    )
+    if f.rep_id:
+        qs = qs.filter(user_id=f.rep_id)
+    rows = (
+        qs.values("side", "kind")
+        .annotate(
+            total=Count("id"),
+            open=Count("id", filter=Q(status="open")),
+            acknowledged=Count("id", filter=Q(status="acknowledged")),
+            disputed=Count("id", filter=Q(status="disputed")),
+            upheld=Count("id", filter=Q(status="resolved", resolution="upheld")),
+            waived=Count("id", filter=Q(status="resolved", resolution="waived")),
+        )
+        .order_by("side", "-total", "kind")
+    )
+    return list(rows)
+
+
+def open_disputes(f: ReportFilter):
+    """Disputed breaches of the agreements awaiting the other side's decision (any date)."""
+    from leads.models import Breach
+
+    return (
+        Breach.objects.filter(
+            obligation__agreement_version__agreement_id__in=f.agreement_ids,
+            status=Breach.Status.DISPUTED,
+        )
+        .select_related("lead", "team", "user", "disputed_by")
+        .order_by("disputed_at", "id")
+    )

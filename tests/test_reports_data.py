@@ -48,7 +48,7 @@ def build_november(org: Org) -> November:
         ("lead_quality", {"min_acceptance_pct": 60, "period": "month", "min_sample": 2}),
     ]:
         add_commitment(org.version, kind, clock="calendar", **fields)
-    activate(org, now=b(2026, 10, 1, 9, 0))
+    activate(org, now=b(2026, 9, 30, 9, 0))  # before October: whole periods
     rep, rep2 = org.rep, org.rep2
     leads: dict[str, Lead] = {}
 

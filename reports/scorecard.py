@@ -1,0 +1,125 @@
+"""The mutual scorecard: each side's commitments in plain sentences, with their compliance
+per period (current and past) and the trend, side by side. Numbers come from reports.metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from agreements.models import Agreement, AgreementVersion, Commitment, Side
+from agreements.periods import Period
+from agreements.wording import commitment_sentence
+from reports import metrics
+from reports.metrics import ReportFilter
+
+Kind = Commitment.Kind
+
+
+@dataclass
+class Score:
+    value: float | None  # a percentage
+    detail: str = ""
+    ok: bool | None = None  # kept (True), not kept (False), not judged (None)
+
+
+@dataclass
+class ScoreLine:
+    side: str
+    kind: str
+    sentence: str
+    scores: list[Score]
+
+    @property
+    def trend(self) -> str:
+        """'up', 'down' or 'flat' from the last two judged periods; '' with fewer."""
+        values = [s.value for s in self.scores if s.value is not None]
+        if len(values) < 2:
+            return ""
+        last, before = values[-1], values[-2]
+        return "up" if last > before else "down" if last < before else "flat"
+
+
+@dataclass
+class Scorecard:
+    agreement: Agreement
+    version: AgreementVersion | None
+    periods: list[Period]
+    lines: list[ScoreLine] = field(default_factory=list)
+
+    def side(self, side: str) -> list[ScoreLine]:
+        return [line for line in self.lines if line.side == side]
+
+    @property
+    def sales(self) -> list[ScoreLine]:
+        return self.side(Side.SALES)
+
+    @property
+    def marketing(self) -> list[ScoreLine]:
+        return self.side(Side.MARKETING)
+
+
+def _period_filter(agreement: Agreement, periods: list[Period], now: datetime) -> ReportFilter:
+    return ReportFilter(
+        start=periods[0].start,
+        end=periods[-1].end,
+        now=now,
+        agreement_ids=(agreement.pk,),
+        sales_team_ids=(agreement.sales_team_id,),
+        tz=metrics.agreement_tz(agreement),
+    )
+
+
+def scorecard(agreement: Agreement, *, now: datetime, count: int = 3, at: datetime | None = None):
+    """The scorecard of the agreement's active version for the month holding `at` (default
+    `now`) and the `count - 1` months before it."""
+    tz = metrics.agreement_tz(agreement)
+    periods = metrics.recent_periods("month", at or now, tz, count)
+    version = agreement.versions.filter(status=AgreementVersion.Status.ACTIVE).first()
+    card = Scorecard(agreement, version, periods)
+    if version is None:
+        return card
+    f = _period_filter(agreement, periods, now)
+    keys = [p.start.date() for p in periods]
+    clauses = metrics.clause_compliance(f, "month")
+    volume = metrics.period_results(f)
+    acceptance = {p.start: p.acceptance for p in metrics.trend(f, "month")}
+    commitments = version.commitments.order_by("kind", "order", "id")
+    for c in sorted(commitments, key=lambda c: (c.side != Side.SALES, c.kind, c.order)):
+        scores = []
+        for key, period in zip(keys, periods, strict=True):
+            if c.kind in metrics.SALES_KINDS:
+                cc = clauses.get((key, c.kind, c.order), metrics.ClockCompliance(c.kind))
+                scores.append(
+                    Score(cc.pct, f"{cc.met} of {cc.decided} on time" if cc.decided else "")
+                )
+            elif c.kind == Kind.LEAD_VOLUME:
+                rows = [
+                    r for r in volume if r.order == c.order and period.start <= r.start < period.end
+                ]
+                target = sum(r.target or 0 for r in rows)
+                actual = sum(r.actual or 0 for r in rows)
+                running = any(r.status == "running" for r in rows)
+                scores.append(
+                    Score(
+                        metrics.pct(actual, target),
+                        f"{actual} of {target}{' so far' if running else ''}" if rows else "",
+                        None if running or not rows else actual >= target,
+                    )
+                )
+            else:
+                a = acceptance.get(key) or metrics.Acceptance()
+                judged = a.dispositioned >= c.min_sample and a.pct is not None
+                scores.append(
+                    Score(
+                        a.pct,
+                        f"{a.accepted} of {a.dispositioned} accepted" if a.dispositioned else "",
+                        (a.pct >= c.min_acceptance_pct) if judged else None,
+                    )
+                )
+        card.lines.append(ScoreLine(c.side, c.kind, commitment_sentence(c), scores))
+    return card
+
+
+def month_bounds(card: Scorecard) -> tuple[datetime, datetime]:
+    last = card.periods[-1]
+    return last.start, last.end - timedelta(microseconds=1)

@@ -1,0 +1,279 @@
+"""Report tables: built once from the metrics, rendered by the pages and written by the CSV
+exports, so both show the same numbers. Each figure may link to the leads behind it."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from io import StringIO
+from urllib.parse import urlencode
+
+from django.urls import reverse
+
+from leads.models import FUNNEL
+from reports import metrics
+from reports.metrics import ReportFilter
+
+KIND_LABELS = {
+    "first_touch": "First touch within the SLA",
+    "follow_up": "Follow-up attempts on time (spacing kept)",
+    "disposition": "Accepted or rejected within the SLA",
+}
+STAGE_LABELS = {
+    "mql": "MQL",
+    "sal": "SAL",
+    "sql": "SQL",
+    "opportunity": "Opportunity",
+    "won": "Won",
+}
+
+
+def text(value) -> str:
+    """How a value reads, the same on the page and in the CSV (empty when unknown)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+@dataclass
+class Cell:
+    value: object
+    link: str = ""
+
+    @property
+    def text(self) -> str:
+        return text(self.value)
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    columns: list[str]
+    rows: list[list[Cell]] = field(default_factory=list)
+    note: str = ""
+
+    def add(self, *cells) -> None:
+        self.rows.append([c if isinstance(c, Cell) else Cell(c) for c in cells])
+
+    def csv(self) -> str:
+        out = StringIO()
+        writer = csv.writer(out)
+        writer.writerow(self.columns)
+        writer.writerows([cell.text for cell in row] for row in self.rows)
+        return out.getvalue()
+
+
+class Links:
+    """Links to the lead list, carrying the report's filter."""
+
+    def __init__(self, query: dict[str, str]):
+        self.query = query
+        self.base = reverse("reports:leads")
+
+    def __call__(self, **params) -> str:
+        params = {k: v for k, v in params.items() if v is not None}
+        return f"{self.base}?{urlencode({**self.query, **params})}"
+
+
+def sales_table(compliance: dict[str, metrics.ClockCompliance], link: Links) -> Table:
+    table = Table(
+        "sales",
+        "Sales compliance",
+        ["Commitment", "Clocks due", "Kept", "Not kept", "Compliance %"],
+    )
+    for kind in metrics.SALES_KINDS:
+        c = compliance[kind]
+        table.add(
+            KIND_LABELS[kind],
+            Cell(c.decided, link(metric=kind, outcome="decided")),
+            Cell(c.met, link(metric=kind, outcome="met")),
+            Cell(c.missed, link(metric=kind, outcome="missed")),
+            c.pct,
+        )
+        if kind == "follow_up":
+            table.add(
+                "Follow-up attempts made (of those promised)",
+                Cell(c.decided, link(metric=kind, outcome="decided")),
+                Cell(c.made, link(metric=kind, outcome="made")),
+                c.decided - c.made,
+                c.made_pct,
+            )
+    return table
+
+
+def ttft_tables(t: metrics.TimeToFirstTouch, link: Links) -> list[Table]:
+    summary = Table(
+        "ttft",
+        "Time to first touch (elapsed minutes)",
+        ["First-touch clocks", "Touched", "Not touched", "Median (min)", "90th percentile (min)"],
+    )
+    summary.add(
+        Cell(t.clocks, link(metric="ttft")),
+        t.touched,
+        Cell(t.untouched, link(metric="ttft", bucket=metrics.UNTOUCHED)),
+        t.median_minutes,
+        t.p90_minutes,
+    )
+    histogram = Table(
+        "histogram", "Time to first touch: histogram", ["Time to first touch", "Leads"]
+    )
+    for key, label, count in t.histogram:
+        histogram.add(label, Cell(count, link(metric="ttft", bucket=key)))
+    return [summary, histogram]
+
+
+def acceptance_table(a: metrics.Acceptance, link: Links) -> Table:
+    table = Table(
+        "acceptance",
+        "Acceptance rate against its floor",
+        ["Accepted", "Rejected", "Acceptance %", "Floor %", "Minimum sample", "Below floor"],
+    )
+    table.add(
+        Cell(a.accepted, link(metric="accepted")),
+        Cell(a.rejected, link(metric="rejected")),
+        a.pct,
+        a.floor_pct,
+        a.min_sample,
+        a.below_floor if a.judged else "too few to judge" if a.floor_pct is not None else None,
+    )
+    return table
+
+
+def reasons_table(reasons: list[tuple[str, int, float | None]], link: Links) -> Table:
+    table = Table(
+        "reasons", "Rejection reasons, most frequent first", ["Reason", "Rejections", "Share %"]
+    )
+    for reason, count, share in reasons:
+        table.add(reason, Cell(count, link(metric="rejected", reason=reason)), share)
+    return table
+
+
+def volume_table(periods: list[metrics.PeriodResult], link: Links) -> Table:
+    table = Table(
+        "volume",
+        "Lead volume: actual against target per period",
+        [
+            "Agreement",
+            "Period",
+            "From",
+            "To",
+            "Stage",
+            "Target",
+            "Actual",
+            "Attainment %",
+            "Status",
+        ],
+        note="Agreement-level: the rep, tier and lead-source filters do not apply.",
+    )
+    for p in periods:
+        status = "running (at risk)" if p.at_risk else p.status
+        table.add(
+            p.agreement,
+            p.period,
+            p.start.date(),
+            (p.end - timedelta(microseconds=1)).date(),
+            p.stage.upper(),
+            p.target,
+            Cell(p.actual, link(metric="volume", period=p.obligation_id)),
+            p.attainment_pct,
+            status,
+        )
+    return table
+
+
+def trend_table(points: list[metrics.TrendPoint], grain: str) -> Table:
+    table = Table(
+        f"trend_{grain}",
+        f"Trend by {grain}",
+        [
+            grain.capitalize(),
+            "First touch %",
+            "First-touch clocks",
+            "Follow-up on time %",
+            "Attempts made %",
+            "Disposition %",
+            "Median first touch (min)",
+            "Acceptance %",
+            "Dispositions",
+        ],
+    )
+    for p in points:
+        table.add(
+            p.start,
+            p.first_touch.pct,
+            p.first_touch.decided,
+            p.follow_up.pct,
+            p.follow_up.made_pct,
+            p.disposition.pct,
+            p.ttft_median_minutes,
+            p.acceptance.pct,
+            p.acceptance.dispositioned,
+        )
+    return table
+
+
+def funnel_table(
+    rows: list[metrics.FunnelRow], total: metrics.FunnelRow, by: str, link: Links
+) -> Table:
+    title = "campaign" if by == "campaign" else "lead source"
+    columns = [title.capitalize()]
+    columns += [STAGE_LABELS[s] for s in FUNNEL]
+    columns += ["SAL/MQL %", "SQL/SAL %", "Opp./SQL %", "Won/Opp. %", "Won/MQL %"]
+    columns += ["Recycled", "Rejected", "First touch in SLA %"]
+    columns += ["SLA kept", "→ SQL % (kept)", "→ Won % (kept)"]
+    columns += ["SLA missed", "→ SQL % (missed)", "→ Won % (missed)"]
+    table = Table(f"funnel_{by}", f"Closed-loop funnel by {title}", columns)
+    for row in [*rows, total]:
+        group = {"group": row.group, "by": by} if row is not total else {}
+
+        def cell(measure: str, row=row, group=group) -> Cell:
+            return Cell(row.counts[measure], link(metric="funnel", outcome=measure, **group))
+
+        rates = row.conversions
+        table.add(
+            row.group if row is total else (row.group or "(none)"),
+            *(cell(s) for s in FUNNEL),
+            *(rates[s] for s in FUNNEL[1:]),
+            rates["overall"],
+            cell("recycled"),
+            cell("rejected"),
+            row.sla_pct,
+            cell("sla_kept"),
+            row.kept_to_sql_pct,
+            row.kept_to_won_pct,
+            cell("sla_missed"),
+            row.missed_to_sql_pct,
+            row.missed_to_won_pct,
+        )
+    return table
+
+
+def compliance_tables(f: ReportFilter, query: dict[str, str]) -> dict[str, Table]:
+    """Every table of the compliance report (about a dozen queries in all)."""
+    link = Links(query)
+    tables = [
+        sales_table(metrics.sales_compliance(f), link),
+        *ttft_tables(metrics.time_to_first_touch(f), link),
+        acceptance_table(metrics.acceptance(f), link),
+        reasons_table(metrics.rejection_reasons(f), link),
+        volume_table(metrics.period_results(f), link),
+        trend_table(metrics.trend(f, "week"), "week"),
+        trend_table(metrics.trend(f, "month"), "month"),
+    ]
+    return {t.key: t for t in tables}
+
+
+def funnel_tables(f: ReportFilter, query: dict[str, str]) -> dict[str, Table]:
+    link = Links(query)
+    tables = [funnel_table(*metrics.funnel(f, by), by, link) for by in metrics.FUNNEL_GROUPS]
+    return {t.key: t for t in tables}

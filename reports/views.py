@@ -1,0 +1,236 @@
+"""Report pages and their CSV exports: thin views over reports.tables / reports.metrics."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import render
+from django.utils import timezone
+
+from agreements.models import Commitment
+from reports import metrics, tables
+from reports.forms import LeadsBehindForm, ReportFilterForm, errors_of
+from reports.scorecard import scorecard
+from reports.selectors import agreements_visible_to, local_midnight
+
+PAGES = {"compliance": tables.compliance_tables, "funnel": tables.funnel_tables}
+
+
+def _report(request: HttpRequest, page: str):
+    """(form, filter, query, tables); filter and tables are None when the form is invalid."""
+    form = ReportFilterForm(request.GET, user=request.user)
+    if not form.is_valid():
+        return form, None, {}, {}
+    f = form.report_filter(now=timezone.now())
+    query = form.query(f)
+    return form, f, query, PAGES[page](f, query)
+
+
+def _series(table: tables.Table, *columns: str) -> dict:
+    """Chart data from a table's own cells (so the chart shows the table's numbers)."""
+    index = {name: i for i, name in enumerate(table.columns)}
+    return {
+        "labels": [row[0].text for row in table.rows],
+        "series": [
+            {"label": name, "data": [row[index[name]].value for row in table.rows]}
+            for name in columns
+        ],
+    }
+
+
+@login_required
+def compliance(request: HttpRequest) -> HttpResponse:
+    form, f, query, report = _report(request, "compliance")
+    charts = {}
+    if report:
+        trend_columns = ("First touch %", "Follow-up on time %", "Disposition %", "Acceptance %")
+        charts = {
+            "chart-week": {"type": "line", **_series(report["trend_week"], *trend_columns)},
+            "chart-month": {"type": "bar", **_series(report["trend_month"], *trend_columns)},
+            "chart-histogram": {"type": "bar", **_series(report["histogram"], "Leads")},
+            "chart-ttft": {
+                "type": "line",
+                **_series(report["trend_week"], "Median first touch (min)"),
+            },
+        }
+    return render(
+        request,
+        "reports/compliance.html",
+        {"form": form, "f": f, "tables": report, "charts": charts, "query": urlencode(query)},
+        status=200 if f else 400,
+    )
+
+
+@login_required
+def funnel(request: HttpRequest) -> HttpResponse:
+    form, f, query, report = _report(request, "funnel")
+    charts = {}
+    if report:
+        stages = [tables.STAGE_LABELS[s] for s in metrics.FUNNEL_STEPS]
+        for by in metrics.FUNNEL_GROUPS:
+            table = report[f"funnel_{by}"]
+            data = _series(table, *stages)
+            # Stages along the axis, one bar series per group (the total row left out).
+            charts[f"chart-{by}"] = {
+                "type": "bar",
+                "labels": stages,
+                "series": [
+                    {"label": label, "data": [s["data"][i] for s in data["series"]]}
+                    for i, label in enumerate(data["labels"][:-1])
+                ],
+            }
+    return render(
+        request,
+        "reports/funnel.html",
+        {"form": form, "f": f, "tables": report, "charts": charts, "query": urlencode(query)},
+        status=200 if f else 400,
+    )
+
+
+@login_required
+def export(request: HttpRequest, page: str, table: str) -> HttpResponse:
+    """Any report table as CSV, with the same numbers as the page."""
+    if page not in PAGES:
+        return HttpResponseBadRequest("Unknown report.")
+    form, f, _, report = _report(request, page)
+    if f is None:
+        return HttpResponseBadRequest(
+            "; ".join(f"{k}: {' '.join(v)}" for k, v in errors_of(form).items()),
+            content_type="text/plain",
+        )
+    if table not in report:
+        return HttpResponseBadRequest(f"Unknown table; choose one of: {', '.join(report)}.")
+    response = HttpResponse(report[table].csv(), content_type="text/csv; charset=utf-8")
+    start = f.start.astimezone(f.tz).date()
+    response["Content-Disposition"] = f'attachment; filename="{page}-{table}-{start}.csv"'
+    return response
+
+
+@login_required
+def leads(request: HttpRequest) -> HttpResponse:
+    """The leads behind a figure, filtered exactly as the figure was counted."""
+    form = ReportFilterForm(request.GET, user=request.user)
+    which = LeadsBehindForm(request.GET)
+    if not (form.is_valid() and which.is_valid()):
+        errors = {**errors_of(form), **errors_of(which)}
+        return render(request, "reports/leads.html", {"errors": errors}, status=400)
+    f = form.report_filter(now=timezone.now())
+    try:
+        qs = metrics.leads_behind(f, **which.params())
+    except ValueError as exc:
+        return render(request, "reports/leads.html", {"errors": {"metric": [str(exc)]}}, status=400)
+    qs = qs.select_related("owner", "sales_team").order_by("-handed_off_at", "-id")
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "reports/leads.html",
+        {"page": page, "f": f, "which": which.params(), "query": params.urlencode()},
+    )
+
+
+def _month(value: str | None, now: datetime, tz) -> date | None:
+    if not value:
+        return now.astimezone(tz).date().replace(day=1)
+    try:
+        parsed = datetime.strptime(value, "%Y-%m").date()
+    except ValueError:
+        return None
+    return parsed if 2000 <= parsed.year <= 2999 else None
+
+
+def _agreement(request: HttpRequest):
+    agreements = agreements_visible_to(request.user).order_by("name", "pk")
+    raw = request.GET.get("agreement")
+    if raw:
+        if not raw.isdigit() or len(raw) > 18:
+            return agreements, None
+        return agreements, agreements.filter(pk=int(raw)).first()
+    return agreements, agreements.first()
+
+
+def _sides(card) -> list:
+    return [("sales", card.sales), ("marketing", card.marketing)] if card else []
+
+
+@login_required
+def scorecard_page(request: HttpRequest) -> HttpResponse:
+    agreements, agreement = _agreement(request)
+    card = None
+    if agreement is not None:
+        card = scorecard(agreement, now=timezone.now(), count=3)
+    status = 400 if request.GET.get("agreement") and agreement is None else 200
+    return render(
+        request,
+        "reports/scorecard.html",
+        {
+            "agreements": agreements,
+            "agreement": agreement,
+            "card": card,
+            "sides": _sides(card),
+            "nav": "scorecard",
+        },
+        status=status,
+    )
+
+
+@login_required
+def review(request: HttpRequest) -> HttpResponse:
+    """The monthly review pack: one printable page for the joint review of a month."""
+    agreements, agreement = _agreement(request)
+    if agreement is None:
+        return render(request, "reports/review.html", {"agreements": agreements}, status=400)
+    now = timezone.now()
+    tz = metrics.agreement_tz(agreement)
+    month = _month(request.GET.get("month"), now, tz)
+    if month is None:
+        return render(
+            request,
+            "reports/review.html",
+            {"agreements": agreements, "error": "Give the month as YYYY-MM."},
+            status=400,
+        )
+    start = local_midnight(month, tz)
+    card = scorecard(agreement, now=now, count=6, at=start)
+    f = metrics.ReportFilter(
+        start=card.periods[0].start,
+        end=card.periods[-1].end,
+        now=now,
+        agreement_ids=(agreement.pk,),
+        sales_team_ids=(agreement.sales_team_id,),
+        tz=tz,
+    )
+    month_f = metrics.ReportFilter(**{**f.__dict__, "start": card.periods[-1].start})
+    trend = tables.trend_table(metrics.trend(f, "month"), "month")
+    charts = {
+        "chart-review": {
+            "type": "line",
+            **_series(
+                trend, "First touch %", "Follow-up on time %", "Disposition %", "Acceptance %"
+            ),
+        }
+    }
+    return render(
+        request,
+        "reports/review.html",
+        {
+            "agreements": agreements,
+            "agreement": agreement,
+            "card": card,
+            "sides": _sides(card),
+            "nav": "scorecard",
+            "month": month,
+            "trend": trend,
+            "charts": charts,
+            "breaches": [
+                {**row, "label": Commitment.Kind(row["kind"]).label}
+                for row in metrics.breaches_by_cause(month_f)
+            ],
+            "disputes": metrics.open_disputes(f),
+        },
+    )
