@@ -194,6 +194,8 @@ ALERTS_LEASE_SECONDS = env.int("ALERTS_LEASE_SECONDS", default=600)
 ALERTS_RETRY_BASE_SECONDS = env.int("ALERTS_RETRY_BASE_SECONDS", default=30)
 ALERTS_RETRY_MAX_SECONDS = env.int("ALERTS_RETRY_MAX_SECONDS", default=3600)
 ALERTS_MAX_ATTEMPTS = env.int("ALERTS_MAX_ATTEMPTS", default=25)
+# EMAIL_URL=filemail:// writes each email as a file here (a path in the URL wins).
+EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")
 
 # Django REST framework (API area) -------------------------------------------------------
 REST_FRAMEWORK = {
