@@ -156,15 +156,27 @@ def resolve_mapping(preset: str, mapping: dict | None) -> dict[str, str | list[s
     return resolved
 
 
-def check_mapping(mapping: dict, header: list[str]) -> None:
+def fit_to_header(preset_mapping: dict, explicit: dict, header: list[str]) -> dict:
+    """The mapping to use for this file: columns named explicitly must exist; a preset's
+    columns that the file lacks are dropped (a CRM export need not have every column)."""
     missing = sorted(
-        {c for cols in mapping.values() for c in ([cols] if isinstance(cols, str) else cols)}
+        {c for cols in explicit.values() for c in ([cols] if isinstance(cols, str) else cols)}
         - set(header)
     )
     if missing:
-        raise ValidationError(
-            {"mapping": [f"The file has no column {c!r}." for c in missing]},
-        )
+        raise ValidationError({"mapping": [f"The file has no column {c!r}." for c in missing]})
+    fitted: dict[str, str | list[str]] = {}
+    for field, columns in preset_mapping.items():
+        if field in explicit:
+            fitted[field] = columns
+            continue
+        present = [c for c in ([columns] if isinstance(columns, str) else columns) if c in header]
+        if present:
+            fitted[field] = present[0] if isinstance(columns, str) else present
+    if "external_id" not in fitted:
+        column = preset_mapping.get("external_id")
+        raise ValidationError({"mapping": [f"The file has no column {column!r} (external_id)."]})
+    return fitted
 
 
 def apply_mapping(preset: str, mapping: dict, row: dict[str, str]) -> dict[str, str]:

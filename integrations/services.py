@@ -433,8 +433,10 @@ def import_create(
     from integrations import csv_mapping
 
     header = csv_mapping.header_of(content)
-    mapping = csv_mapping.resolve_mapping(preset, mapping)
-    csv_mapping.check_mapping(mapping, header)
+    explicit = mapping or {}
+    mapping = csv_mapping.fit_to_header(
+        csv_mapping.resolve_mapping(preset, explicit), explicit, header
+    )
     if user is not None and not user.is_staff:
         _check_routing({"sales_team": sales_team, "marketing_team": marketing_team}, user=user)
     record = Import(
