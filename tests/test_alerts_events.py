@@ -258,3 +258,16 @@ def test_run_all_escalates_digests_and_delivers(first_touch):
         "alert delivery: 6 sent, 0 to retry, 0 given up",  # 2 breach, 2 escalation, 2 digests
     ]
     assert len(mail.outbox) == 6
+
+
+def test_run_checks_also_runs_the_alert_checks(org):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("run_checks", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[-3].startswith("escalation: 0 breaches escalated")
+    assert lines[-2].startswith("digest: ")
+    assert lines[-1] == "alert delivery: 0 sent, 0 to retry, 0 given up"
