@@ -1,0 +1,295 @@
+"""Each person's home page: the rep's queue, the sales manager's team compliance and the
+marketing quota pace, with values computed by hand (Berlin calendar, Mon–Fri 09–17)."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from agreements.models import Membership, RejectionReason
+from leads import checks, services
+from tests.factories import activate, add_commitment, make_lead, make_user
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def berlin(*args) -> datetime:
+    return datetime(*args, tzinfo=BERLIN)
+
+
+NOW = berlin(2026, 11, 25, 10, 0)  # Wednesday
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield NOW
+
+
+@pytest.fixture
+def berlin_org(org):
+    for team in (org.sales, org.marketing):
+        team.timezone = "Europe/Berlin"
+        team.save(update_fields=["timezone"])
+    return org
+
+
+def handed(org, at, **fields):
+    return make_lead(org, now=at, handed_off_at=at, **fields)
+
+
+def touch(lead, at, user=None, outcome="attempted"):
+    services.activity_log(
+        lead=lead, kind="call", occurred_at=at, now=at, user=user or lead.owner, outcome=outcome
+    )
+
+
+# Who lands where -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "who, page",
+    [
+        ("rep", "queue"),
+        ("sales_manager", "team-home"),
+        ("marketing_manager", "marketing-home"),
+        ("marketer", "marketing-home"),
+    ],
+)
+def test_home_sends_each_person_to_their_page(client, org, who, page):
+    client.force_login(getattr(org, who))
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response.url == reverse(page)
+
+
+def test_someone_in_no_team_is_told_what_to_do(client, db):
+    client.force_login(make_user("newcomer"))
+    response = client.get(reverse("home"), follow=True)
+    assert response.redirect_chain == [(reverse("welcome"), 302)]
+    assert "You are not a member of any team yet" in response.content.decode()
+
+
+# The rep's queue -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def queue_org(berlin_org, now):
+    org = berlin_org
+    add_commitment(org.version, "first_touch", within="PT4H")
+    add_commitment(org.version, "follow_up", attempts=3, every="P1D")
+    add_commitment(org.version, "disposition", within="P2D")
+    activate(org, now=berlin(2026, 11, 1))
+    leads = {
+        "B": handed(org, berlin(2026, 11, 24, 10, 0), name="B"),  # first touch due Tue 14:00
+        "A": handed(org, berlin(2026, 11, 25, 9, 0), name="A"),  # due Wed 13:00
+        "C": handed(org, berlin(2026, 11, 25, 9, 30), name="C"),  # due Wed 13:30
+        "D": handed(org, berlin(2026, 11, 24, 9, 0), name="D"),
+        "E": handed(org, berlin(2026, 11, 25, 9, 40), name="E"),
+        "other": handed(org, berlin(2026, 11, 25, 9, 0), name="Not mine", owner=org.rep2),
+    }
+    touch(leads["D"], berlin(2026, 11, 24, 9, 30))  # attempt 2 due Wed 09:30 (today, late)
+    touch(leads["E"], berlin(2026, 11, 25, 9, 45))  # attempt 2 due Thu 09:45
+    return org, leads
+
+
+def test_the_queue_lists_my_clocks_overdue_first_then_by_time_left(client, queue_org, frozen):
+    org, leads = queue_org
+    client.force_login(org.rep)
+    response = client.get(reverse("queue"))
+    assert response.status_code == 200
+    page = response.context["page"]
+    # B's first touch (Tue 14:00) is the oldest due; then D's attempt 2 (Wed 09:30), A
+    # (13:00), C (13:30), E (attempt 2 Thu 09:45). rep2's lead is not in rep's queue.
+    assert [lead.name for lead in page.object_list] == ["B", "D", "A", "C", "E"]
+    html = response.content.decode()
+    b_row = html[html.index(f'id="lead-row-{leads["B"].pk}"') :]
+    b_row = b_row[: b_row.index("</tr>")]
+    assert (
+        "row-overdue"
+        in html[html.rindex("<tr", 0, html.index(f'id="lead-row-{leads["B"].pk}"')) :][:120]
+    )
+    assert "overdue by 20h 0m" in b_row  # due Tue 14:00, now Wed 10:00
+    assert "Overdue" in b_row
+    a_row = html[html.index(f'id="lead-row-{leads["A"].pk}"') :]
+    assert "3h 0m left" in a_row[: a_row.index("</tr>")]
+    assert 'data-due="2026-11-25T13:00:00+01:00"' in a_row[: a_row.index("</tr>")]
+    # Follow-ups due today: D's attempt 2 only (E's is due tomorrow).
+    assert [(o.lead.name, o.attempt) for o in response.context["follow_ups"]] == [("D", 2)]
+
+
+def test_the_queue_shows_what_to_do_when_it_is_empty(client, org, frozen):
+    client.force_login(org.rep)
+    response = client.get(reverse("queue"))
+    assert "Nothing is waiting on you." in response.content.decode()
+
+
+def test_the_queue_costs_the_same_queries_for_many_leads(
+    client, queue_org, frozen, django_assert_max_num_queries
+):
+    org, _ = queue_org
+    for i in range(30):
+        handed(org, berlin(2026, 11, 25, 9, i), name=f"Bulk {i}")
+    RejectionReason.objects.create(code="no-budget", label="No budget")
+    client.force_login(org.rep)
+    client.get(reverse("queue"))  # the session remembers the time zone
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse("queue"))
+    assert response.context["page"].paginator.count == 35
+    assert len(response.context["page"].object_list) == 25  # paginated
+
+
+# The sales manager's team page -------------------------------------------------------------
+
+
+@pytest.fixture
+def team_org(berlin_org):
+    org = berlin_org
+    add_commitment(org.version, "first_touch", within="PT4H")
+    activate(org, now=berlin(2026, 11, 1))
+    l1 = handed(org, berlin(2026, 11, 23, 9, 0), name="L1")
+    touch(l1, berlin(2026, 11, 23, 10, 0))  # met Monday
+    handed(org, berlin(2026, 11, 23, 10, 0), name="L2")  # due Mon 14:00, scanned: breached
+    checks.deadline_scan(now=berlin(2026, 11, 23, 15, 0))
+    l3 = handed(org, berlin(2026, 11, 25, 8, 0), name="L3", owner=org.rep2)  # due Wed 13:00
+    touch(l3, berlin(2026, 11, 25, 9, 30))  # met today
+    handed(org, berlin(2026, 11, 24, 13, 0), name="L4", owner=org.rep2)  # due Tue 17:00, open
+    l5 = handed(org, berlin(2026, 11, 20, 9, 0), name="L5")
+    touch(l5, berlin(2026, 11, 20, 9, 30))  # met last week
+    handed(org, berlin(2026, 11, 25, 9, 30), name="L6")  # running, due 13:30
+    handed(org, berlin(2026, 11, 25, 9, 50), name="Nobody's", owner=None)
+    return org
+
+
+def test_team_compliance_today_this_week_this_month(client, team_org, frozen):
+    client.force_login(team_org.sales_manager)
+    response = client.get(reverse("team-home"))
+    rows = [(c.label, c.met, c.missed, c.pct) for c in response.context["compliance"]]
+    assert rows == [
+        ("Today", 1, 0, 100.0),  # L3
+        ("This week", 2, 2, 50.0),  # L1, L3 met; L2 breached, L4 past due
+        ("This month", 3, 2, 60.0),  # and L5
+    ]
+    reps = [(r.name, r.met, r.missed, r.open, r.pct) for r in response.context["reps"]]
+    assert reps == [("rep2", 1, 1, 0, 50.0), ("rep", 2, 1, 1, 66.7)]  # worst first; L6 runs
+    assert [lead.name for lead in response.context["unassigned"].object_list] == ["Nobody's"]
+    assert [b.lead.name for b in response.context["breaches"]] == ["L2"]
+    html = response.content.decode()
+    assert "60%" in html and "66.7" not in html  # percentages shown rounded
+
+
+def test_the_team_page_is_for_sales_managers(client, org):
+    client.force_login(org.rep)
+    response = client.get(reverse("team-home"))
+    assert response.status_code == 403
+    assert "The team page is for sales managers." in response.content.decode()
+
+
+def test_the_team_page_costs_a_fixed_number_of_queries(
+    client, team_org, frozen, django_assert_max_num_queries
+):
+    for i in range(20):
+        handed(team_org, berlin(2026, 11, 24, 9, i), name=f"Bulk {i}", owner=None)
+    client.force_login(team_org.sales_manager)
+    client.get(reverse("team-home"))
+    with django_assert_max_num_queries(10):
+        response = client.get(reverse("team-home"))
+    assert response.context["unassigned"].paginator.count == 21
+
+
+def test_a_manager_assigns_an_unassigned_lead(client, team_org, frozen):
+    lead = team_org.sales.sales_leads.get(name="Nobody's")
+    client.force_login(team_org.sales_manager)
+    response = client.post(
+        reverse("lead-reassign", args=[lead.pk]),
+        {"owner": team_org.rep2.pk, "next": reverse("team-home")},
+    )
+    assert response.status_code == 302 and response.url == reverse("team-home")
+    lead.refresh_from_db()
+    assert lead.owner == team_org.rep2
+    assert lead.obligations.get().user == team_org.rep2  # the open clock moved with it
+
+
+# Marketing -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def marketing_org(berlin_org):
+    org = berlin_org
+    add_commitment(org.version, "lead_volume", target=10, stage="sal", period="month")
+    add_commitment(org.version, "lead_quality", min_acceptance_pct=60, period="month")
+    activate(org, now=berlin(2026, 10, 1))
+    RejectionReason.objects.bulk_create(
+        [
+            RejectionReason(code="no-budget", label="No budget"),
+            RejectionReason(code="wrong-fit", label="Not our kind of company"),
+        ]
+    )
+    for day, count in [(3, 4), (10, 2), (25, 2)]:
+        for _ in range(count):
+            lead = handed(org, berlin(2026, 11, day, 9, 0))
+            services.lead_accept(lead=lead, now=berlin(2026, 11, day, 9, 30))
+    for reason in ["no-budget", "wrong-fit", "no-budget"]:
+        lead = handed(org, berlin(2026, 11, 12, 9, 0))
+        services.lead_reject(lead=lead, reason=reason, now=berlin(2026, 11, 12, 11, 0))
+    return org
+
+
+def test_marketing_sees_quota_pace_against_target(client, marketing_org, frozen):
+    client.force_login(marketing_org.marketer)
+    response = client.get(reverse("marketing-home"))
+    assert response.status_code == 200
+    (pace,) = response.context["paces"]
+    # 24 days 10 hours of 30 days gone; 8 SALs project to 8 / 0.81389 = 9.83.
+    assert (pace.actual, pace.target, pace.projection) == (8, 10, 9.8)
+    assert round(pace.elapsed, 5) == round((24 + 10 / 24) / 30, 5)
+    assert not pace.on_pace
+    chart = pace.chart
+    assert len(chart["labels"]) == 30 and chart["labels"][0] == "Nov 01"
+    assert chart["actual"][:3] == [0, 0, 4]
+    assert chart["actual"][9] == 6 and chart["actual"][24] == 8
+    assert chart["actual"][25:] == [None] * 5
+    assert chart["pace"][0] == 0.3 and chart["pace"][29] == 10.0
+    assert chart["projection"][23] is None and chart["projection"][24] == 8
+    assert chart["projection"][25] == 8.5 and chart["projection"][29] == 9.8
+    html = response.content.decode()
+    assert 'id="quota-data-0"' in html and 'data-chart="quota"' in html
+    assert "behind pace" in html
+    assert "chart.umd.min.js" in html
+
+
+def test_marketing_sees_acceptance_and_ranked_rejection_reasons(client, marketing_org, frozen):
+    client.force_login(marketing_org.marketing_manager)
+    response = client.get(reverse("marketing-home"))
+    assert response.context["acceptance"] == {"accepted": 8, "rejected": 3, "pct": 800 / 11}
+    assert "73%" in response.content.decode()
+    assert response.context["reasons_chart"]["labels"] == ["No budget", "Not our kind of company"]
+    assert response.context["reasons_chart"]["values"] == [2, 1]
+    assert len(response.context["handed"].object_list) == 2  # the two of today 09:00
+
+
+def test_the_marketing_page_costs_a_fixed_number_of_queries(
+    client, marketing_org, frozen, django_assert_max_num_queries
+):
+    for _ in range(15):
+        services.lead_accept(
+            lead=handed(marketing_org, berlin(2026, 11, 25, 8, 0)), now=berlin(2026, 11, 25, 9)
+        )
+    client.force_login(marketing_org.marketing_manager)
+    client.get(reverse("marketing-home"))
+    with django_assert_max_num_queries(14):
+        response = client.get(reverse("marketing-home"))
+    assert response.context["paces"][0].actual == 23
+
+
+def test_marketing_without_an_agreement_is_told_what_to_do(client, db):
+    from agreements.models import Side, Team
+
+    team = Team.objects.create(name="Brand", side=Side.MARKETING)
+    user = make_user("lonely")
+    Membership.objects.create(team=team, user=user)
+    client.force_login(user)
+    response = client.get(reverse("marketing-home"))
+    assert "Your team has no agreement with a sales team yet." in response.content.decode()
