@@ -174,7 +174,7 @@ CELERY_BEAT_SCHEDULE = {
     "deadline-scan": {"task": "leads.tasks.deadline_scan", "schedule": CHECK_INTERVAL_SECONDS},
     "quota-evaluation": {
         "task": "leads.tasks.quota_evaluation",
-        "schedule": CHECK_INTERVAL_SECONDS * 5,
+        "schedule": CHECK_INTERVAL_SECONDS,
     },
     # Alerts (alerts/tasks.py)
     "alerts-deliver": {"task": "alerts.tasks.deliver_alerts", "schedule": 30},
