@@ -127,3 +127,36 @@ def test_schema_documents_both_reports(api):
     assert {"200", "400"} <= set(compliance["responses"])
     funnel = schema["paths"]["/api/v1/reports/funnel/"]["get"]
     assert "by" in {p["name"] for p in funnel["parameters"]}
+
+
+PARAMS = ["start", "end", "agreement", "team", "rep", "tier", "lead_source", "by"]
+
+
+@pytest.mark.parametrize("url", [COMPLIANCE, FUNNEL])
+def test_any_query_string_gives_200_or_400_never_500(org, url):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    values = st.one_of(
+        st.text(max_size=30),
+        st.integers(min_value=-(2**70), max_value=2**70).map(str),
+        st.dates().map(str),
+        st.sampled_from(["campaign", "lead_source", "2026-02-30", "1e9", " 1", "00"]),
+    )
+    client = APIClient()
+    client.force_authenticate(org.sales_manager)
+
+    @settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(st.dictionaries(st.sampled_from(PARAMS), values, max_size=4))
+    def check(params):
+        cache.clear()
+        response = client.get(url, params)
+        assert response.status_code in (200, 400), (params, response.content[:300])
+        if response.status_code == 400:
+            assert response.json()["fields"]
+
+    check()
