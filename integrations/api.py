@@ -11,7 +11,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import APIException
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -167,6 +167,12 @@ class WebhookViewSet(
 # Inbound webhooks -----------------------------------------------------------------------
 
 
+class SignatureRefused(APIException):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    default_detail = "The request is not signed by this source."
+    default_code = "bad_signature"
+
+
 class InboundEventSerializer(serializers.Serializer):
     id = serializers.CharField(
         max_length=100, required=False, allow_blank=True, help_text="The sender's event id."
@@ -217,7 +223,7 @@ class InboundWebhookView(APIView):
                 tolerance=getattr(settings, "WEBHOOK_INBOUND_TOLERANCE_SECONDS", 300),
             )
         except signing.SignatureError as exc:
-            raise AuthenticationFailed(exc.message, code=exc.code) from None
+            raise SignatureRefused(exc.message, code=exc.code) from None
         try:
             payload = json.loads(request.body)
         except (ValueError, UnicodeDecodeError):
