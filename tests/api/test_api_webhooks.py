@@ -138,7 +138,8 @@ def test_bad_and_stale_signatures_are_refused(sla, source, now, frozen):
     assert changed.status_code == 401
     unsigned = client.post("/api/v1/inbound/crm/", body, content_type="application/json")
     assert unsigned.json()["code"] == "missing_signature"
-    assert client.post("/api/v1/inbound/nope/", body, content_type="application/json").status_code == 404
+    unknown = client.post("/api/v1/inbound/nope/", body, content_type="application/json")
+    assert unknown.status_code == 404
     assert Lead.objects.count() == 0
 
 
@@ -296,9 +297,7 @@ def test_subscriptions_are_private_and_events_follow_team_visibility(
     assert as_user(outsider).get(f"/api/v1/webhooks/{mine['id']}/").status_code == 404
     push_lead()
     # Only the subscriber who can see the lead's teams gets a delivery.
-    assert list(WebhookDelivery.objects.values_list("subscription_id", flat=True)) == [
-        mine["id"]
-    ]
+    assert list(WebhookDelivery.objects.values_list("subscription_id", flat=True)) == [mine["id"]]
     assert theirs["id"] != mine["id"]
     bad = as_user(sla.rep).post(
         "/api/v1/webhooks/", {"url": "ftp://x.example/", "events": ["nope"]}, format="json"
