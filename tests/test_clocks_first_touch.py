@@ -63,3 +63,30 @@ def test_a_late_touch_breaches_and_still_counts(org, now):
     assert obligation.status == Obligation.Status.BREACHED
     assert Breach.objects.filter(obligation=obligation).count() == 1
     assert Activity.objects.filter(lead=lead).count() == 1
+
+
+def test_the_scan_warns_once_past_warn_at(org, now):
+    setup_first_touch(org, now)  # PT4H, warn at 50 %
+    handed = berlin(2026, 11, 25, 10, 0)
+    lead = make_lead(org, now=handed, handed_off_at=handed)
+
+    assert checks.deadline_scan(now=berlin(2026, 11, 25, 11, 59)).warned == 0
+    assert checks.deadline_scan(now=berlin(2026, 11, 25, 12, 1)).warned == 1
+    assert checks.deadline_scan(now=berlin(2026, 11, 25, 12, 2)).warned == 0
+    obligation = lead.obligations.get()
+    assert (obligation.status, obligation.warned_at) == ("open", berlin(2026, 11, 25, 12, 1))
+
+
+def test_run_checks_command_prints_one_line_per_check(org, now):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    setup_first_touch(org, now)
+    handed = berlin(2026, 11, 20, 10, 0)
+    make_lead(org, now=handed, handed_off_at=handed)
+    out = StringIO()
+    call_command("run_checks", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "deadline scan: 1 breached, 0 warned"
+    assert lines[1].startswith("quota evaluation: ")

@@ -120,3 +120,17 @@ def test_a_quota_starts_with_the_first_whole_period_after_activation(org):
     assert not Obligation.objects.filter(lead=None).exists()
     checks.quota_evaluation(now=berlin(2026, 12, 1, 0, 1))
     assert Obligation.objects.get(lead=None).period_start == berlin(2026, 12, 1)
+
+
+def test_acceptance_at_or_above_the_floor_is_met_at_period_end(org):
+    add_commitment(org.version, "lead_quality", min_acceptance_pct=60, min_sample=5, period="month")
+    activate(org, now=berlin(2026, 10, 1))
+    checks.quota_evaluation(now=berlin(2026, 11, 1, 1))
+    sal_on(org, 4, 3)
+    for _ in range(2):
+        lead = make_lead(org, now=berlin(2026, 11, 5, 9), handed_off_at=berlin(2026, 11, 5, 9))
+        services.lead_reject(lead=lead, reason="No budget", now=berlin(2026, 11, 5, 11))
+    # 3 of 5 accepted: exactly 60 %, the floor itself is kept.
+    assert checks.quota_evaluation(now=berlin(2026, 11, 15)).at_risk == 0
+    assert checks.quota_evaluation(now=berlin(2026, 12, 1, 0, 1)).met == 1
+    assert (november(org).actual, november(org).status) == (60, "met")
