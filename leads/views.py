@@ -384,9 +384,8 @@ def _breach_action(request: HttpRequest, pk: int, form_class, form_name: str, ac
     try:
         act(breach, form.cleaned_data, _breach_rights(request.user, breach))
     except ValidationError as exc:
-        for message in error_messages(exc):
-            form.add_error(None, message)
-        return breach_detail(request, pk, forms={form_name: form}, status=400)
+        errors = error_messages(exc)
+        return breach_detail(request, pk, forms={form_name: form, "errors": errors}, status=400)
     messages.success(request, done)
     return _back(request, reverse("breach-detail", args=[pk]))
 
