@@ -271,3 +271,14 @@ def test_run_checks_also_runs_the_alert_checks(org):
     assert lines[-3].startswith("escalation: 0 breaches escalated")
     assert lines[-2].startswith("digest: ")
     assert lines[-1] == "alert delivery: 0 sent, 0 to retry, 0 given up"
+
+
+def test_the_subject_and_text_are_not_html_escaped_but_the_html_is(first_touch):
+    org = first_touch
+    jane(org, berlin(2026, 11, 25, 10, 0), name="Tom <Tim>", company="Smith & Sons")
+    checks.deadline_scan(now=berlin(2026, 11, 25, 14, 30))
+    alert = Alert.objects.get(recipient=org.rep)
+    assert alert.subject == "First touch overdue by 30 min: Tom <Tim>, Smith & Sons — Tier A"
+    assert "Lead:          Tom <Tim>, Smith & Sons — Tier A" in alert.body_text
+    assert "Tom &lt;Tim&gt;, Smith &amp; Sons" in alert.body_html
+    assert "<Tim>" not in alert.body_html
