@@ -198,3 +198,23 @@ def test_review_pack_is_one_printable_page(client_in, nov):
     assert causes[("Sales", "Disposition")][0] == "1"
     assert 'data-chart="chart-review"' in html
     assert client_in.get(reverse("reports:review") + "?month=nope").status_code == 400
+
+
+def test_pages_render_the_demo_data_with_charts_and_matching_csv(db, client):
+    from django.contrib.auth.models import User
+
+    from leads import demo
+
+    demo.build(now=NOW, days=21)
+    client.force_login(User.objects.get(username="sam"))
+    pages = {"compliance": COMPLIANCE_TABLES, "funnel": ["funnel_campaign", "funnel_lead_source"]}
+    with time_machine.travel(NOW, tick=False):
+        for page, keys in pages.items():
+            response = client.get(reverse(f"reports:{page}"))
+            assert response.status_code == 200
+            assert response.content.decode().count("<canvas data-chart=") >= 2
+            parsed = parse(response)
+            query = response.context["query"]
+            for key in keys:
+                assert page_rows(parsed, key) == csv_rows(client, page, key, query), key
+            assert len(parsed.tables[f"table-{keys[0]}"]) > 2  # the demo fills the tables
