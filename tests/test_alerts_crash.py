@@ -111,3 +111,50 @@ def test_a_killed_deliverer_loses_nothing_and_duplicates_nothing(
         ("sent", 1): 1,
         ("sent", 2): 3,
     }
+
+
+def test_a_celery_worker_killed_mid_delivery_loses_and_duplicates_nothing(
+    transactional_db, require_postgres, inbox, settings, tmp_path
+):
+    """The same with a real Celery worker on Redis running the beat task `deliver_alerts`."""
+    import uuid
+
+    from django.utils import timezone
+
+    from alerts import tasks
+    from slahub.celery import app
+    from tests.conftest import redis_url
+
+    broker = redis_url()
+    queue = f"alerts-crash-{uuid.uuid4().hex[:8]}"  # this test's worker only
+    queue_alerts([make_user("ann"), make_user("bob")], 2)  # 4 alerts
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "slahub.settings",
+        "SECRET_KEY": "crash-test",
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": broker,
+        "EMAIL_URL": f"smtp://127.0.0.1:{inbox.port}",
+        "SLAHUB_VAR_DIR": str(tmp_path),
+        "LOG_LEVEL": "ERROR",
+    }
+    command = [sys.executable, "-m", "celery", "-A", "slahub", "worker", "--pool=solo"]
+    command += ["-Q", queue, "--without-mingle", "--without-gossip", "--loglevel=ERROR"]
+    worker = subprocess.Popen(command, cwd=ROOT, env=env)
+    try:
+        app.conf.update(broker_url=broker, broker_transport_options={})
+        tasks.deliver_alerts.apply_async(queue=queue)
+        assert inbox.stalled.wait(timeout=60), "the worker never reached the second message"
+        worker.kill()
+    finally:
+        worker.kill()
+        worker.wait(timeout=30)
+
+    assert Counter(Alert.objects.values_list("status", flat=True)) == {"sent": 1, "sending": 3}
+    lease = timedelta(seconds=settings.ALERTS_LEASE_SECONDS)
+    assert delivery.deliver_pending(now=timezone.now()).sent == 0
+    assert delivery.deliver_pending(now=timezone.now() + lease).sent == 3
+
+    ids = Counter(m["Message-ID"] for m in inbox.messages)
+    assert set(ids) == {a.message_id for a in Alert.objects.all()}
+    assert set(ids.values()) == {1}
