@@ -1,0 +1,113 @@
+"""Tokens (hashed, revocable, created by a command), the one error shape, 413, throttling
+settings and the offline API docs."""
+
+from __future__ import annotations
+
+import hashlib
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from integrations.models import ApiToken
+from integrations.services import api_token_create, api_token_revoke
+
+pytestmark = pytest.mark.services
+
+
+def test_a_token_is_stored_only_as_a_hash(sla):
+    token, key = api_token_create(user=sla.rep, name="CRM sync")
+
+    assert token.key_hash == hashlib.sha256(key.encode()).hexdigest()
+    assert token.prefix == key[:8]
+    assert not ApiToken.objects.filter(key_hash=key).exists()
+    assert key not in str(ApiToken.objects.filter(pk=token.pk).values().get())
+
+
+def test_token_authentication_and_revocation(sla, now, frozen):
+    token, key = api_token_create(user=sla.rep, name="CRM sync")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+
+    assert client.get("/api/v1/leads/").status_code == 200
+    token.refresh_from_db()
+    assert token.last_used_at == now
+
+    api_token_revoke(token=token, now=now)
+    refused = client.get("/api/v1/leads/")
+    assert refused.status_code == 401
+    assert refused.json() == {
+        "status": 401,
+        "code": "authentication_failed",
+        "detail": "Invalid or revoked token.",
+        "fields": {},
+    }
+    assert refused["WWW-Authenticate"] == "Token"
+
+
+def test_anonymous_requests_get_401_in_the_error_shape(db):
+    answer = APIClient().get("/api/v1/leads/")
+    assert answer.status_code == 401
+    assert answer.json()["code"] == "not_authenticated"
+
+
+def test_session_auth_works_for_the_browser(sla, frozen):
+    client = APIClient()
+    client.force_login(sla.rep)
+    assert client.get("/api/v1/teams/").status_code == 200
+
+
+def test_create_api_token_command_prints_the_key_once(sla):
+    out, err = StringIO(), StringIO()
+    call_command("create_api_token", "rep", "--name", "cli", stdout=out, stderr=err)
+
+    key = out.getvalue().strip()
+    token = ApiToken.objects.get(user=sla.rep, name="cli")
+    assert token.key_hash == hashlib.sha256(key.encode()).hexdigest()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get("/api/v1/teams/").status_code == 200
+
+
+def test_large_bodies_are_refused_with_413(sla, as_user, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = {"leads": [{"external_id": str(n), "name": "x" * 50} for n in range(50)]}
+
+    answer = as_user(sla.marketer).post("/api/v1/leads/bulk/", body, format="json")
+
+    assert answer.status_code == 413
+    assert answer.json()["code"] == "too_large"
+
+
+def test_malformed_json_is_a_400(sla, as_user):
+    answer = as_user(sla.marketer).post(
+        "/api/v1/leads/", "{not json", content_type="application/json"
+    )
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "parse_error"
+
+
+def test_throttling_is_on_by_default(settings):
+    from rest_framework.settings import api_settings
+
+    assert "rest_framework.throttling.UserRateThrottle" in [
+        f"{c.__module__}.{c.__name__}" for c in api_settings.DEFAULT_THROTTLE_CLASSES
+    ]
+    assert settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["user"]
+
+
+def test_schema_and_offline_docs(sla, as_user):
+    client = APIClient()
+    schema = client.get("/api/schema/?format=json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert "/api/v1/leads/bulk/" in paths
+    assert "413" in paths["/api/v1/leads/bulk/"]["post"]["responses"]
+    assert schema.json()["components"]["securitySchemes"]["tokenAuth"]["name"] == "Authorization"
+
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    assert "cdn" not in html.lower()
