@@ -193,6 +193,12 @@ class HolidayForm(forms.ModelForm):
         fields = ["date", "name"]
         widgets = {"date": forms.DateInput(attrs={"type": "date"})}
 
+    def clean_date(self):
+        day = self.cleaned_data["date"]
+        if Holiday.objects.filter(calendar=self.instance.calendar_id, date=day).exists():
+            raise forms.ValidationError(f"{day:%d %b %Y} is already a holiday of this calendar.")
+        return day
+
 
 @login_required
 def settings_calendars(request: HttpRequest) -> HttpResponse:
