@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
@@ -15,10 +16,14 @@ from agreements.models import BusinessCalendar
 YEARS_BEFORE, YEARS_AFTER = 1, 2
 
 
-def public_holidays(country: str, subdivision: str, years: range) -> dict[date, str]:
+@lru_cache(maxsize=64)
+def public_holidays(country: str, subdivision: str, years: range) -> frozenset[date]:
+    """The country's (and region's) public holidays in `years`; rules don't change at run
+    time, so each answer is kept."""
     if not country:
-        return {}
-    return dict(holidays_lib.country_holidays(country, subdiv=subdivision or None, years=years))
+        return frozenset()
+    found = holidays_lib.country_holidays(country, subdiv=subdivision or None, years=years)
+    return frozenset(found)
 
 
 def clock_calendar(calendar: BusinessCalendar, *, around: datetime) -> businesstime.Calendar:

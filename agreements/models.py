@@ -5,6 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from datetime import date
 
+import holidays
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -48,6 +49,21 @@ class BusinessCalendar(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if not self.holiday_country:
+            if self.holiday_subdivision:
+                raise ValidationError({"holiday_subdivision": "Choose a country first."})
+            return
+        supported = holidays.list_supported_countries()
+        country = self.holiday_country.upper()
+        if country not in supported:
+            raise ValidationError({"holiday_country": f"No public holidays known for {country!r}."})
+        if self.holiday_subdivision and self.holiday_subdivision not in supported[country]:
+            raise ValidationError(
+                {"holiday_subdivision": f"{country} has no region {self.holiday_subdivision!r}."}
+            )
+        self.holiday_country = country
 
 
 class WorkingHours(models.Model):

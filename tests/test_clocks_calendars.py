@@ -95,3 +95,22 @@ def test_several_intervals_a_day(now):
     org = org_with(calendar, now, within="PT1H")
     handed = datetime(2026, 11, 25, 11, 30, tzinfo=BERLIN)
     assert due_of(org, handed) == datetime(2026, 11, 25, 13, 30, tzinfo=BERLIN)
+
+
+@pytest.mark.django_db
+def test_unknown_holiday_country_or_region_is_refused_with_a_field_message():
+    from django.core.exceptions import ValidationError
+
+    from agreements.models import BusinessCalendar
+
+    with pytest.raises(ValidationError) as exc:
+        BusinessCalendar(name="x", timezone="UTC", holiday_country="XX").full_clean()
+    assert "holiday_country" in exc.value.message_dict
+    with pytest.raises(ValidationError) as exc:
+        BusinessCalendar(
+            name="y", timezone="UTC", holiday_country="DE", holiday_subdivision="ZZ"
+        ).full_clean()
+    assert "holiday_subdivision" in exc.value.message_dict
+    BusinessCalendar(
+        name="z", timezone="Europe/Berlin", holiday_country="de", holiday_subdivision="BY"
+    ).full_clean()
