@@ -3,8 +3,6 @@ exports (reports.metrics), filtered by the same form (bad filters: 400 with fiel
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.urls import path
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -63,8 +61,8 @@ class FilterOutSerializer(serializers.Serializer):
 
 def filter_data(f: ReportFilter) -> dict:
     return {
-        "start": f.start.astimezone(f.tz).date(),
-        "end": (f.end.astimezone(f.tz) - timedelta(days=1)).date(),
+        "start": f.first_day,
+        "end": f.last_day,
         "timezone": str(f.tz),
         "now": f.now,
         "agreements": list(f.agreement_ids),

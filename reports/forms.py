@@ -3,7 +3,7 @@ API (bad input becomes field messages, never an error page)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -78,10 +78,7 @@ class ReportFilterForm(forms.Form):
     def query(self, f: ReportFilter) -> dict[str, str]:
         """The filter as query parameters, with the dates it resolved to."""
         data = self.cleaned_data
-        query = {
-            "start": f.start.astimezone(f.tz).date().isoformat(),
-            "end": (f.end.astimezone(f.tz) - timedelta(days=1)).date().isoformat(),
-        }
+        query = {"start": f.first_day.isoformat(), "end": f.last_day.isoformat()}
         for name in ("agreement", "team", "rep"):
             if data.get(name):
                 query[name] = str(data[name].pk)

@@ -79,6 +79,15 @@ class ReportFilter:
     tier: str = ""
     lead_source: str = ""
 
+    @property
+    def first_day(self) -> date:
+        return self.start.astimezone(self.tz).date()
+
+    @property
+    def last_day(self) -> date:
+        """The last local day covered (the range ends at its midnight)."""
+        return (self.end.astimezone(self.tz) - timedelta(microseconds=1)).date()
+
 
 def pct(part: int, whole: int) -> float | None:
     """Percentage with one decimal; None when there is nothing to judge."""

@@ -20,6 +20,7 @@ class Score:
     value: float | None  # a percentage
     detail: str = ""
     ok: bool | None = None  # kept (True), not kept (False), not judged (None)
+    running: bool = False  # a quota period still running: its number is not final
 
 
 @dataclass
@@ -31,8 +32,9 @@ class ScoreLine:
 
     @property
     def trend(self) -> str:
-        """'up', 'down' or 'flat' from the last two judged periods; '' with fewer."""
-        values = [s.value for s in self.scores if s.value is not None]
+        """'up', 'down' or 'flat' from the last two periods with a final number; '' with fewer
+        (a quota period still running is left out: its count is not final)."""
+        values = [s.value for s in self.scores if s.value is not None and not s.running]
         if len(values) < 2:
             return ""
         last, before = values[-1], values[-2]
@@ -104,6 +106,7 @@ def scorecard(agreement: Agreement, *, now: datetime, count: int = 3, at: dateti
                         metrics.pct(actual, target),
                         f"{actual} of {target}{' so far' if running else ''}" if rows else "",
                         None if running or not rows else actual >= target,
+                        running=running,
                     )
                 )
             else:

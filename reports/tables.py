@@ -229,24 +229,60 @@ def funnel_table(
     columns = [title.capitalize()]
     columns += [STAGE_LABELS[s] for s in FUNNEL]
     columns += ["SAL/MQL %", "SQL/SAL %", "Opp./SQL %", "Won/Opp. %", "Won/MQL %"]
-    columns += ["Recycled", "Rejected", "First touch in SLA %"]
-    columns += ["SLA kept", "→ SQL % (kept)", "→ Won % (kept)"]
-    columns += ["SLA missed", "→ SQL % (missed)", "→ Won % (missed)"]
+    columns += ["Recycled", "Rejected"]
     table = Table(f"funnel_{by}", f"Closed-loop funnel by {title}", columns)
     for row in [*rows, total]:
-        group = {"group": row.group, "by": by} if row is not total else {}
-
-        def cell(measure: str, row=row, group=group) -> Cell:
-            return Cell(row.counts[measure], link(metric="funnel", outcome=measure, **group))
-
+        cell = _funnel_cell(row, total, by, link)
         rates = row.conversions
         table.add(
-            row.group if row is total else (row.group or "(none)"),
+            _group_label(row, total),
             *(cell(s) for s in FUNNEL),
             *(rates[s] for s in FUNNEL[1:]),
             rates["overall"],
             cell("recycled"),
             cell("rejected"),
+        )
+    return table
+
+
+def _group_label(row: metrics.FunnelRow, total: metrics.FunnelRow) -> str:
+    return row.group if row is total else (row.group or "(none)")
+
+
+def _funnel_cell(row, total, by: str, link: Links):
+    group = {"group": row.group, "by": by} if row is not total else {}
+
+    def cell(measure: str) -> Cell:
+        return Cell(row.counts[measure], link(metric="funnel", outcome=measure, **group))
+
+    return cell
+
+
+def sla_table(
+    rows: list[metrics.FunnelRow], total: metrics.FunnelRow, by: str, link: Links
+) -> Table:
+    """Do leads touched within the SLA convert better? The same cohort as the funnel."""
+    title = "campaign" if by == "campaign" else "lead source"
+    table = Table(
+        f"sla_{by}",
+        f"First touch in the SLA and conversion, by {title}",
+        [
+            title.capitalize(),
+            "First touch in SLA %",
+            "SLA kept (leads)",
+            "→ SQL % (kept)",
+            "→ Won % (kept)",
+            "SLA missed (leads)",
+            "→ SQL % (missed)",
+            "→ Won % (missed)",
+        ],
+        note="SLA kept: every first-touch clock of the lead was met; missed: at least one was "
+        "breached or is overdue. Leads without a decided first-touch clock are in neither.",
+    )
+    for row in [*rows, total]:
+        cell = _funnel_cell(row, total, by, link)
+        table.add(
+            _group_label(row, total),
             row.sla_pct,
             cell("sla_kept"),
             row.kept_to_sql_pct,
@@ -275,5 +311,8 @@ def compliance_tables(f: ReportFilter, query: dict[str, str]) -> dict[str, Table
 
 def funnel_tables(f: ReportFilter, query: dict[str, str]) -> dict[str, Table]:
     link = Links(query)
-    tables = [funnel_table(*metrics.funnel(f, by), by, link) for by in metrics.FUNNEL_GROUPS]
+    tables = []
+    for by in metrics.FUNNEL_GROUPS:
+        rows, total = metrics.funnel(f, by)
+        tables += [funnel_table(rows, total, by, link), sla_table(rows, total, by, link)]
     return {t.key: t for t in tables}

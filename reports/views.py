@@ -83,6 +83,11 @@ def funnel(request: HttpRequest) -> HttpResponse:
                     for i, label in enumerate(data["labels"][:-1])
                 ],
             }
+            sla = report[f"sla_{by}"]
+            charts[f"chart-sla-{by}"] = {
+                "type": "bar",
+                **_series(sla, "→ SQL % (kept)", "→ SQL % (missed)"),
+            }
     return render(
         request,
         "reports/funnel.html",
@@ -196,9 +201,9 @@ def review(request: HttpRequest) -> HttpResponse:
             status=400,
         )
     start = local_midnight(month, tz)
-    card = scorecard(agreement, now=now, count=6, at=start)
+    card = scorecard(agreement, now=now, count=3, at=start)
     f = metrics.ReportFilter(
-        start=card.periods[0].start,
+        start=metrics.recent_periods("month", start, tz, 6)[0].start,
         end=card.periods[-1].end,
         now=now,
         agreement_ids=(agreement.pk,),
