@@ -34,9 +34,15 @@ class Roles:
             and (not managed or m.role == Membership.Role.MANAGER)
         ]
 
+    def home_of(self, user) -> str:
+        """The URL name of this person's home page (staff outside teams: the team page)."""
+        if not self.memberships and user.is_staff:
+            return "team-home"
+        return self.home
+
     @property
     def home(self) -> str:
-        """The URL name of this person's home page."""
+        """The URL name of a team member's home page."""
         if self.teams(Side.SALES, managed=True):
             return "team-home"
         if self.teams(Side.SALES):

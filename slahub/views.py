@@ -37,7 +37,7 @@ PAGE_SIZE = 25
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Each person lands on the page that answers their question."""
-    return redirect(dashboard.roles_of(request.user).home)
+    return redirect(dashboard.roles_of(request.user).home_of(request.user))
 
 
 @login_required

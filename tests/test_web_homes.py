@@ -293,3 +293,10 @@ def test_marketing_without_an_agreement_is_told_what_to_do(client, db):
     client.force_login(user)
     response = client.get(reverse("marketing-home"))
     assert "Your team has no agreement with a sales team yet." in response.content.decode()
+
+
+def test_staff_outside_any_team_land_on_the_team_page(client, org):
+    client.force_login(make_user("boss", is_staff=True))
+    response = client.get(reverse("home"), follow=True)
+    assert response.redirect_chain == [(reverse("team-home"), 302)]
+    assert [t.name for t in response.context["teams"]] == ["Sales"]

@@ -4,6 +4,7 @@ screenshots: named people, calendar-time terms, leads in every state."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from agreements.models import RejectionReason
 from leads import checks, services
@@ -41,8 +42,9 @@ def demo_org(now: datetime) -> tuple[Org, dict]:
     org.sales.save(update_fields=["timezone"])
     org.agreement.name = "Demand gen ↔ Inside sales"
     org.agreement.save(update_fields=["name"])
-    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    since = min(month_start, now - timedelta(days=10)) - timedelta(days=1)
+    local = now.astimezone(ZoneInfo("Europe/Berlin"))
+    month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    since = min(month_start, now - timedelta(days=25)) - timedelta(days=1)
     v = org.version
     add_commitment(v, "first_touch", clock="calendar", within="PT4H", applies_to={"tier": ["A"]})
     add_commitment(v, "first_touch", clock="calendar", within="PT8H", order=1)
@@ -59,13 +61,17 @@ def demo_org(now: datetime) -> tuple[Org, dict]:
             RejectionReason(code="duplicate", label="Duplicate", order=4),
         ]
     )
-    made: dict = {"old": [], "fresh": []}
-    # Earlier this month: accepted (SAL) and rejected leads, so marketing's chart has a line.
+    made: dict = {"old": [], "fresh": [], "sal_this_month": 0}
+    # Earlier this month: accepted (SAL) and rejected leads, so marketing's chart has a line
+    # (in the first hours of a month they fall in the month before).
     reasons = ["no-budget", "no-budget", "wrong-fit", "student"]
+    last = now - timedelta(hours=3)
     first_day = max(month_start, now - timedelta(days=20))
-    span = max((now - first_day).total_seconds(), 3600 * 6)
+    if last - first_day < timedelta(days=1):
+        first_day = last - timedelta(days=2)
+    span = (last - first_day).total_seconds()
     for i in range(9):
-        at = first_day + timedelta(seconds=span * (i + 0.5) / 12)
+        at = first_day + timedelta(seconds=span * (i + 0.5) / 9)
         name, company, tier, source = COMPANIES[i % len(COMPANIES)]
         lead = make_lead(
             org,
@@ -89,6 +95,7 @@ def demo_org(now: datetime) -> tuple[Org, dict]:
             services.lead_reject(lead=lead, reason=reasons[i], now=decided)
         else:
             services.lead_accept(lead=lead, now=decided)
+            made["sal_this_month"] += decided >= month_start
         made["old"].append(lead)
     # A Tier A lead nobody touched: its first touch is breached by the scan.
     late = now - timedelta(hours=6)
