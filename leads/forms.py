@@ -46,8 +46,13 @@ class StageForm(forms.Form):
     note = forms.CharField(required=False, max_length=300)
 
 
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.get_full_name() or obj.get_username()
+
+
 class ReassignForm(forms.Form):
-    owner = forms.ModelChoiceField(
+    owner = PersonChoiceField(
         queryset=get_user_model().objects.none(), required=False, empty_label="Nobody (unassign)"
     )
 

@@ -211,10 +211,11 @@ def unassigned_leads(teams: list[Team]) -> QuerySet[Lead]:
 
 
 def breaches_to_acknowledge(teams: list[Team]) -> QuerySet[Breach]:
+    """Open breaches of `teams`, the most recent first."""
     return (
         Breach.objects.filter(team__in=teams, status=Breach.Status.OPEN)
         .select_related("lead", "user")
-        .order_by("due_at", "id")
+        .order_by("-due_at", "-id")
     )
 
 
