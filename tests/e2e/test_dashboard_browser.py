@@ -85,6 +85,7 @@ def test_a_sales_manager_acknowledges_a_breach(demo, open_page):
     breach.refresh_from_db()
     assert (breach.status, breach.acknowledged_by) == ("acknowledged", org.sales_manager)
     assert breach.acknowledge_note == "Tom was off sick; Riya covers from now."
+    assert_accessible(page)
 
 
 def test_a_marketing_manager_sees_the_quota_chart(demo, open_page):
@@ -172,3 +173,23 @@ def test_the_queue_fits_a_phone_screen(demo, open_page):
     box = button.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390
     screenshot(page, "home-sales-rep-queue-phone.png")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "breach-list",
+        "settings",
+        "settings-calendars",
+        "settings-teams",
+        "settings-reasons",
+        "settings-notifications",
+        "settings-tokens",
+    ],
+)
+def test_the_other_pages_are_accessible(demo, open_page, name):
+    org, _ = demo
+    page = open_page(org.sales_manager)
+    page.goto(page.url.split("/team/")[0] + reverse(name))
+    page.locator("h1").wait_for()
+    assert_accessible(page)
