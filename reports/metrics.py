@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     Aggregate,
@@ -36,7 +37,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
-from django.db.models.functions import TruncMonth, TruncWeek
+from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 
 from agreements.models import Agreement, Commitment
 from agreements.periods import Period, acceptance_pct, period_containing
@@ -223,7 +224,9 @@ def _first_touch_clocks(f: ReportFilter) -> QuerySet[Obligation]:
     return (
         lead_clocks(f, kinds=[Kind.FIRST_TOUCH])
         .filter(_decided(f))
-        .annotate(first_touch=Subquery(first))
+        # A met clock was met by the first touch (its time is met_at); only the others
+        # look the touch up (COALESCE evaluates the subquery only when met_at is empty).
+        .annotate(first_touch=Coalesce("met_at", Subquery(first)))
         .annotate(
             ttft=ExpressionWrapper(F("first_touch") - F("starts_at"), output_field=DurationField())
         )
@@ -557,6 +560,15 @@ def _ever(stage: str) -> Exists:
     return Exists(StageEvent.objects.filter(lead_id=OuterRef("pk"), to_stage=stage))
 
 
+def _funnel_candidates(f: ReportFilter) -> QuerySet[Lead]:
+    """Leads with a funnel event in the range (served by the stage-event index): the only
+    ones that can have entered the funnel in it."""
+    events = StageEvent.objects.filter(
+        to_stage__in=FUNNEL, occurred_at__gte=f.start, occurred_at__lt=f.end
+    )
+    return _leads(f).filter(pk__in=events.values("lead_id"))
+
+
 def funnel_leads(f: ReportFilter) -> QuerySet[Lead]:
     """The funnel cohort: leads that entered the funnel (first reached MQL or a later stage)
     in the range, annotated with the stages they reached since (up to now) and whether their
@@ -568,7 +580,7 @@ def funnel_leads(f: ReportFilter) -> QuerySet[Lead]:
     )
     first_touch = Obligation.objects.filter(lead_id=OuterRef("pk"), kind=Kind.FIRST_TOUCH)
     return (
-        _leads(f)
+        _funnel_candidates(f)
         .annotate(entered_at=Subquery(entered))
         .filter(entered_at__gte=f.start, entered_at__lt=f.end)
         .annotate(
@@ -619,33 +631,88 @@ class FunnelRow:
         return pct(self.counts["sla_missed_won"], self.counts["sla_missed"])
 
 
-def _funnel_aggregates() -> dict:
-    aggregates = {"mql": Count("id")}
-    for stage in FUNNEL_STEPS[1:]:
-        aggregates[stage] = Count("id", filter=Q(**{f"r_{stage}": True}))
-    aggregates.update(
-        recycled=Count("id", filter=Q(r_recycled=True)),
-        rejected=Count("id", filter=Q(r_rejected=True)),
-        sla_kept=Count("id", filter=SLA_KEPT),
-        sla_missed=Count("id", filter=SLA_MISSED),
-        sla_kept_sql=Count("id", filter=SLA_KEPT & Q(r_sql=True)),
-        sla_missed_sql=Count("id", filter=SLA_MISSED & Q(r_sql=True)),
-        sla_kept_won=Count("id", filter=SLA_KEPT & Q(r_won=True)),
-        sla_missed_won=Count("id", filter=SLA_MISSED & Q(r_won=True)),
+def _in(stages) -> str:
+    return "(" + ", ".join(f"'{s}'" for s in stages) + ")"  # fixed stage names, not input
+
+
+_KEPT = "COALESCE(o.ft_met, 0) = 1 AND COALESCE(o.ft_missed, 0) = 0"
+_MISSED = "COALESCE(o.ft_missed, 0) = 1"
+_FUNNEL_MEASURES_SQL = [
+    *((stage, f"e.r_{stage} = 1") for stage in FUNNEL_STEPS[1:]),
+    ("recycled", "e.r_recycled = 1"),
+    ("rejected", "e.r_rejected = 1"),
+    ("sla_kept", _KEPT),
+    ("sla_missed", _MISSED),
+    ("sla_kept_sql", f"{_KEPT} AND e.r_sql = 1"),
+    ("sla_missed_sql", f"{_MISSED} AND e.r_sql = 1"),
+    ("sla_kept_won", f"{_KEPT} AND e.r_won = 1"),
+    ("sla_missed_won", f"{_MISSED} AND e.r_won = 1"),
+]
+
+
+def _funnel_counts(f: ReportFilter, by: str | None) -> list[dict]:
+    """The funnel counted in one statement with grouped joins (hash aggregates), not one
+    correlated subquery per lead and measure: per lead, the stage events give when it
+    entered and which stages it reached, the first-touch clocks whether the SLA was kept;
+    then everything is summed per group. The same rules as `funnel_leads`."""
+    try:
+        cand_sql, cand_params = (
+            _funnel_candidates(f).values("id", *([by] if by else [])).query.sql_with_params()
+        )
+    except EmptyResultSet:  # nothing can match (no visible agreement)
+        return [] if by else [{"mql": 0, **{name: 0 for name, _ in _FUNNEL_MEASURES_SQL}}]
+    qn = connection.ops.quote_name
+    adapt = connection.ops.adapt_datetimefield_value
+    reached = ",\n".join(
+        f"MAX(CASE WHEN to_stage IN {_in(stages_at_or_beyond(s))} THEN 1 ELSE 0 END) AS r_{s}"
+        for s in FUNNEL_STEPS[1:]
     )
-    return aggregates
+    sums = ", ".join(
+        f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {qn(name)}"
+        for name, cond in _FUNNEL_MEASURES_SQL
+    )
+    group = f"c.{qn(by)}" if by else ""
+    sql = f"""
+        WITH cand AS ({cand_sql})
+        SELECT {group + " AS " + qn(by) + ", " if by else ""}COUNT(*) AS mql, {sums}
+        FROM cand c
+        JOIN (
+            SELECT lead_id,
+                MIN(CASE WHEN to_stage IN {_in(FUNNEL)} THEN occurred_at END) AS entered,
+                {reached},
+                MAX(CASE WHEN to_stage = 'recycled' THEN 1 ELSE 0 END) AS r_recycled,
+                MAX(CASE WHEN to_stage = 'rejected' THEN 1 ELSE 0 END) AS r_rejected
+            FROM {qn(StageEvent._meta.db_table)}
+            WHERE lead_id IN (SELECT id FROM cand)
+            GROUP BY lead_id
+        ) e ON e.lead_id = c.id
+        LEFT JOIN (
+            SELECT lead_id,
+                MAX(CASE WHEN status = 'met' THEN 1 ELSE 0 END) AS ft_met,
+                MAX(CASE WHEN status = 'breached' OR (status = 'open' AND due_at <= %s)
+                    THEN 1 ELSE 0 END) AS ft_missed
+            FROM {qn(Obligation._meta.db_table)}
+            WHERE kind = 'first_touch' AND lead_id IN (SELECT id FROM cand)
+            GROUP BY lead_id
+        ) o ON o.lead_id = c.id
+        WHERE e.entered >= %s AND e.entered < %s
+    """
+    if by:
+        sql += f" GROUP BY {group} ORDER BY {group}"
+    params = [*cand_params, adapt(f.now), adapt(f.start), adapt(f.end)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [c[0] for c in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return [{k: (v or 0) if k != by else v for k, v in row.items()} for row in rows]
 
 
 def funnel(f: ReportFilter, by: str) -> tuple[list[FunnelRow], FunnelRow]:
     """Funnel rows grouped by campaign or lead source (one query) and the total (one more)."""
     if by not in FUNNEL_GROUPS:
         raise ValueError(f"Unknown funnel grouping {by!r}.")
-    cohort = funnel_leads(f)
-    rows = [
-        FunnelRow(row.pop(by), row)
-        for row in cohort.values(by).annotate(**_funnel_aggregates()).order_by(by)
-    ]
-    return rows, FunnelRow("Total", cohort.aggregate(**_funnel_aggregates()))
+    rows = [FunnelRow(row.pop(by), row) for row in _funnel_counts(f, by)]
+    return rows, FunnelRow("Total", _funnel_counts(f, None)[0])
 
 
 # The leads behind a figure ----------------------------------------------------------------

@@ -203,3 +203,14 @@ def test_a_user_sees_only_his_teams_agreements(nov):
     assert metrics.sales_compliance(report_filter(staff, now=NOW, **NOV))["first_touch"].met == 3
     marketer = report_filter(nov.org.marketer, now=NOW, **NOV)
     assert metrics.sales_compliance(marketer)["first_touch"].met == 3
+
+
+def test_every_funnel_count_equals_the_leads_behind_it(nov):
+    f = f_for(nov)
+    for by in metrics.FUNNEL_GROUPS:
+        rows, total = metrics.funnel(f, by)
+        for row in [*rows, total]:
+            group = {"by": by, "group": row.group} if row is not total else {}
+            for measure in metrics.FUNNEL_MEASURES:
+                behind = metrics.leads_behind(f, metric="funnel", outcome=measure, **group)
+                assert behind.count() == row.counts[measure], (by, row.group, measure)
