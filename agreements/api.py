@@ -9,7 +9,12 @@ from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -53,7 +58,22 @@ class TeamSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": "^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]$",
+        "description": "A wall-clock time in the calendar's time zone (no offset).",
+        "example": "09:00:00",
+    }
+)
+class WallTimeField(serializers.TimeField):
+    pass
+
+
 class WorkingHoursSerializer(serializers.ModelSerializer):
+    start = WallTimeField(read_only=True)
+    end = WallTimeField(read_only=True)
+
     class Meta:
         model = WorkingHours
         fields = ["weekday", "start", "end"]

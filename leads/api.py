@@ -5,10 +5,14 @@ upserts); visibility comes from `leads.selectors`."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import django_filters
+from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
 from django.utils import timezone
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -240,6 +244,23 @@ class ResolveSerializer(serializers.Serializer):
 # Filters --------------------------------------------------------------------------------
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time with any offset, turned into UTC (the database refuses odd offsets)."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(dt.UTC)
+        except OverflowError:
+            raise forms.ValidationError("This time is out of range.") from None
+
+
+class TimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class LeadFilter(django_filters.FilterSet):
     stage = django_filters.MultipleChoiceFilter(choices=Stage.choices)
     owner = django_filters.NumberFilter(field_name="owner_id")
@@ -250,12 +271,8 @@ class LeadFilter(django_filters.FilterSet):
     lead_source = django_filters.CharFilter()
     source_system = django_filters.CharFilter()
     external_id = django_filters.CharFilter()
-    handed_off_after = django_filters.IsoDateTimeFilter(
-        field_name="handed_off_at", lookup_expr="gte"
-    )
-    handed_off_before = django_filters.IsoDateTimeFilter(
-        field_name="handed_off_at", lookup_expr="lt"
-    )
+    handed_off_after = TimeFilter(field_name="handed_off_at", lookup_expr="gte")
+    handed_off_before = TimeFilter(field_name="handed_off_at", lookup_expr="lt")
 
     class Meta:
         model = Lead
@@ -269,8 +286,8 @@ class ActivityFilter(django_filters.FilterSet):
     outcome = django_filters.ChoiceFilter(choices=Activity.Outcome.choices)
     source_system = django_filters.CharFilter()
     external_id = django_filters.CharFilter()
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = TimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = TimeFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = Activity
@@ -284,8 +301,8 @@ class ObligationFilter(django_filters.FilterSet):
     owner = django_filters.NumberFilter(field_name="user_id", label="Responsible user id")
     team = django_filters.NumberFilter(field_name="team_id")
     lead = django_filters.NumberFilter(field_name="lead_id")
-    due_after = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
-    due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+    due_after = TimeFilter(field_name="due_at", lookup_expr="gte")
+    due_before = TimeFilter(field_name="due_at", lookup_expr="lt")
 
     class Meta:
         model = Obligation
@@ -299,8 +316,8 @@ class BreachFilter(django_filters.FilterSet):
     user = django_filters.NumberFilter(field_name="user_id")
     team = django_filters.NumberFilter(field_name="team_id")
     lead = django_filters.NumberFilter(field_name="lead_id")
-    due_after = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
-    due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+    due_after = TimeFilter(field_name="due_at", lookup_expr="gte")
+    due_before = TimeFilter(field_name="due_at", lookup_expr="lt")
 
     class Meta:
         model = Breach

@@ -1,6 +1,8 @@
 """REST API: /api/v1/… resources, the OpenAPI schema and its docs."""
 
-from django.urls import include, path
+from django.http import JsonResponse
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -21,10 +23,19 @@ router.register("breaches", BreachViewSet, basename="breach")
 router.register("webhooks", WebhookViewSet, basename="webhook")
 router.register("imports", ImportViewSet, basename="import")
 
+
+@csrf_exempt
+def not_found(request, rest: str = "") -> JsonResponse:
+    """Any other /api/ address: a 404 in the API's error shape (never an HTML page)."""
+    body = {"status": 404, "code": "not_found", "detail": "Not found.", "fields": {}}
+    return JsonResponse(body, status=404)
+
+
 urlpatterns = [
     path("v1/", include("reports.api")),
     path("v1/", include(router.urls)),
     path("v1/inbound/<slug:slug>/", InboundWebhookView.as_view(), name="inbound-webhook"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^(?P<rest>.*)$", not_found),
 ]
