@@ -255,26 +255,53 @@ def _minutes(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 60.0, 1)
 
 
+def _ttft_row_postgres(qs: QuerySet[Obligation]) -> dict:
+    """One pass: each clock's delay is computed once in an inner query, then counted per
+    bucket and ranked with percentile_cont. (Filtered aggregates over the annotation would
+    repeat the first-touch lookup once per bucket.)"""
+    try:
+        inner_sql, params = qs.values("ttft").query.sql_with_params()
+    except EmptyResultSet:
+        inner_sql, params = "SELECT NULL::interval AS ttft WHERE false", ()
+    qn = connection.ops.quote_name
+    buckets, bucket_params = [], []
+    for key, _, lo, hi in TTFT_BUCKETS:
+        upper = " AND ttft < %s" if hi is not None else ""
+        buckets.append(f"SUM(CASE WHEN ttft >= %s{upper} THEN 1 ELSE 0 END) AS {qn(key)}")
+        bucket_params += [lo, hi] if hi is not None else [lo]
+    sql = (
+        "SELECT COUNT(*) AS clocks, COUNT(ttft) AS touched, "
+        + ", ".join(buckets)
+        + ", percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM ttft)) AS median"
+        + ", percentile_cont(0.9) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM ttft)) AS p90"
+        + f" FROM ({inner_sql}) clocks"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*bucket_params, *params])
+        names = [c[0] for c in cursor.description]
+        row = dict(zip(names, cursor.fetchone(), strict=True))
+    return {k: (v or 0) if k not in ("median", "p90") else v for k, v in row.items()}
+
+
+def _ttft_row_portable(qs: QuerySet[Obligation]) -> dict:
+    """Fallback for databases without percentile_cont (SQLite, development only): fetch the
+    delays and count them here."""
+    delays = list(qs.values_list("ttft", flat=True))
+    touched = [d for d in delays if d is not None]
+    row = {"clocks": len(delays), "touched": len(touched)}
+    for key, _, lo, hi in TTFT_BUCKETS:
+        row[key] = sum(1 for d in touched if d >= lo and (hi is None or d < hi))
+    seconds = [d.total_seconds() for d in touched]
+    row["median"], row["p90"] = percentile(seconds, 0.5), percentile(seconds, 0.9)
+    return row
+
+
 def time_to_first_touch(f: ReportFilter) -> TimeToFirstTouch:
     """Elapsed real time from hand-off to the first touch, over the decided first-touch clocks
     of the range: median, p90 and a fixed histogram (one query on PostgreSQL)."""
     qs = _first_touch_clocks(f)
-    aggregates = {
-        "clocks": Count("id"),
-        "touched": Count("id", filter=Q(first_touch__isnull=False)),
-        **{key: Count("id", filter=_bucket_q(lo, hi)) for key, _, lo, hi in TTFT_BUCKETS},
-    }
     postgres = connection.vendor == "postgresql"
-    if postgres:
-        aggregates["median"] = PercentileCont(EpochSeconds("ttft"), 0.5)
-        aggregates["p90"] = PercentileCont(EpochSeconds("ttft"), 0.9)
-    row = qs.aggregate(**aggregates)
-    if not postgres:  # portable fallback (SQLite, development only): fetch the durations
-        seconds = [
-            d.total_seconds()
-            for d in qs.filter(first_touch__isnull=False).values_list("ttft", flat=True)
-        ]
-        row["median"], row["p90"] = percentile(seconds, 0.5), percentile(seconds, 0.9)
+    row = _ttft_row_postgres(qs) if postgres else _ttft_row_portable(qs)
     histogram = [(key, label, row[key]) for key, label, _, _ in TTFT_BUCKETS]
     histogram.append((UNTOUCHED, "not touched", row["clocks"] - row["touched"]))
     return TimeToFirstTouch(
