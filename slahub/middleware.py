@@ -8,16 +8,19 @@ from django.utils import timezone
 
 
 class TeamTimezoneMiddleware:
-    """Activate the time zone of the user's first team (remembered in the session)."""
+    """Activate the time zone of the user's first team (remembered in the session) for
+    pages; API responses are left in the default time zone."""
 
     SESSION_KEY = "slahub_tz"
+    API_PREFIX = "/api/"
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        page = not request.path.startswith(self.API_PREFIX)  # the API speaks UTC offsets as stored
+        if page and user is not None and user.is_authenticated:
             name = request.session.get(self.SESSION_KEY)
             if name is None:
                 from agreements.models import Membership

@@ -300,3 +300,12 @@ def test_staff_outside_any_team_land_on_the_team_page(client, org):
     response = client.get(reverse("home"), follow=True)
     assert response.redirect_chain == [(reverse("team-home"), 302)]
     assert [t.name for t in response.context["teams"]] == ["Sales"]
+
+
+def test_pages_show_team_time_but_the_api_keeps_utc(client, queue_org, frozen):
+    org, leads = queue_org
+    client.force_login(org.rep)
+    page = client.get(reverse("lead-detail", args=[leads["A"].pk])).content.decode()
+    assert "Wed 25 Nov 2026 09:00" in page  # handed off 09:00 Berlin time
+    api = client.get(f"/api/v1/leads/{leads['A'].pk}/").json()
+    assert api["handed_off_at"] in ("2026-11-25T08:00:00Z", "2026-11-25T08:00:00+00:00")
