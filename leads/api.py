@@ -73,6 +73,8 @@ LEAD_FIELDS = [
 
 
 class LeadSerializer(serializers.ModelSerializer):
+    email = serializers.CharField(read_only=True, help_text="An email address, or empty.")
+
     class Meta:
         model = Lead
         fields = LEAD_FIELDS
