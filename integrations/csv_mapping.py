@@ -123,7 +123,10 @@ def header_of(content: str) -> list[str]:
 
 
 def count_rows(content: str) -> int:
-    return sum(1 for row in _reader(content) if any(cell.strip() for cell in row)) - 1
+    try:
+        return sum(1 for row in _reader(content) if any(cell.strip() for cell in row)) - 1
+    except csv.Error as exc:
+        raise ValidationError({"file": f"Not a readable CSV file: {exc}"}) from None
 
 
 def rows(content: str) -> Iterator[tuple[int, dict[str, str]]]:

@@ -111,3 +111,16 @@ def test_schema_and_offline_docs(sla, as_user):
     html = docs.content.decode()
     assert "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
     assert "cdn" not in html.lower()
+
+
+def test_too_many_requests_get_429(sla, as_user, monkeypatch):
+    from rest_framework.throttling import UserRateThrottle
+
+    monkeypatch.setitem(UserRateThrottle.THROTTLE_RATES, "user", "3/minute")
+    client = as_user(sla.rep)
+    answers = [client.get("/api/v1/teams/").status_code for _ in range(4)]
+
+    assert answers == [200, 200, 200, 429]
+    refused = client.get("/api/v1/teams/")
+    assert refused.json()["code"] == "throttled"
+    assert int(refused["Retry-After"]) > 0

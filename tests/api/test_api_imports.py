@@ -129,3 +129,18 @@ def test_salesforce_preset_and_other_users_imports(sla, frozen, as_user, outside
     marie = Lead.objects.get(source_system="salesforce", external_id="00Q1")
     assert (marie.stage, marie.tier, marie.company) == ("mql", "Hot", "Institut")
     assert as_user(outsider).get(f"/api/v1/imports/{answer['id']}/").status_code == 404
+
+
+def test_a_file_that_is_not_a_csv_is_refused(sla, frozen, as_user):
+    client = as_user(sla.marketer)
+    binary = client.post(
+        "/api/v1/imports/",
+        {"file": SimpleUploadedFile("x.csv", b"\xff\xfe\x00\x01", "text/csv"), "preset": "hubspot"},
+        format="multipart",
+    )
+    assert binary.status_code == 400
+    assert binary.json()["fields"] == {"file": ["Save the CSV as UTF-8."]}
+    huge_cell = "Record ID,First Name\n1," + "x" * 200_000 + "\n"
+    wide = _upload(client, huge_cell, preset="hubspot", sales_team=sla.sales.pk)
+    assert wide.status_code == 400
+    assert list(wide.json()["fields"]) == ["file"]
