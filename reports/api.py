@@ -300,7 +300,8 @@ class ComplianceReportView(APIView):
     )
     def get(self, request: Request) -> Response:
         f = _filter(request)
-        return Response(ComplianceSerializer(compliance_data(f)).data)
+        with metrics.report_reads():
+            return Response(ComplianceSerializer(compliance_data(f)).data)
 
 
 class FunnelQuerySerializer(serializers.Serializer):
@@ -331,7 +332,9 @@ class FunnelReportView(APIView):
         if errors:
             raise ValidationError(errors)
         f = form.report_filter(now=timezone.now())
-        return Response(FunnelSerializer(funnel_data(f, query.validated_data["by"])).data)
+        with metrics.report_reads():
+            data = funnel_data(f, query.validated_data["by"])
+        return Response(FunnelSerializer(data).data)
 
 
 urlpatterns = [

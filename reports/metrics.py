@@ -16,13 +16,15 @@ Conventions
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Aggregate,
     Count,
@@ -61,6 +63,24 @@ TTFT_BUCKETS: list[tuple[str, str, timedelta, timedelta | None]] = [
     ("gt3d", "over 3 days", timedelta(days=3), None),
 ]
 UNTOUCHED = "untouched"
+
+
+# Database session -------------------------------------------------------------------------
+
+
+@contextmanager
+def report_reads() -> Iterator[None]:
+    """Run report queries in one read transaction with PostgreSQL's JIT compiler off and a
+    larger work_mem for the hash aggregates (SET LOCAL: this transaction only). The planner's
+    row estimates for correlated lookups are far too high, so JIT compiled the report
+    queries for seconds that they then ran in milliseconds (see docs/metrics.md)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off; SET LOCAL work_mem = '64MB'")
+        yield
 
 
 # Filters ----------------------------------------------------------------------------------
@@ -684,7 +704,10 @@ def _funnel_counts(f: ReportFilter, by: str | None) -> list[dict]:
     then everything is summed per group. The same rules as `funnel_leads`."""
     try:
         cand_sql, cand_params = (
-            _funnel_candidates(f).values("id", *([by] if by else [])).query.sql_with_params()
+            _funnel_candidates(f)
+            .order_by()
+            .values("id", *([by] if by else []))
+            .query.sql_with_params()
         )
     except EmptyResultSet:  # nothing can match (no visible agreement)
         return [] if by else [{"mql": 0, **{name: 0 for name, _ in _FUNNEL_MEASURES_SQL}}]

@@ -72,6 +72,11 @@ def _period_filter(agreement: Agreement, periods: list[Period], now: datetime) -
 
 
 def scorecard(agreement: Agreement, *, now: datetime, count: int = 3, at: datetime | None = None):
+    with metrics.report_reads():
+        return _scorecard(agreement, now=now, count=count, at=at)
+
+
+def _scorecard(agreement: Agreement, *, now: datetime, count: int, at: datetime | None):
     """The scorecard of the agreement's active version for the month holding `at` (default
     `now`) and the `count - 1` months before it."""
     tz = metrics.agreement_tz(agreement)

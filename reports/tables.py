@@ -297,6 +297,11 @@ def sla_table(
 def compliance_tables(f: ReportFilter, query: dict[str, str]) -> dict[str, Table]:
     """Every table of the compliance report (about a dozen queries in all)."""
     link = Links(query)
+    with metrics.report_reads():
+        return _compliance_tables(f, link)
+
+
+def _compliance_tables(f: ReportFilter, link: Links) -> dict[str, Table]:
     tables = [
         sales_table(metrics.sales_compliance(f), link),
         *ttft_tables(metrics.time_to_first_touch(f), link),
@@ -312,7 +317,8 @@ def compliance_tables(f: ReportFilter, query: dict[str, str]) -> dict[str, Table
 def funnel_tables(f: ReportFilter, query: dict[str, str]) -> dict[str, Table]:
     link = Links(query)
     tables = []
-    for by in metrics.FUNNEL_GROUPS:
-        rows, total = metrics.funnel(f, by)
-        tables += [funnel_table(rows, total, by, link), sla_table(rows, total, by, link)]
+    with metrics.report_reads():
+        for by in metrics.FUNNEL_GROUPS:
+            rows, total = metrics.funnel(f, by)
+            tables += [funnel_table(rows, total, by, link), sla_table(rows, total, by, link)]
     return {t.key: t for t in tables}

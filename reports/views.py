@@ -129,7 +129,9 @@ def leads(request: HttpRequest) -> HttpResponse:
     except ValueError as exc:
         return render(request, "reports/leads.html", {"errors": {"metric": [str(exc)]}}, status=400)
     qs = qs.select_related("owner", "sales_team").order_by("-handed_off_at", "-id")
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    with metrics.report_reads():
+        page = Paginator(qs, 50).get_page(request.GET.get("page"))
+        page.object_list = list(page.object_list)
     params = request.GET.copy()
     params.pop("page", None)
     return render(
@@ -211,7 +213,10 @@ def review(request: HttpRequest) -> HttpResponse:
         tz=tz,
     )
     month_f = metrics.ReportFilter(**{**f.__dict__, "start": card.periods[-1].start})
-    trend = tables.trend_table(metrics.trend(f, "month"), "month")
+    with metrics.report_reads():
+        trend = tables.trend_table(metrics.trend(f, "month"), "month")
+        breaches = metrics.breaches_by_cause(month_f)
+        disputes = list(metrics.open_disputes(f))
     charts = {
         "chart-review": {
             "type": "line",
@@ -232,10 +237,7 @@ def review(request: HttpRequest) -> HttpResponse:
             "month": month,
             "trend": trend,
             "charts": charts,
-            "breaches": [
-                {**row, "label": Commitment.Kind(row["kind"]).label}
-                for row in metrics.breaches_by_cause(month_f)
-            ],
-            "disputes": metrics.open_disputes(f),
+            "breaches": [{**row, "label": Commitment.Kind(row["kind"]).label} for row in breaches],
+            "disputes": disputes,
         },
     )

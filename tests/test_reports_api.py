@@ -29,7 +29,7 @@ def api(nov):
 
 
 def test_compliance_gives_the_hand_computed_november(api, django_assert_max_num_queries):
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(22):
         response = api.get(COMPLIANCE, NOV)
     assert response.status_code == 200, response.json()
     data = response.json()

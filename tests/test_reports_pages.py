@@ -100,7 +100,7 @@ FUNNEL_TABLES = ["funnel_campaign", "sla_campaign", "funnel_lead_source", "sla_l
 def test_compliance_page_renders_with_charts_and_csv_matches(
     client_in, django_assert_max_num_queries
 ):
-    with django_assert_max_num_queries(30):
+    with django_assert_max_num_queries(32):
         response = client_in.get(reverse("reports:compliance") + "?" + NOV)
     assert response.status_code == 200
     html = response.content.decode()
@@ -137,7 +137,7 @@ def test_every_figure_links_to_its_leads(client_in, nov):
 
 
 def test_funnel_page_renders_with_charts_and_csv_matches(client_in, django_assert_max_num_queries):
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(22):
         response = client_in.get(reverse("reports:funnel") + "?" + NOV)
     assert response.status_code == 200
     html = response.content.decode()
