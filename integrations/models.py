@@ -3,11 +3,17 @@ CSV imports with their per-row report."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+
+def new_secret() -> str:
+    """A fresh signing secret for a webhook source or subscription."""
+    return "whsec_" + secrets.token_urlsafe(24)
 
 
 class ApiToken(models.Model):
@@ -42,7 +48,9 @@ class WebhookSource(models.Model):
 
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=50, unique=True)
-    secret = models.CharField(max_length=128)
+    secret = models.CharField(
+        max_length=128, default=new_secret, help_text="Shared with the sender, who signs with it."
+    )
     source_system = models.CharField(
         max_length=50, help_text="Leads and activities from here are keyed by this system name."
     )

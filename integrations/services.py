@@ -25,6 +25,7 @@ from integrations.models import (
     InboundEvent,
     WebhookSource,
     WebhookSubscription,
+    new_secret,
 )
 from leads import services as lead_services
 from leads.models import Activity, Lead, Stage
@@ -351,7 +352,7 @@ def webhook_subscription_create(
     *, owner, url: str, events: list[str], name: str = ""
 ) -> tuple[WebhookSubscription, str]:
     """A new subscription; returns it with its signing secret."""
-    secret = "whsec_" + secrets.token_urlsafe(24)
+    secret = new_secret()
     subscription = WebhookSubscription(
         owner=owner, url=url, events=sorted(set(events)), name=name, secret=secret
     )
@@ -383,7 +384,7 @@ def webhook_subscription_update(
 
 def webhook_source_create(*, name: str, slug: str, source_system: str = "", run_as=None):
     """A new inbound source; returns it with its shared secret."""
-    secret = "whsec_" + secrets.token_urlsafe(24)
+    secret = new_secret()
     source = WebhookSource(
         name=name, slug=slug, source_system=source_system or slug, secret=secret, run_as=run_as
     )
