@@ -10,6 +10,7 @@ import datetime as dt
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
@@ -427,12 +428,15 @@ class LeadViewSet(
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         now = timezone.now()
-        if "owner" in data:
-            owner = data.pop("owner")
-            if owner != lead.owner:
-                lead = services.lead_reassign(lead=lead, owner=owner, now=now, user=request.user)
-        if data:
-            lead = services.lead_update(lead=lead, data=data)
+        with transaction.atomic():  # the owner and the fields change together, or neither
+            if "owner" in data:
+                owner = data.pop("owner")
+                if owner != lead.owner:
+                    lead = services.lead_reassign(
+                        lead=lead, owner=owner, now=now, user=request.user
+                    )
+            if data:
+                lead = services.lead_update(lead=lead, data=data)
         return self._detail(lead)
 
     @extend_schema(
