@@ -697,20 +697,17 @@ _FUNNEL_MEASURES_SQL = [
 ]
 
 
-def _funnel_counts(f: ReportFilter, by: str | None) -> list[dict]:
+def _funnel_counts(f: ReportFilter, columns: tuple[str, ...]) -> list[dict]:
     """The funnel counted in one statement with grouped joins (hash aggregates), not one
     correlated subquery per lead and measure: per lead, the stage events give when it
     entered and which stages it reached, the first-touch clocks whether the SLA was kept;
-    then everything is summed per group. The same rules as `funnel_leads`."""
+    then everything is summed per group of `columns`. The same rules as `funnel_leads`."""
     try:
         cand_sql, cand_params = (
-            _funnel_candidates(f)
-            .order_by()
-            .values("id", *([by] if by else []))
-            .query.sql_with_params()
+            _funnel_candidates(f).order_by().values("id", *columns).query.sql_with_params()
         )
     except EmptyResultSet:  # nothing can match (no visible agreement)
-        return [] if by else [{"mql": 0, **{name: 0 for name, _ in _FUNNEL_MEASURES_SQL}}]
+        return []
     qn = connection.ops.quote_name
     adapt = connection.ops.adapt_datetimefield_value
     reached = ",\n".join(
@@ -721,10 +718,11 @@ def _funnel_counts(f: ReportFilter, by: str | None) -> list[dict]:
         f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {qn(name)}"
         for name, cond in _FUNNEL_MEASURES_SQL
     )
-    group = f"c.{qn(by)}" if by else ""
+    group = ", ".join(f"c.{qn(column)}" for column in columns)
+    selected = "".join(f"c.{qn(column)} AS {qn(column)}, " for column in columns)
     sql = f"""
         WITH cand AS ({cand_sql})
-        SELECT {group + " AS " + qn(by) + ", " if by else ""}COUNT(*) AS mql, {sums}
+        SELECT {selected}COUNT(*) AS mql, {sums}
         FROM cand c
         JOIN (
             SELECT lead_id,
@@ -747,22 +745,44 @@ def _funnel_counts(f: ReportFilter, by: str | None) -> list[dict]:
         ) o ON o.lead_id = c.id
         WHERE e.entered >= %s AND e.entered < %s
     """
-    if by:
-        sql += f" GROUP BY {group} ORDER BY {group}"
+    if columns:
+        sql += f" GROUP BY {group}"
     params = [*cand_params, adapt(f.now), adapt(f.start), adapt(f.end)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [c[0] for c in cursor.description]
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    return [{k: (v or 0) if k != by else v for k, v in row.items()} for row in rows]
+    return [{k: v if k in columns else (v or 0) for k, v in row.items()} for row in rows]
+
+
+MEASURE_NAMES = ["mql", *(name for name, _ in _FUNNEL_MEASURES_SQL)]
+
+
+def funnel_all(f: ReportFilter) -> dict[str, tuple[list[FunnelRow], FunnelRow]]:
+    """The funnel by campaign and by lead source, with totals, from ONE query grouped by
+    (campaign, lead source); the groups (not the leads) are then added up here."""
+    cells = _funnel_counts(f, FUNNEL_GROUPS)
+    total = dict.fromkeys(MEASURE_NAMES, 0)
+    for cell in cells:
+        for name in MEASURE_NAMES:
+            total[name] += cell[name]
+    result = {}
+    for by in FUNNEL_GROUPS:
+        groups: dict[str, dict[str, int]] = {}
+        for cell in cells:
+            counts = groups.setdefault(cell[by] or "", dict.fromkeys(MEASURE_NAMES, 0))
+            for name in MEASURE_NAMES:
+                counts[name] += cell[name]
+        rows = [FunnelRow(group, groups[group]) for group in sorted(groups)]
+        result[by] = (rows, FunnelRow("Total", dict(total)))
+    return result
 
 
 def funnel(f: ReportFilter, by: str) -> tuple[list[FunnelRow], FunnelRow]:
-    """Funnel rows grouped by campaign or lead source (one query) and the total (one more)."""
+    """Funnel rows grouped by campaign or lead source, and the total (one query)."""
     if by not in FUNNEL_GROUPS:
         raise ValueError(f"Unknown funnel grouping {by!r}.")
-    rows = [FunnelRow(row.pop(by), row) for row in _funnel_counts(f, by)]
-    return rows, FunnelRow("Total", _funnel_counts(f, None)[0])
+    return funnel_all(f)[by]
 
 
 # The leads behind a figure ----------------------------------------------------------------

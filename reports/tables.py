@@ -318,7 +318,6 @@ def funnel_tables(f: ReportFilter, query: dict[str, str]) -> dict[str, Table]:
     link = Links(query)
     tables = []
     with metrics.report_reads():
-        for by in metrics.FUNNEL_GROUPS:
-            rows, total = metrics.funnel(f, by)
+        for by, (rows, total) in metrics.funnel_all(f).items():
             tables += [funnel_table(rows, total, by, link), sla_table(rows, total, by, link)]
     return {t.key: t for t in tables}
