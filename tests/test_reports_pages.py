@@ -11,7 +11,7 @@ import time_machine
 from django.conf import settings
 from django.urls import reverse
 
-from tests.test_reports_data import NOW, build_november
+from tests.test_reports_data import NOW, b, build_november
 
 NOV = "start=2026-11-01&end=2026-11-30"
 
@@ -224,3 +224,16 @@ def test_pages_render_the_demo_data_with_charts_and_matching_csv(db, client):
             for key in keys:
                 assert page_rows(parsed, key) == csv_rows(client, page, key, query), key
             assert len(parsed.tables[f"table-{keys[0]}"]) > 2  # the demo fills the tables
+
+
+def test_lead_list_shows_a_lead_without_owner(client, org):
+    from tests.factories import activate, add_commitment, make_lead
+
+    add_commitment(org.version, "first_touch", within="PT1H", clock="calendar")
+    activate(org, now=NOW)
+    make_lead(org, now=b(2026, 11, 24, 9, 0), handed_off_at=b(2026, 11, 24, 9, 0), owner=None)
+    client.force_login(org.sales_manager)
+    with time_machine.travel(NOW, tick=False):
+        response = client.get(reverse("reports:leads") + "?metric=ttft&bucket=untouched&" + NOV)
+    assert response.status_code == 200
+    assert len(parse(response).tables["table-leads"]) == 2  # header and the one lead
