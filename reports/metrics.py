@@ -137,6 +137,9 @@ def _missed(f: ReportFilter) -> Q:
 def lead_clocks(f: ReportFilter, kinds=SALES_KINDS) -> QuerySet[Obligation]:
     """Lead clocks of these kinds due in the range (decided or not), filtered."""
     qs = Obligation.objects.filter(
+        # A lead clock's team is its agreement's sales team: said twice, so that the
+        # (team, kind, due_at) index serves the range.
+        team_id__in=f.sales_team_ids,
         kind__in=kinds,
         lead__isnull=False,
         agreement_version__agreement_id__in=f.agreement_ids,
@@ -448,6 +451,17 @@ class PeriodResult:
         return pct(self.actual, self.target)
 
 
+def _reaching(agreement: Agreement, stage: str, start: datetime, end: datetime) -> QuerySet:
+    """`leads_reaching_stage` (the quota check's own rule), narrowed to the leads with an
+    event to the stage or beyond inside the period: exactly the same leads (the first reach
+    is such an event), but the stage-event index now bounds the work by the period instead
+    of the agreement's whole history."""
+    in_period = StageEvent.objects.filter(
+        to_stage__in=stages_at_or_beyond(stage), occurred_at__gte=start, occurred_at__lt=end
+    ).values("lead_id")
+    return leads_reaching_stage(agreement, stage, start, end).filter(lead_id__in=in_period)
+
+
 def period_results(f: ReportFilter, kinds=(Kind.LEAD_VOLUME,)) -> list[PeriodResult]:
     """The agreements' quota periods overlapping the range, oldest first. A closed period
     shows what the quota evaluation recorded; a running one is counted live (one query each)
@@ -471,9 +485,7 @@ def period_results(f: ReportFilter, kinds=(Kind.LEAD_VOLUME,)) -> list[PeriodRes
         if o.status == Status.OPEN:
             status = "running"
             if o.kind == Kind.LEAD_VOLUME:
-                actual = leads_reaching_stage(
-                    agreement, o.commitment.stage, o.period_start, o.due_at
-                ).count()
+                actual = _reaching(agreement, o.commitment.stage, o.period_start, o.due_at).count()
         else:
             status = "met" if o.status == Status.MET else "missed"
         results.append(
@@ -846,7 +858,7 @@ def leads_behind(
         )
         if period is None:
             raise ValueError("Unknown quota period.")
-        reached = leads_reaching_stage(
+        reached = _reaching(
             period.agreement_version.agreement,
             period.commitment.stage,
             period.period_start,
