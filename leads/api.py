@@ -640,7 +640,6 @@ class BreachViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
         breach = self.get_object()
-        _require_team(request.user, breach.team_id, message="The breached team acknowledges.")
         serializer = AcknowledgeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         breach = services.breach_acknowledge(
@@ -659,7 +658,6 @@ class BreachViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def dispute(self, request, pk=None):
         breach = self.get_object()
-        _require_team(request.user, breach.team_id, message="The breached team disputes.")
         serializer = DisputeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         breach = services.breach_dispute(

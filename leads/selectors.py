@@ -110,3 +110,18 @@ def breaches_visible_to(user):
         | Q(obligation__agreement_version__agreement__marketing_team_id__in=teams)
         | Q(obligation__agreement_version__agreement__sales_team_id__in=teams)
     )
+
+
+def breach_rights(user, breach) -> dict:
+    """Who may do what with a breach: members of the breached team answer it (acknowledge,
+    dispute); a manager of the other side of the agreement resolves it; staff may do both."""
+    from agreements.models import Side
+    from agreements.selectors import is_manager
+
+    agreement = breach.obligation.agreement_version.agreement
+    other = agreement.marketing_team if breach.side == Side.SALES else agreement.sales_team
+    return {
+        "can_answer": user.is_staff or breach.team.memberships.filter(user=user).exists(),
+        "can_resolve": user.is_staff or is_manager(user, other),
+        "other_team": other,
+    }

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from agreements.errors import PermissionDenied, ValidationError
 from agreements.models import Commitment, RejectionReason, Side, Team
-from agreements.selectors import active_version_for_sales_team, is_manager
+from agreements.selectors import active_version_for_sales_team
 from leads import clocks, events
 from leads.models import (
     CLOSED_STAGES,
@@ -25,6 +25,7 @@ from leads.models import (
     Stage,
     StageEvent,
 )
+from leads.selectors import breach_rights
 
 Kind = Commitment.Kind
 
@@ -316,15 +317,10 @@ def lead_reassign(*, lead: Lead, owner: AbstractBaseUser | None, now: datetime, 
 # Breaches -------------------------------------------------------------------------------
 
 
-def _other_side_manager(user, breach: Breach) -> bool:
-    version = breach.obligation.agreement_version
-    agreement = version.agreement
-    other = agreement.marketing_team if breach.side == Side.SALES else agreement.sales_team
-    return is_manager(user, other)
-
-
 @transaction.atomic
 def breach_acknowledge(*, breach: Breach, user, note: str = "", now: datetime) -> Breach:
+    if not breach_rights(user, breach)["can_answer"]:
+        raise PermissionDenied("Only the breached team acknowledges its breach.")
     if breach.status not in (Breach.Status.OPEN,):
         raise ValidationError(
             f"Only an open breach can be acknowledged; this one is {breach.status}."
@@ -337,6 +333,8 @@ def breach_acknowledge(*, breach: Breach, user, note: str = "", now: datetime) -
 
 @transaction.atomic
 def breach_dispute(*, breach: Breach, user, reason: str, now: datetime) -> Breach:
+    if not breach_rights(user, breach)["can_answer"]:
+        raise PermissionDenied("Only the breached team disputes its breach.")
     if not (reason or "").strip():
         raise ValidationError({"reason": "Say why the breach is disputed."})
     if breach.status not in (Breach.Status.OPEN, Breach.Status.ACKNOWLEDGED):
@@ -356,7 +354,7 @@ def breach_resolve(
         raise ValidationError({"resolution": "Choose upheld or waived."})
     if breach.status == Breach.Status.RESOLVED:
         raise ValidationError("This breach is already resolved.")
-    if not (getattr(user, "is_staff", False) or _other_side_manager(user, breach)):
+    if not breach_rights(user, breach)["can_resolve"]:
         raise PermissionDenied("Only a manager of the other side resolves a breach.")
     breach.status = Breach.Status.RESOLVED
     breach.resolved_at, breach.resolved_by = now, user

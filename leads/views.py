@@ -15,7 +15,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from agreements.models import RejectionReason, Side, Team
-from agreements.selectors import is_manager
 from agreements.wording import commitment_sentence
 from leads import services
 from leads.forms import (
@@ -30,7 +29,7 @@ from leads.forms import (
     StageForm,
 )
 from leads.models import Breach, Lead, Obligation
-from leads.selectors import breaches_visible_to, leads_visible_to
+from leads.selectors import breach_rights, breaches_visible_to, leads_visible_to
 from slahub.dashboard import queue_lead, roles_of
 
 PAGE_SIZE = 25
@@ -345,17 +344,6 @@ def _visible_breach(request: HttpRequest, pk: int) -> Breach:
     )
 
 
-def _breach_rights(user, breach: Breach) -> dict:
-    agreement = breach.obligation.agreement_version.agreement
-    other = agreement.marketing_team if breach.side == Side.SALES else agreement.sales_team
-    own_team = user.is_staff or breach.team.memberships.filter(user=user).exists()
-    return {
-        "can_answer": own_team,
-        "can_resolve": user.is_staff or is_manager(user, other),
-        "other_team": other,
-    }
-
-
 @login_required
 def breach_detail(request: HttpRequest, pk: int, *, forms: dict | None = None, status=200):
     breach = _visible_breach(request, pk)
@@ -370,7 +358,7 @@ def breach_detail(request: HttpRequest, pk: int, *, forms: dict | None = None, s
         "dispute_form": DisputeForm(),
         "resolve_form": ResolveForm(),
         "comment_form": CommentForm(),
-        **_breach_rights(request.user, breach),
+        **breach_rights(request.user, breach),
         **(forms or {}),
     }
     return render(request, "leads/breach_detail.html", context, status=status)
@@ -382,7 +370,7 @@ def _breach_action(request: HttpRequest, pk: int, form_class, form_name: str, ac
     if not form.is_valid():
         return breach_detail(request, pk, forms={form_name: form}, status=400)
     try:
-        act(breach, form.cleaned_data, _breach_rights(request.user, breach))
+        act(breach, form.cleaned_data)
     except ValidationError as exc:
         errors = error_messages(exc)
         return breach_detail(request, pk, forms={form_name: form, "errors": errors}, status=400)
@@ -393,9 +381,7 @@ def _breach_action(request: HttpRequest, pk: int, form_class, form_name: str, ac
 @login_required
 @require_POST
 def breach_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
-    def act(breach, data, rights):
-        if not rights["can_answer"]:
-            raise PermissionDenied("Only the breached team acknowledges its breach.")
+    def act(breach, data):
         services.breach_acknowledge(
             breach=breach, user=request.user, note=data["note"], now=timezone.now()
         )
@@ -406,9 +392,7 @@ def breach_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def breach_dispute(request: HttpRequest, pk: int) -> HttpResponse:
-    def act(breach, data, rights):
-        if not rights["can_answer"]:
-            raise PermissionDenied("Only the breached team disputes its breach.")
+    def act(breach, data):
         services.breach_dispute(
             breach=breach, user=request.user, reason=data["reason"], now=timezone.now()
         )
@@ -419,7 +403,7 @@ def breach_dispute(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def breach_resolve(request: HttpRequest, pk: int) -> HttpResponse:
-    def act(breach, data, rights):
+    def act(breach, data):
         services.breach_resolve(
             breach=breach,
             user=request.user,
@@ -434,7 +418,7 @@ def breach_resolve(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def breach_comment(request: HttpRequest, pk: int) -> HttpResponse:
-    def act(breach, data, rights):
+    def act(breach, data):
         services.breach_comment(breach=breach, user=request.user, body=data["body"])
 
     return _breach_action(request, pk, CommentForm, "comment_form", act, "Comment added.")
