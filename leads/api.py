@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from agreements.errors import PermissionDenied
 from integrations import services as integration_services
 from integrations.serializers import ActivityInSerializer, LeadUpsertSerializer
-from leads import services
+from leads import rules, services
 from leads.models import Activity, Breach, Lead, Obligation, Stage, StageEvent
 from leads.selectors import breaches_visible_to, leads_visible_to, obligations_visible_to
 
@@ -330,12 +330,8 @@ class BreachFilter(django_filters.FilterSet):
 # Views ----------------------------------------------------------------------------------
 
 
-def _require_team(user, *team_ids, message: str) -> None:
-    if user.is_staff:
-        return
-    from agreements.selectors import user_team_ids
-
-    if not user_team_ids(user) & {t for t in team_ids if t}:
+def _require(allowed: bool, message: str) -> None:
+    if not allowed:
         raise PermissionDenied(message)
 
 
@@ -418,15 +414,12 @@ class LeadViewSet(
     )
     def partial_update(self, request, pk=None):
         lead = self.get_object()
-        _require_team(
-            request.user,
-            lead.sales_team_id,
-            lead.marketing_team_id,
-            message="Only the lead's teams change it.",
-        )
+        _require(rules.can_edit_lead(request.user, lead), "Only the lead's teams change it.")
         serializer = LeadUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
+        if "owner" in data:
+            _require(rules.can_manage_lead(request.user, lead), "Only a sales manager reassigns.")
         now = timezone.now()
         with transaction.atomic():  # the owner and the fields change together, or neither
             if "owner" in data:
@@ -447,12 +440,7 @@ class LeadViewSet(
     @action(detail=True, methods=["post"], url_path="hand-off")
     def hand_off(self, request, pk=None):
         lead = self.get_object()
-        _require_team(
-            request.user,
-            lead.sales_team_id,
-            lead.marketing_team_id,
-            message="Only the lead's teams hand it off.",
-        )
+        _require(rules.can_edit_lead(request.user, lead), "Only the lead's teams hand it off.")
         serializer = AtSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         now = timezone.now()
@@ -466,7 +454,7 @@ class LeadViewSet(
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
         lead = self.get_object()
-        _require_team(request.user, lead.sales_team_id, message="Only sales accepts a lead.")
+        _require(rules.can_work_lead(request.user, lead), "Only sales accepts a lead.")
         serializer = AtSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         now = timezone.now()
@@ -482,7 +470,7 @@ class LeadViewSet(
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         lead = self.get_object()
-        _require_team(request.user, lead.sales_team_id, message="Only sales rejects a lead.")
+        _require(rules.can_work_lead(request.user, lead), "Only sales rejects a lead.")
         serializer = RejectSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         now = timezone.now()
@@ -504,12 +492,7 @@ class LeadViewSet(
     @action(detail=True, methods=["post"])
     def stage(self, request, pk=None):
         lead = self.get_object()
-        _require_team(
-            request.user,
-            lead.sales_team_id,
-            lead.marketing_team_id,
-            message="Only the lead's teams move it.",
-        )
+        _require(rules.can_edit_lead(request.user, lead), "Only the lead's teams move it.")
         serializer = StageSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         now = timezone.now()
@@ -597,7 +580,7 @@ class ActivityViewSet(
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         lead = data["lead"]
-        _require_team(request.user, lead.sales_team_id, message="Only sales logs touches.")
+        _require(rules.can_work_lead(request.user, lead), "Only sales logs touches.")
         result, activity = integration_services.activity_upsert(
             lead=lead, data=data, now=timezone.now(), user=request.user
         )

@@ -14,9 +14,9 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from agreements.models import RejectionReason, Side, Team
+from agreements.models import RejectionReason, Team
 from agreements.wording import commitment_sentence
-from leads import services
+from leads import rules, services
 from leads.forms import (
     ActivityForm,
     BreachFilterForm,
@@ -61,19 +61,8 @@ def active_reasons() -> list[RejectionReason]:
 # Who may do what -------------------------------------------------------------------------
 
 
-def can_work_lead(user, lead: Lead, roles=None) -> bool:
-    """Sales members of the lead's team (and staff) log touches and disposition it."""
-    if user.is_staff:
-        return True
-    roles = roles or roles_of(user)
-    return lead.sales_team_id in {t.pk for t in roles.teams(Side.SALES)}
-
-
-def can_manage_lead(user, lead: Lead, roles=None) -> bool:
-    if user.is_staff:
-        return True
-    roles = roles or roles_of(user)
-    return lead.sales_team_id in {t.pk for t in roles.teams(Side.SALES, managed=True)}
+def _memberships(roles) -> dict[int, str]:
+    return {m.team_id: m.role for m in roles.memberships}
 
 
 def _visible_lead(request: HttpRequest, pk: int) -> Lead:
@@ -109,13 +98,13 @@ def _lead_context(request: HttpRequest, lead: Lead) -> dict:
             if event["kind"] == "activity":
                 event["user"] = names.get(event["item"].user_id)
     reasons = active_reasons()
-    can_manage = can_manage_lead(request.user, lead, roles)
+    can_manage = rules.can_manage_lead(request.user, lead, _memberships(roles))
     return {
         "nav": "home",
         "lead": lead,
         "obligations": obligations,
         "timeline": events,
-        "can_work": can_work_lead(request.user, lead, roles),
+        "can_work": rules.can_work_lead(request.user, lead, _memberships(roles)),
         "can_manage": can_manage,
         "undecided": lead.handed_off_at and not (lead.accepted_at or lead.rejected_at),
         "activity_form": ActivityForm(),
@@ -189,7 +178,7 @@ def _closed_words(lead: Lead, since) -> str:
 @require_POST
 def lead_log_activity(request: HttpRequest, pk: int) -> HttpResponse:
     lead = _visible_lead(request, pk)
-    if not can_work_lead(request.user, lead):
+    if not rules.can_work_lead(request.user, lead):
         raise PermissionDenied("Only the lead's sales team logs touches on it.")
     form = ActivityForm(request.POST)
     if not form.is_valid():
@@ -215,7 +204,7 @@ def lead_log_activity(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def lead_accept(request: HttpRequest, pk: int) -> HttpResponse:
     lead = _visible_lead(request, pk)
-    if not can_work_lead(request.user, lead):
+    if not rules.can_work_lead(request.user, lead):
         raise PermissionDenied("Only the lead's sales team accepts it.")
     now = timezone.now()
     try:
@@ -230,7 +219,7 @@ def lead_accept(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def lead_reject(request: HttpRequest, pk: int) -> HttpResponse:
     lead = _visible_lead(request, pk)
-    if not can_work_lead(request.user, lead):
+    if not rules.can_work_lead(request.user, lead):
         raise PermissionDenied("Only the lead's sales team rejects it.")
     form = RejectForm(request.POST, reasons=active_reasons())
     if not form.is_valid():
@@ -250,8 +239,8 @@ def lead_reject(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def lead_stage(request: HttpRequest, pk: int) -> HttpResponse:
     lead = _visible_lead(request, pk)
-    if not can_work_lead(request.user, lead):
-        raise PermissionDenied("Only the lead's sales team moves it along the funnel.")
+    if not rules.can_edit_lead(request.user, lead):
+        raise PermissionDenied("Only the lead's teams move it along the funnel.")
     form = StageForm(request.POST)
     if not form.is_valid():
         return _after_action(request, lead, errors=form_errors(form))
@@ -272,7 +261,7 @@ def lead_stage(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def lead_reassign(request: HttpRequest, pk: int) -> HttpResponse:
     lead = _visible_lead(request, pk)
-    if not can_manage_lead(request.user, lead):
+    if not rules.can_manage_lead(request.user, lead):
         raise PermissionDenied("Only a manager of the lead's sales team reassigns it.")
     form = ReassignForm(request.POST, team=lead.sales_team)
     if not form.is_valid():
