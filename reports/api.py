@@ -183,9 +183,10 @@ def _point(p: metrics.TrendPoint) -> dict:
 
 
 def compliance_data(f: ReportFilter) -> dict:
-    sales = metrics.sales_compliance(f)
+    days = metrics.day_counts(f)
+    sales = metrics.sales_compliance(f, days)
     ttft = metrics.time_to_first_touch(f)
-    a = metrics.acceptance(f)
+    a = metrics.acceptance(f, days)
     return {
         "filter": filter_data(f),
         "sales": {
@@ -221,7 +222,9 @@ def compliance_data(f: ReportFilter) -> dict:
             for reason, n, share in metrics.rejection_reasons(f)
         ],
         "volume": metrics.period_results(f),
-        "trend": {grain: [_point(p) for p in metrics.trend(f, grain)] for grain in metrics.GRAINS},
+        "trend": {
+            grain: [_point(p) for p in metrics.trend(f, grain, days)] for grain in metrics.GRAINS
+        },
     }
 
 

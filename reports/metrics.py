@@ -39,7 +39,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
-from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth, TruncWeek
 
 from agreements.models import Agreement, Commitment
 from agreements.periods import Period, acceptance_pct, period_containing
@@ -187,13 +187,22 @@ class ClockCompliance:
         return pct(self.made, self.decided)
 
 
-def sales_compliance(f: ReportFilter) -> dict[str, ClockCompliance]:
-    """First-touch, follow-up and disposition compliance, in one query."""
+@dataclass
+class DayCounts:
+    """Clock and disposition counts per local day of the range: the totals and the weekly and
+    monthly trends are added up from these (days, not leads), so one query serves all three."""
+
+    clocks: dict[tuple[date, str], ClockCompliance]
+    dispositions: dict[date, tuple[int, int]]  # (accepted, rejected)
+
+
+def day_counts(f: ReportFilter) -> DayCounts:
+    """Two queries: lead clocks by day of their due time and kind, dispositions by day."""
     decided = _decided(f)
-    rows = (
+    clock_rows = (
         lead_clocks(f)
-        .annotate(touched_after=_touched_after(strict=True))
-        .values("kind")
+        .annotate(touched_after=_touched_after(strict=True), day=TruncDate("due_at", tzinfo=f.tz))
+        .values("day", "kind")
         .annotate(
             decided=Count("id", filter=decided),
             met=Count("id", filter=Q(status=Status.MET)),
@@ -201,9 +210,36 @@ def sales_compliance(f: ReportFilter) -> dict[str, ClockCompliance]:
         )
         .order_by()
     )
+    clocks = {
+        (r["day"], r["kind"]): ClockCompliance(r["kind"], r["decided"], r["met"], r["made"])
+        for r in clock_rows
+    }
+    disposition_rows = (
+        _dispositions(f)
+        .annotate(day=TruncDate("occurred_at", tzinfo=f.tz))
+        .values("day")
+        .annotate(
+            accepted=Count("id", filter=Q(to_stage="sal")),
+            rejected=Count("id", filter=Q(to_stage="rejected")),
+        )
+        .order_by()
+    )
+    dispositions = {r["day"]: (r["accepted"], r["rejected"]) for r in disposition_rows}
+    return DayCounts(clocks, dispositions)
+
+
+def _add(total: ClockCompliance, more: ClockCompliance) -> None:
+    total.decided += more.decided
+    total.met += more.met
+    total.made += more.made
+
+
+def sales_compliance(f: ReportFilter, days: DayCounts | None = None) -> dict[str, ClockCompliance]:
+    """First-touch, follow-up and disposition compliance over the range."""
+    days = days or day_counts(f)
     result = {kind: ClockCompliance(kind) for kind in SALES_KINDS}
-    for row in rows:
-        result[row["kind"]] = ClockCompliance(row["kind"], row["decided"], row["met"], row["made"])
+    for (_, kind), counts in days.clocks.items():
+        _add(result[kind], counts)
     return result
 
 
@@ -395,13 +431,12 @@ def _quality_terms(f: ReportFilter) -> tuple[int | None, int | None]:
     return commitment.min_acceptance_pct, commitment.min_sample
 
 
-def acceptance(f: ReportFilter) -> Acceptance:
-    row = _dispositions(f).aggregate(
-        accepted=Count("id", filter=Q(to_stage="sal")),
-        rejected=Count("id", filter=Q(to_stage="rejected")),
-    )
+def acceptance(f: ReportFilter, days: DayCounts | None = None) -> Acceptance:
+    days = days or day_counts(f)
+    accepted = sum(a for a, _ in days.dispositions.values())
+    rejected = sum(r for _, r in days.dispositions.values())
     floor, sample = _quality_terms(f)
-    return Acceptance(row["accepted"], row["rejected"], floor, sample)
+    return Acceptance(accepted, rejected, floor, sample)
 
 
 NO_REASON = "(no reason given)"
@@ -543,33 +578,33 @@ class TrendPoint:
     acceptance: Acceptance
 
 
-def trend(f: ReportFilter, grain: str) -> list[TrendPoint]:
-    """Each compliance figure per week or month (local, Monday weeks), three queries."""
+def trend(f: ReportFilter, grain: str, days: DayCounts | None = None) -> list[TrendPoint]:
+    """Each compliance figure per week or month (local, Monday weeks): the day counts added
+    up per bucket, and the median time to first touch per bucket (one query)."""
+    days = days or day_counts(f)
     keys = buckets(f, grain)
     points = {
         k: TrendPoint(k, *(ClockCompliance(kind) for kind in SALES_KINDS), None, Acceptance())
         for k in keys
     }
-    decided = _decided(f)
-    clock_rows = (
-        lead_clocks(f)
-        .annotate(touched_after=_touched_after(strict=True), bucket=_trunc(grain, "due_at", f.tz))
-        .values("bucket", "kind")
-        .annotate(
-            decided=Count("id", filter=decided),
-            met=Count("id", filter=Q(status=Status.MET)),
-            made=Count("id", filter=decided & Q(kind=Kind.FOLLOW_UP, touched_after=True)),
-        )
-        .order_by()
-    )
-    for row in clock_rows:
-        point = points.get(_key(row["bucket"], f.tz))
+
+    def bucket_of(day: date) -> date:
+        return period_containing(
+            grain, datetime(day.year, day.month, day.day, tzinfo=f.tz), f.tz
+        ).start.date()
+
+    for (day, kind), counts in days.clocks.items():
+        point = points.get(bucket_of(day))
         if point is not None:
-            setattr(
-                point,
-                row["kind"],
-                ClockCompliance(row["kind"], row["decided"], row["met"], row["made"]),
-            )
+            _add(getattr(point, kind), counts)
+    floor, sample = _quality_terms(f)
+    for point in points.values():
+        point.acceptance = Acceptance(0, 0, floor, sample)
+    for day, (accepted, rejected) in days.dispositions.items():
+        point = points.get(bucket_of(day))
+        if point is not None:
+            point.acceptance.accepted += accepted
+            point.acceptance.rejected += rejected
     ttft = _first_touch_clocks(f).annotate(bucket=_trunc(grain, "due_at", f.tz))
     if connection.vendor == "postgresql":
         for row in (
@@ -587,20 +622,6 @@ def trend(f: ReportFilter, grain: str) -> list[TrendPoint]:
         for key, values in by_bucket.items():
             if key in points:
                 points[key].ttft_median_minutes = _minutes(percentile(values, 0.5))
-    floor, sample = _quality_terms(f)
-    for row in (
-        _dispositions(f)
-        .annotate(bucket=_trunc(grain, "occurred_at", f.tz))
-        .values("bucket")
-        .annotate(
-            accepted=Count("id", filter=Q(to_stage="sal")),
-            rejected=Count("id", filter=Q(to_stage="rejected")),
-        )
-        .order_by()
-    ):
-        point = points.get(_key(row["bucket"], f.tz))
-        if point is not None:
-            point.acceptance = Acceptance(row["accepted"], row["rejected"], floor, sample)
     return [points[k] for k in keys]
 
 

@@ -302,14 +302,15 @@ def compliance_tables(f: ReportFilter, query: dict[str, str]) -> dict[str, Table
 
 
 def _compliance_tables(f: ReportFilter, link: Links) -> dict[str, Table]:
+    days = metrics.day_counts(f)
     tables = [
-        sales_table(metrics.sales_compliance(f), link),
+        sales_table(metrics.sales_compliance(f, days), link),
         *ttft_tables(metrics.time_to_first_touch(f), link),
-        acceptance_table(metrics.acceptance(f), link),
+        acceptance_table(metrics.acceptance(f, days), link),
         reasons_table(metrics.rejection_reasons(f), link),
         volume_table(metrics.period_results(f), link),
-        trend_table(metrics.trend(f, "week"), "week"),
-        trend_table(metrics.trend(f, "month"), "month"),
+        trend_table(metrics.trend(f, "week", days), "week"),
+        trend_table(metrics.trend(f, "month", days), "month"),
     ]
     return {t.key: t for t in tables}
 
