@@ -135,22 +135,25 @@ def _with_related(model, pks: list[int]):
 
 
 def warnings_detected(obligations: list[Obligation], *, now: datetime) -> int:
-    """Obligations past their warn time: tell the lead owner (the clock's user)."""
+    """Obligations past their warn time: tell the lead owner (the clock's user), or the
+    team's managers when nobody owns the lead yet, so that someone takes it in time."""
+    obligations = [o for o in _with_related(Obligation, [o.pk for o in obligations]) if o.lead_id]
+    unowned_teams = [o.team_id for o in obligations if o.user_id is None]
+    managers = selectors.managers_by_team(unowned_teams) if unowned_teams else {}
     notices = []
-    for obligation in _with_related(Obligation, [o.pk for o in obligations]):
-        if obligation.lead_id is None or obligation.user_id is None:
-            continue
+    for obligation in obligations:
 
         def build(user, tz, obligation=obligation):
             context = _base_context(user, tz, obligation, now)
             context["left"] = content.short_duration(obligation.due_at - now)
             return content.render(Event.WARNING, context)
 
+        recipients = [obligation.user_id] if obligation.user_id else managers[obligation.team_id]
         notices.append(
             Notice(
                 Event.WARNING,
                 f"warning:{obligation.pk}",
-                [obligation.user_id],
+                recipients,
                 build,
                 obligation_id=obligation.pk,
             )

@@ -89,6 +89,13 @@ def test_an_unassigned_leads_breach_goes_to_the_sales_managers(first_touch):
     assert "nobody (unassigned)" in Alert.objects.get().body_text
 
 
+def test_an_unassigned_leads_warning_goes_to_the_sales_managers(first_touch):
+    org = first_touch
+    jane(org, berlin(2026, 11, 25, 10, 0), owner=None)
+    assert checks.deadline_scan(now=berlin(2026, 11, 25, 13, 12)).warned == 1
+    assert recipients(event="warning") == {"sales_manager"}
+
+
 def test_a_late_touch_breach_is_alerted_in_the_same_transaction(first_touch):
     org = first_touch
     lead = jane(org, berlin(2026, 11, 25, 10, 0))
