@@ -3,6 +3,8 @@ exports (reports.metrics), filtered by the same form (bad filters: 400 with fiel
 
 from __future__ import annotations
 
+import re
+
 from django.urls import path
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -19,6 +21,7 @@ from reports.metrics import ReportFilter
 
 # Parameters ----------------------------------------------------------------------------
 
+ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 FILTER_PARAMETERS = [
     OpenApiParameter(
         "start", OpenApiTypes.DATE, description="First day, inclusive (default: 89 days ago)."
@@ -31,15 +34,38 @@ FILTER_PARAMETERS = [
     OpenApiParameter(
         "rep", OpenApiTypes.INT, description="Only this sales rep's clocks (user id)."
     ),
-    OpenApiParameter("tier", OpenApiTypes.STR, description="Only leads of this tier."),
-    OpenApiParameter("lead_source", OpenApiTypes.STR, description="Only leads from this source."),
+    OpenApiParameter(
+        "tier", {"type": "string", "maxLength": 20}, description="Only leads of this tier."
+    ),
+    OpenApiParameter(
+        "lead_source",
+        {"type": "string", "maxLength": 100},
+        description="Only leads from this lead source.",
+    ),
 ]
 
 
-def _filter(request: Request) -> ReportFilter:
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _filter_form(request: Request) -> tuple[ReportFilterForm, dict[str, list[str]]]:
+    """The filter form, and its errors; the API takes dates only as YYYY-MM-DD."""
     form = ReportFilterForm(request.query_params, user=request.user)
-    if not form.is_valid():
-        raise ValidationError(errors_of(form))
+    errors = {} if form.is_valid() else errors_of(form)
+    for name in ("start", "end"):
+        value = request.query_params.get(name)
+        if value is not None and not ISO_DATE.fullmatch(value):
+            errors[name] = ["Give the date as YYYY-MM-DD."]
+    for name in ("agreement", "team", "rep"):
+        if request.query_params.get(name, None) == "":
+            errors[name] = ["Give an id, or leave the parameter out."]
+    return form, errors
+
+
+def _filter(request: Request) -> ReportFilter:
+    form, errors = _filter_form(request)
+    if errors:
+        raise ValidationError(errors)
     return form.report_filter(now=timezone.now())
 
 
@@ -329,9 +355,10 @@ class FunnelReportView(APIView):
     def get(self, request: Request) -> Response:
         query = FunnelQuerySerializer(data=request.query_params)
         errors = {} if query.is_valid() else dict(query.errors)
-        form = ReportFilterForm(request.query_params, user=request.user)
-        if not form.is_valid():
-            errors.update(errors_of(form))
+        if request.query_params.get("by", None) == "":
+            errors["by"] = ["Choose campaign or lead_source, or leave the parameter out."]
+        form, form_errors = _filter_form(request)
+        errors.update(form_errors)
         if errors:
             raise ValidationError(errors)
         f = form.report_filter(now=timezone.now())

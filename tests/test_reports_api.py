@@ -80,6 +80,8 @@ def test_funnel_by_campaign_and_lead_source(api):
         ({"team": "0"}, "team"),
         ({"tier": "x" * 21}, "tier"),
         ({"tier": "a\x00b"}, "tier"),
+        ({"start": "11/01/2026"}, "start"),  # the API takes ISO dates only
+        ({"agreement": ""}, "agreement"),
     ],
 )
 def test_bad_filters_give_400_with_field_messages(api, params, field):
@@ -89,8 +91,9 @@ def test_bad_filters_give_400_with_field_messages(api, params, field):
         assert field in response.json()["fields"], response.json()
 
 
-def test_bad_funnel_grouping_gives_400(api):
-    response = api.get(FUNNEL, {"by": "country"})
+@pytest.mark.parametrize("by", ["country", ""])
+def test_bad_funnel_grouping_gives_400(api, by):
+    response = api.get(FUNNEL, {"by": by})
     assert response.status_code == 400
     assert "by" in response.json()["fields"]
 
