@@ -196,10 +196,10 @@ class DayCounts:
     dispositions: dict[date, tuple[int, int]]  # (accepted, rejected)
 
 
-def day_counts(f: ReportFilter) -> DayCounts:
-    """Two queries: lead clocks by day of their due time and kind, dispositions by day."""
+def clock_days(f: ReportFilter) -> dict[tuple[date, str], ClockCompliance]:
+    """Lead clocks by local day of their due time and kind (one query)."""
     decided = _decided(f)
-    clock_rows = (
+    rows = (
         lead_clocks(f)
         .annotate(touched_after=_touched_after(strict=True), day=TruncDate("due_at", tzinfo=f.tz))
         .values("day", "kind")
@@ -210,11 +210,15 @@ def day_counts(f: ReportFilter) -> DayCounts:
         )
         .order_by()
     )
-    clocks = {
+    return {
         (r["day"], r["kind"]): ClockCompliance(r["kind"], r["decided"], r["met"], r["made"])
-        for r in clock_rows
+        for r in rows
     }
-    disposition_rows = (
+
+
+def disposition_days(f: ReportFilter) -> dict[date, tuple[int, int]]:
+    """(accepted, rejected) by local day they happened (one query)."""
+    rows = (
         _dispositions(f)
         .annotate(day=TruncDate("occurred_at", tzinfo=f.tz))
         .values("day")
@@ -224,8 +228,12 @@ def day_counts(f: ReportFilter) -> DayCounts:
         )
         .order_by()
     )
-    dispositions = {r["day"]: (r["accepted"], r["rejected"]) for r in disposition_rows}
-    return DayCounts(clocks, dispositions)
+    return {r["day"]: (r["accepted"], r["rejected"]) for r in rows}
+
+
+def day_counts(f: ReportFilter) -> DayCounts:
+    """Two queries: lead clocks by day of their due time and kind, dispositions by day."""
+    return DayCounts(clock_days(f), disposition_days(f))
 
 
 def _add(total: ClockCompliance, more: ClockCompliance) -> None:
@@ -236,9 +244,9 @@ def _add(total: ClockCompliance, more: ClockCompliance) -> None:
 
 def sales_compliance(f: ReportFilter, days: DayCounts | None = None) -> dict[str, ClockCompliance]:
     """First-touch, follow-up and disposition compliance over the range."""
-    days = days or day_counts(f)
+    clocks = days.clocks if days else clock_days(f)
     result = {kind: ClockCompliance(kind) for kind in SALES_KINDS}
-    for (_, kind), counts in days.clocks.items():
+    for (_, kind), counts in clocks.items():
         _add(result[kind], counts)
     return result
 
@@ -432,9 +440,9 @@ def _quality_terms(f: ReportFilter) -> tuple[int | None, int | None]:
 
 
 def acceptance(f: ReportFilter, days: DayCounts | None = None) -> Acceptance:
-    days = days or day_counts(f)
-    accepted = sum(a for a, _ in days.dispositions.values())
-    rejected = sum(r for _, r in days.dispositions.values())
+    dispositions = days.dispositions if days else disposition_days(f)
+    accepted = sum(a for a, _ in dispositions.values())
+    rejected = sum(r for _, r in dispositions.values())
     floor, sample = _quality_terms(f)
     return Acceptance(accepted, rejected, floor, sample)
 
@@ -578,6 +586,27 @@ class TrendPoint:
     acceptance: Acceptance
 
 
+def _bucket_of(grain: str, day: date, tz: ZoneInfo) -> date:
+    return period_containing(
+        grain, datetime(day.year, day.month, day.day, tzinfo=tz), tz
+    ).start.date()
+
+
+def acceptance_trend(
+    f: ReportFilter, grain: str, dispositions: dict[date, tuple[int, int]] | None = None
+) -> dict[date, Acceptance]:
+    """`acceptance` per week or month of the range (one query)."""
+    dispositions = disposition_days(f) if dispositions is None else dispositions
+    floor, sample = _quality_terms(f)
+    result = {k: Acceptance(0, 0, floor, sample) for k in buckets(f, grain)}
+    for day, (accepted, rejected) in dispositions.items():
+        point = result.get(_bucket_of(grain, day, f.tz))
+        if point is not None:
+            point.accepted += accepted
+            point.rejected += rejected
+    return result
+
+
 def trend(f: ReportFilter, grain: str, days: DayCounts | None = None) -> list[TrendPoint]:
     """Each compliance figure per week or month (local, Monday weeks): the day counts added
     up per bucket, and the median time to first touch per bucket (one query)."""
@@ -588,23 +617,12 @@ def trend(f: ReportFilter, grain: str, days: DayCounts | None = None) -> list[Tr
         for k in keys
     }
 
-    def bucket_of(day: date) -> date:
-        return period_containing(
-            grain, datetime(day.year, day.month, day.day, tzinfo=f.tz), f.tz
-        ).start.date()
-
     for (day, kind), counts in days.clocks.items():
-        point = points.get(bucket_of(day))
+        point = points.get(_bucket_of(grain, day, f.tz))
         if point is not None:
             _add(getattr(point, kind), counts)
-    floor, sample = _quality_terms(f)
-    for point in points.values():
-        point.acceptance = Acceptance(0, 0, floor, sample)
-    for day, (accepted, rejected) in days.dispositions.items():
-        point = points.get(bucket_of(day))
-        if point is not None:
-            point.acceptance.accepted += accepted
-            point.acceptance.rejected += rejected
+    for key, accepted in acceptance_trend(f, grain, days.dispositions).items():
+        points[key].acceptance = accepted
     ttft = _first_touch_clocks(f).annotate(bucket=_trunc(grain, "due_at", f.tz))
     if connection.vendor == "postgresql":
         for row in (

@@ -89,7 +89,7 @@ def _scorecard(agreement: Agreement, *, now: datetime, count: int, at: datetime 
     keys = [p.start.date() for p in periods]
     clauses = metrics.clause_compliance(f, "month")
     volume = metrics.period_results(f)
-    acceptance = {p.start: p.acceptance for p in metrics.trend(f, "month")}
+    acceptance = metrics.acceptance_trend(f, "month")
     commitments = version.commitments.order_by("kind", "order", "id")
     for c in sorted(commitments, key=lambda c: (c.side != Side.SALES, c.kind, c.order)):
         scores = []
