@@ -166,8 +166,11 @@ def test_bad_filters_give_400_with_field_messages(client_in):
     assert response.status_code == 400
 
 
-def test_scorecard_shows_both_sides_promises_in_plain_words(client_in):
-    response = client_in.get(reverse("reports:scorecard"))
+def test_scorecard_shows_both_sides_promises_in_plain_words(
+    client_in, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(20):
+        response = client_in.get(reverse("reports:scorecard"))
     assert response.status_code == 200
     html = response.content.decode()
     assert "Sales will make a first touch on every lead within 1 hour of hand-off." in html
@@ -184,13 +187,14 @@ def test_scorecard_shows_both_sides_promises_in_plain_words(client_in):
     assert volume[2:] == ["20.0% 1 of 5", "60.0% 3 of 5 so far", "—"]
 
 
-def test_review_pack_is_one_printable_page(client_in, nov):
+def test_review_pack_is_one_printable_page(client_in, nov, django_assert_max_num_queries):
     from leads.models import Breach
     from leads.services import breach_dispute
 
     breach = Breach.objects.get(lead=nov.leads["L2"], kind="first_touch")
     breach_dispute(breach=breach, user=nov.org.rep, reason="Lead had a wrong phone number", now=NOW)
-    response = client_in.get(reverse("reports:review") + "?month=2026-11")
+    with django_assert_max_num_queries(30):
+        response = client_in.get(reverse("reports:review") + "?month=2026-11")
     assert response.status_code == 200
     html = response.content.decode()
     assert "reports/reports.css" in html
