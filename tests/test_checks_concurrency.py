@@ -58,7 +58,8 @@ def test_two_concurrent_scans_create_each_breach_once(require_postgres):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_real_celery_worker_on_redis_records_the_breach():
+def test_a_real_celery_worker_on_redis_records_the_breach(require_postgres):
+    # (An in-memory SQLite test database cannot be shared with the worker's thread.)
     from celery.contrib.testing.worker import start_worker
 
     from leads import tasks
