@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
+from agreements.periods import period_containing
 from leads.models import FUNNEL
 from reports import metrics
 from reports.metrics import ReportFilter
@@ -191,7 +192,23 @@ def volume_table(periods: list[metrics.PeriodResult], link: Links) -> Table:
     return table
 
 
-def trend_table(points: list[metrics.TrendPoint], grain: str) -> Table:
+def _bucket_days(f: ReportFilter, grain: str, start: date) -> dict[str, str]:
+    """The report's days inside one week or month, as link parameters."""
+    first = datetime(start.year, start.month, start.day, tzinfo=f.tz)
+    period = period_containing(grain, first, f.tz)
+    last = (period.end - timedelta(days=1)).date()
+    return {
+        "start": max(start, f.first_day).isoformat(),
+        "end": min(last, f.last_day).isoformat(),
+    }
+
+
+def trend_table(
+    points: list[metrics.TrendPoint],
+    grain: str,
+    f: ReportFilter | None = None,
+    link: Links | None = None,
+) -> Table:
     table = Table(
         f"trend_{grain}",
         f"Trend by {grain}",
@@ -208,10 +225,14 @@ def trend_table(points: list[metrics.TrendPoint], grain: str) -> Table:
         ],
     )
     for p in points:
+        clocks = Cell(p.first_touch.decided)
+        if f is not None and link is not None:
+            days = _bucket_days(f, grain, p.start)
+            clocks.link = link(metric="first_touch", outcome="decided", **days)
         table.add(
             p.start,
             p.first_touch.pct,
-            p.first_touch.decided,
+            clocks,
             p.follow_up.pct,
             p.follow_up.made_pct,
             p.disposition.pct,
@@ -309,8 +330,8 @@ def _compliance_tables(f: ReportFilter, link: Links) -> dict[str, Table]:
         acceptance_table(metrics.acceptance(f, days), link),
         reasons_table(metrics.rejection_reasons(f), link),
         volume_table(metrics.period_results(f), link),
-        trend_table(metrics.trend(f, "week", days), "week"),
-        trend_table(metrics.trend(f, "month", days), "month"),
+        trend_table(metrics.trend(f, "week", days), "week", f, link),
+        trend_table(metrics.trend(f, "month", days), "month", f, link),
     ]
     return {t.key: t for t in tables}
 

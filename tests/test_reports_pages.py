@@ -130,6 +130,12 @@ def test_every_figure_links_to_its_leads(client_in, nov):
     assert response.status_code == 200
     names = {row[0] for row in parse(response).tables["table-leads"][1:]}
     assert names == {"L2", "L3", "L5"}
+    # A week of the trend links to that week's clocks: 16–22 Nov, L3 (second hand-off), L4.
+    week = next(i for i, r in enumerate(parsed.tables["table-trend_week"]) if r[0] == "2026-11-16")
+    week_link = parsed.links["table-trend_week"][week][2]
+    assert "start=2026-11-16" in week_link and "end=2026-11-22" in week_link
+    names = {r[0] for r in parse(client_in.get(week_link)).tables["table-leads"][1:]}
+    assert names == {"L3", "L4"}
     reasons = parse(client_in.get(reverse("reports:compliance") + "?" + NOV))
     bad_fit = reasons.links["table-reasons"][1][1]
     names = {r[0] for r in parse(client_in.get(bad_fit)).tables["table-leads"][1:]}
