@@ -343,3 +343,62 @@ def funnel_tables(f: ReportFilter, query: dict[str, str]) -> dict[str, Table]:
         for by, (rows, total) in metrics.funnel_all(f).items():
             tables += [funnel_table(rows, total, by, link), sla_table(rows, total, by, link)]
     return {t.key: t for t in tables}
+
+
+# Scorecard and review pack ----------------------------------------------------------------
+
+TREND_WORDS = {"up": "better", "down": "worse", "flat": "same", "": ""}
+
+
+def scorecard_table(card) -> Table:
+    """The scorecard as one table (both sides), for the CSV export of the scorecard."""
+    months = [p.start.date().strftime("%b %Y") for p in card.periods]
+    columns = ["Side", "Commitment"]
+    for month in months:
+        columns += [f"{month} %", f"{month} detail"]
+    table = Table("scorecard", "Mutual scorecard", [*columns, "Trend"])
+    for line in card.lines:
+        cells = [line.side, line.sentence]
+        for score in line.scores:
+            cells += [score.value, score.detail]
+        table.add(*cells, TREND_WORDS[line.trend])
+    return table
+
+
+def breaches_table(rows: list[dict]) -> Table:
+    from agreements.models import Commitment
+
+    table = Table(
+        "breaches",
+        "Breaches by cause",
+        ["Side", "Cause", "Breaches", "Open", "Acknowledged", "Disputed", "Upheld", "Waived"],
+    )
+    for r in rows:
+        table.add(
+            r["side"].capitalize(),
+            Commitment.Kind(r["kind"]).label,
+            r["total"],
+            r["open"],
+            r["acknowledged"],
+            r["disputed"],
+            r["upheld"],
+            r["waived"],
+        )
+    return table
+
+
+def disputes_table(disputes, tz) -> Table:
+    table = Table("disputes", "Open disputes", ["Breach", "Side", "Due", "Disputed by", "Reason"])
+    for b in disputes:
+        who = b.disputed_by and (b.disputed_by.get_full_name() or b.disputed_by.username)
+        table.add(
+            Cell(
+                f"{b.get_kind_display()}{' — ' + b.lead.name if b.lead else ''}",
+                reverse("breach-detail", args=[b.pk]),
+            ),
+            b.get_side_display(),
+            f"{b.due_at.astimezone(tz):%Y-%m-%d %H:%M}",
+            who,
+            b.dispute_reason,
+        )
+    return table

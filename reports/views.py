@@ -11,7 +11,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils import timezone
 
-from agreements.models import Commitment
 from reports import metrics, tables
 from reports.forms import LeadsBehindForm, ReportFilterForm, errors_of
 from reports.scorecard import scorecard
@@ -99,19 +98,26 @@ def funnel(request: HttpRequest) -> HttpResponse:
 @login_required
 def export(request: HttpRequest, page: str, table: str) -> HttpResponse:
     """Any report table as CSV, with the same numbers as the page."""
-    if page not in PAGES:
+    if page in PAGES:
+        form, f, _, report = _report(request, page)
+        if f is None:
+            return HttpResponseBadRequest(
+                "; ".join(f"{k}: {' '.join(v)}" for k, v in errors_of(form).items()),
+                content_type="text/plain",
+            )
+        suffix = f.first_day.isoformat()
+    elif page in ("scorecard", "review"):
+        status, context = (_scorecard_context if page == "scorecard" else _review_context)(request)
+        if status != 200:
+            return HttpResponseBadRequest("Unknown agreement or month.", content_type="text/plain")
+        report = context["tables"]
+        suffix = context.get("month", timezone.now().date()).strftime("%Y-%m")
+    else:
         return HttpResponseBadRequest("Unknown report.")
-    form, f, _, report = _report(request, page)
-    if f is None:
-        return HttpResponseBadRequest(
-            "; ".join(f"{k}: {' '.join(v)}" for k, v in errors_of(form).items()),
-            content_type="text/plain",
-        )
     if table not in report:
         return HttpResponseBadRequest(f"Unknown table; choose one of: {', '.join(report)}.")
     response = HttpResponse(report[table].csv(), content_type="text/csv; charset=utf-8")
-    start = f.start.astimezone(f.tz).date()
-    response["Content-Disposition"] = f'attachment; filename="{page}-{table}-{start}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{page}-{table}-{suffix}.csv"'
     return response
 
 
@@ -165,43 +171,39 @@ def _sides(card) -> list:
     return [("sales", card.sales), ("marketing", card.marketing)] if card else []
 
 
-@login_required
-def scorecard_page(request: HttpRequest) -> HttpResponse:
+def _scorecard_context(request: HttpRequest) -> tuple[int, dict]:
     agreements, agreement = _agreement(request)
     card = None
     if agreement is not None:
         card = scorecard(agreement, now=timezone.now(), count=3)
     status = 400 if request.GET.get("agreement") and agreement is None else 200
-    return render(
-        request,
-        "reports/scorecard.html",
-        {
-            "agreements": agreements,
-            "agreement": agreement,
-            "card": card,
-            "sides": _sides(card),
-            "nav": "scorecard",
-        },
-        status=status,
-    )
+    context = {
+        "agreements": agreements,
+        "agreement": agreement,
+        "card": card,
+        "sides": _sides(card),
+        "nav": "scorecard",
+        "tables": {"scorecard": tables.scorecard_table(card)} if card else {},
+        "query": urlencode({"agreement": agreement.pk}) if agreement else "",
+    }
+    return status, context
 
 
 @login_required
-def review(request: HttpRequest) -> HttpResponse:
-    """The monthly review pack: one printable page for the joint review of a month."""
+def scorecard_page(request: HttpRequest) -> HttpResponse:
+    status, context = _scorecard_context(request)
+    return render(request, "reports/scorecard.html", context, status=status)
+
+
+def _review_context(request: HttpRequest) -> tuple[int, dict]:
     agreements, agreement = _agreement(request)
     if agreement is None:
-        return render(request, "reports/review.html", {"agreements": agreements}, status=400)
+        return 400, {"agreements": agreements, "tables": {}}
     now = timezone.now()
     tz = metrics.agreement_tz(agreement)
     month = _month(request.GET.get("month"), now, tz)
     if month is None:
-        return render(
-            request,
-            "reports/review.html",
-            {"agreements": agreements, "error": "Give the month as YYYY-MM."},
-            status=400,
-        )
+        return 400, {"agreements": agreements, "error": "Give the month as YYYY-MM.", "tables": {}}
     start = local_midnight(month, tz)
     card = scorecard(agreement, now=now, count=3, at=start)
     f = metrics.ReportFilter(
@@ -215,8 +217,8 @@ def review(request: HttpRequest) -> HttpResponse:
     month_f = metrics.ReportFilter(**{**f.__dict__, "start": card.periods[-1].start})
     with metrics.report_reads():
         trend = tables.trend_table(metrics.trend(f, "month"), "month")
-        breaches = metrics.breaches_by_cause(month_f)
-        disputes = list(metrics.open_disputes(f))
+        breaches = tables.breaches_table(metrics.breaches_by_cause(month_f))
+        disputes = tables.disputes_table(metrics.open_disputes(f), tz)
     charts = {
         "chart-review": {
             "type": "line",
@@ -225,19 +227,28 @@ def review(request: HttpRequest) -> HttpResponse:
             ),
         }
     }
-    return render(
-        request,
-        "reports/review.html",
-        {
-            "agreements": agreements,
-            "agreement": agreement,
-            "card": card,
-            "sides": _sides(card),
-            "nav": "scorecard",
-            "month": month,
-            "trend": trend,
-            "charts": charts,
-            "breaches": [{**row, "label": Commitment.Kind(row["kind"]).label} for row in breaches],
+    context = {
+        "agreements": agreements,
+        "agreement": agreement,
+        "card": card,
+        "sides": _sides(card),
+        "nav": "scorecard",
+        "month": month,
+        "trend": trend,
+        "charts": charts,
+        "tables": {
+            "scorecard": tables.scorecard_table(card),
+            "trend_month": trend,
+            "breaches": breaches,
             "disputes": disputes,
         },
-    )
+        "query": urlencode({"agreement": agreement.pk, "month": f"{month:%Y-%m}"}),
+    }
+    return 200, context
+
+
+@login_required
+def review(request: HttpRequest) -> HttpResponse:
+    """The monthly review pack: one printable page for the joint review of a month."""
+    status, context = _review_context(request)
+    return render(request, "reports/review.html", context, status=status)

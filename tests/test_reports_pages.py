@@ -187,6 +187,11 @@ def test_scorecard_shows_both_sides_promises_in_plain_words(
     first_touch = next(r for r in sales if r[0].startswith("Sales will make a first touch"))
     # October: L0 met (1 of 1); November: 3 of 6 → worse.
     assert first_touch[2:] == ["100.0% 1 of 1 on time", "50.0% 3 of 6 on time", "▼ worse"]
+    # The CSV export carries the same numbers.
+    rows = csv_rows(client_in, "scorecard", "scorecard", "")
+    assert rows[0][:4] == ["Side", "Commitment", "Sep 2026 %", "Sep 2026 detail"]
+    ft_csv = next(r for r in rows if r[1].startswith("Sales will make a first touch"))
+    assert ft_csv[4:] == ["100.0", "1 of 1 on time", "50.0", "3 of 6 on time", "worse"]
     marketing = parsed.tables["score-marketing"]
     volume = next(r for r in marketing if r[0].startswith("Marketing will deliver"))
     # November is still running: its count is not final, so no trend from one final month.
@@ -212,6 +217,9 @@ def test_review_pack_is_one_printable_page(client_in, nov, django_assert_max_num
     assert causes[("Sales", "First touch")] == ["3", "2", "0", "1", "0", "0"]
     assert causes[("Sales", "Follow-up cadence")][0] == "2"
     assert causes[("Sales", "Disposition")][0] == "1"
+    query = "month=2026-11"
+    for key in ("breaches", "disputes", "trend_month"):
+        assert page_rows(parsed, key) == csv_rows(client_in, "review", key, query), key
     assert 'data-chart="chart-review"' in html
     assert client_in.get(reverse("reports:review") + "?month=nope").status_code == 400
 
