@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Min, QuerySet
+from django.db.models import Count, Min, QuerySet
 
 from agreements.models import Agreement
 from leads.models import Lead, Obligation, StageEvent, stages_at_or_beyond
@@ -21,12 +21,18 @@ def leads_reaching_stage(
     """Leads that first reached `stage` (or a later funnel stage) within [start, end).
 
     A lead that skips a stage (MQL straight to SQL) counts as having passed it; a lead is
-    counted once, in the period it first got there.
+    counted once, in the period it first got there. Only leads with such an event inside
+    the period are considered, so the work is bounded by the period, not the history.
     """
+    later = stages_at_or_beyond(stage)
+    in_period = StageEvent.objects.filter(
+        to_stage__in=later, occurred_at__gte=start, occurred_at__lt=end
+    ).values("lead_id")
     return (
         StageEvent.objects.filter(
             lead__sales_team_id=agreement.sales_team_id,
-            to_stage__in=stages_at_or_beyond(stage),
+            to_stage__in=later,
+            lead_id__in=in_period,
         )
         .values("lead_id")
         .annotate(first_reached=Min("occurred_at"))
@@ -34,12 +40,27 @@ def leads_reaching_stage(
     )
 
 
+def dispositions(leads: QuerySet[Lead], start: datetime, end: datetime) -> QuerySet[StageEvent]:
+    """Acceptances (events to SAL) and rejections (events to rejected) of `leads` within
+    [start, end). Events, not the lead's current fields: a rejected lead that was recycled
+    and handed off again keeps its rejection in the period it happened."""
+    return StageEvent.objects.filter(
+        to_stage__in=("sal", "rejected"),
+        occurred_at__gte=start,
+        occurred_at__lt=end,
+        lead__in=leads,
+    )
+
+
 def dispositions_in(agreement: Agreement, start: datetime, end: datetime) -> tuple[int, int]:
     """(accepted, rejected) counts of the agreement's leads dispositioned in [start, end)."""
-    leads = agreement_leads(agreement)
-    accepted = leads.filter(accepted_at__gte=start, accepted_at__lt=end).count()
-    rejected = leads.filter(rejected_at__gte=start, rejected_at__lt=end).count()
-    return accepted, rejected
+    counts = dict(
+        dispositions(agreement_leads(agreement), start, end)
+        .values_list("to_stage")
+        .annotate(n=Count("id"))
+        .values_list("to_stage", "n")
+    )
+    return counts.get("sal", 0), counts.get("rejected", 0)
 
 
 def open_obligations_due(now: datetime) -> QuerySet[Obligation]:

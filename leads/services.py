@@ -113,7 +113,10 @@ def lead_update(*, lead: Lead, data: dict[str, Any]) -> Lead:
 def lead_hand_off(
     *, lead: Lead, at: datetime | None = None, now: datetime, user=None
 ) -> list[Obligation]:
-    """Marketing hands the lead to sales: the matching commitments' clocks start at `at`."""
+    """Marketing hands the lead to sales: the matching commitments' clocks start at `at`.
+    The caller's `lead` object shows the hand-off afterwards."""
+    Lead.objects.select_for_update().filter(pk=lead.pk).values_list("pk").first()  # lock
+    lead.refresh_from_db()
     at = at or now
     if lead.handed_off_at and lead.stage not in (Stage.RECYCLED, Stage.NEW):
         raise ValidationError({"handed_off_at": "This lead has already been handed off."})

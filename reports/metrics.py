@@ -44,7 +44,7 @@ from django.db.models.functions import Coalesce, TruncDate, TruncMonth, TruncWee
 from agreements.models import Agreement, Commitment
 from agreements.periods import Period, acceptance_pct, period_containing
 from leads.models import FUNNEL, Activity, Lead, Obligation, StageEvent, stages_at_or_beyond
-from leads.selectors import leads_reaching_stage
+from leads.selectors import dispositions, leads_reaching_stage
 
 Kind = Commitment.Kind
 Status = Obligation.Status
@@ -384,15 +384,7 @@ def time_to_first_touch(f: ReportFilter) -> TimeToFirstTouch:
 
 
 def _dispositions(f: ReportFilter) -> QuerySet[StageEvent]:
-    """Acceptances (events to SAL) and rejections (events to rejected) in the range. Events,
-    not the lead's current fields: a rejected lead that was recycled and handed off again
-    keeps its rejection in the period it happened."""
-    return StageEvent.objects.filter(
-        to_stage__in=("sal", "rejected"),
-        occurred_at__gte=f.start,
-        occurred_at__lt=f.end,
-        lead__in=_leads(f),
-    )
+    return dispositions(_leads(f), f.start, f.end)
 
 
 @dataclass
@@ -494,17 +486,6 @@ class PeriodResult:
         return pct(self.actual, self.target)
 
 
-def _reaching(agreement: Agreement, stage: str, start: datetime, end: datetime) -> QuerySet:
-    """`leads_reaching_stage` (the quota check's own rule), narrowed to the leads with an
-    event to the stage or beyond inside the period: exactly the same leads (the first reach
-    is such an event), but the stage-event index now bounds the work by the period instead
-    of the agreement's whole history."""
-    in_period = StageEvent.objects.filter(
-        to_stage__in=stages_at_or_beyond(stage), occurred_at__gte=start, occurred_at__lt=end
-    ).values("lead_id")
-    return leads_reaching_stage(agreement, stage, start, end).filter(lead_id__in=in_period)
-
-
 def period_results(f: ReportFilter, kinds=(Kind.LEAD_VOLUME,)) -> list[PeriodResult]:
     """The agreements' quota periods overlapping the range, oldest first. A closed period
     shows what the quota evaluation recorded; a running one is counted live (one query each)
@@ -528,7 +509,9 @@ def period_results(f: ReportFilter, kinds=(Kind.LEAD_VOLUME,)) -> list[PeriodRes
         if o.status == Status.OPEN:
             status = "running"
             if o.kind == Kind.LEAD_VOLUME:
-                actual = _reaching(agreement, o.commitment.stage, o.period_start, o.due_at).count()
+                actual = leads_reaching_stage(
+                    agreement, o.commitment.stage, o.period_start, o.due_at
+                ).count()
         else:
             status = "met" if o.status == Status.MET else "missed"
         results.append(
@@ -897,7 +880,7 @@ def leads_behind(
         )
         if period is None:
             raise ValueError("Unknown quota period.")
-        reached = _reaching(
+        reached = leads_reaching_stage(
             period.agreement_version.agreement,
             period.commitment.stage,
             period.period_start,

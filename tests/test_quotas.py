@@ -134,3 +134,18 @@ def test_acceptance_at_or_above_the_floor_is_met_at_period_end(org):
     assert checks.quota_evaluation(now=berlin(2026, 11, 15)).at_risk == 0
     assert checks.quota_evaluation(now=berlin(2026, 12, 1, 0, 1)).met == 1
     assert (november(org).actual, november(org).status) == (60, "met")
+
+
+def test_a_rejection_counts_in_its_period_even_after_the_lead_is_recycled(org):
+    add_commitment(org.version, "lead_quality", min_acceptance_pct=60, min_sample=2, period="month")
+    activate(org, now=berlin(2026, 10, 1))
+    checks.quota_evaluation(now=berlin(2026, 11, 1, 1))
+    sal_on(org, 4, 1)
+    lead = make_lead(org, now=berlin(2026, 11, 5, 9), handed_off_at=berlin(2026, 11, 5, 9))
+    services.lead_reject(lead=lead, reason="No budget", now=berlin(2026, 11, 5, 11))
+    services.lead_set_stage(lead=lead, stage="recycled", now=berlin(2026, 11, 10))
+    services.lead_hand_off(lead=lead, now=berlin(2026, 11, 20), at=berlin(2026, 11, 20))
+
+    checks.quota_evaluation(now=berlin(2026, 11, 21))
+    # 1 accepted, 1 rejected (then recycled): 50 % of 2, below the 60 % floor.
+    assert (november(org).actual, november(org).sample) == (50, 2)
