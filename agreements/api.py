@@ -34,6 +34,7 @@ from agreements.models import (
     Team,
     WorkingHours,
 )
+from agreements.selectors import require_agreement_manager
 from agreements.wording import commitment_sentence
 from integrations import services as integration_services
 
@@ -419,7 +420,7 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             return Response(VersionSerializer(agreement.versions.all(), many=True).data)
         serializer = DraftSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        integration_services.require_manager_of_agreement(request.user, agreement)
+        require_agreement_manager(request.user, agreement)
         version = services.agreement_version_draft(
             agreement=agreement,
             user=request.user,
@@ -445,7 +446,7 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @action(detail=True, methods=["post"], url_path=r"versions/(?P<number>\d+)/commitments")
     def commitments(self, request, pk=None, number=None):
         version = self._version(number)
-        integration_services.require_manager_of_agreement(request.user, version.agreement)
+        require_agreement_manager(request.user, version.agreement)
         serializer = CommitmentInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         commitment = services.commitment_create(version=version, **serializer.validated_data)
@@ -460,7 +461,7 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @action(detail=True, methods=["post"], url_path=r"versions/(?P<number>\d+)/propose")
     def propose(self, request, pk=None, number=None):
         version = self._version(number)
-        integration_services.require_manager_of_agreement(request.user, version.agreement)
+        require_agreement_manager(request.user, version.agreement)
         version = services.agreement_version_propose(version=version, now=timezone.now())
         return Response(VersionSerializer(version).data)
 
@@ -494,7 +495,7 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @action(detail=True, methods=["post"], url_path=r"versions/(?P<number>\d+)/activate")
     def activate(self, request, pk=None, number=None):
         version = self._version(number)
-        integration_services.require_manager_of_agreement(request.user, version.agreement)
+        require_agreement_manager(request.user, version.agreement)
         version = services.agreement_version_activate(version=version, now=timezone.now())
         return Response(VersionSerializer(version).data)
 

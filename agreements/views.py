@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from agreements import services
 from agreements.forms import CommitmentForm, DraftForm
 from agreements.models import Agreement, AgreementVersion, Membership, Side, Signature
+from agreements.selectors import manager_sides, require_agreement_manager
 from agreements.wording import commitment_sentence
 
 
@@ -24,15 +25,6 @@ def _visible_agreements(user):
         return agreements
     teams = Membership.objects.filter(user=user).values("team_id")
     return agreements.filter(Q(marketing_team__in=teams) | Q(sales_team__in=teams))
-
-
-def _manager_sides(user, agreement: Agreement) -> set[str]:
-    roles = Membership.objects.filter(
-        user=user,
-        role=Membership.Role.MANAGER,
-        team__in=[agreement.marketing_team_id, agreement.sales_team_id],
-    ).values_list("team__side", flat=True)
-    return set(roles)
 
 
 @login_required
@@ -71,7 +63,7 @@ def _detail_context(request: HttpRequest, agreement: Agreement) -> dict:
         ),
         None,
     )
-    sides = _manager_sides(request.user, agreement)
+    sides = manager_sides(request.user, agreement)
     return {
         "nav": "agreements",
         "agreement": agreement,
@@ -94,8 +86,7 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _managed_agreement(request: HttpRequest, pk: int) -> Agreement:
     agreement = get_object_or_404(_visible_agreements(request.user), pk=pk)
-    if not _manager_sides(request.user, agreement):
-        raise PermissionDenied("Only a manager of either team changes the agreement.")
+    require_agreement_manager(request.user, agreement)
     return agreement
 
 

@@ -17,7 +17,7 @@ from django.db.models import Q
 
 from agreements.errors import PermissionDenied, ValidationError
 from agreements.models import Agreement, Goal, GoalCheckIn, Membership, Team
-from agreements.selectors import is_manager
+from agreements.selectors import is_manager, require_agreement_manager
 from integrations.models import (
     ApiToken,
     Import,
@@ -105,13 +105,6 @@ def _member_of(user: AbstractBaseUser, team_id: int | None) -> bool:
 def require_member(user: AbstractBaseUser, team_id: int | None, message: str) -> None:
     if not _member_of(user, team_id):
         raise PermissionDenied(message)
-
-
-def require_manager_of_agreement(user: AbstractBaseUser, agreement: Agreement) -> None:
-    if user.is_staff:
-        return
-    if not (is_manager(user, agreement.marketing_team) or is_manager(user, agreement.sales_team)):
-        raise PermissionDenied("Only a manager of one of the agreement's teams may do this.")
 
 
 # Lead upsert ----------------------------------------------------------------------------
@@ -308,7 +301,7 @@ GOAL_FIELDS = ["name", "metric", "target", "period", "starts_on", "ends_on", "ow
 
 
 def goal_create(*, agreement: Agreement, user, **fields) -> Goal:
-    require_manager_of_agreement(user, agreement)
+    require_agreement_manager(user, agreement)
     goal = Goal(agreement=agreement, **{k: v for k, v in fields.items() if k in GOAL_FIELDS})
     goal.full_clean()
     goal.save()
@@ -316,7 +309,7 @@ def goal_create(*, agreement: Agreement, user, **fields) -> Goal:
 
 
 def goal_update(*, goal: Goal, user, data: dict[str, Any]) -> Goal:
-    require_manager_of_agreement(user, goal.agreement)
+    require_agreement_manager(user, goal.agreement)
     for key, value in data.items():
         if key in GOAL_FIELDS:
             setattr(goal, key, value)
@@ -326,7 +319,7 @@ def goal_update(*, goal: Goal, user, data: dict[str, Any]) -> Goal:
 
 
 def goal_delete(*, goal: Goal, user) -> None:
-    require_manager_of_agreement(user, goal.agreement)
+    require_agreement_manager(user, goal.agreement)
     goal.delete()
 
 

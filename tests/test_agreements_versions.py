@@ -70,3 +70,16 @@ def test_commitment_validation_names_the_missing_field(org):
             version=org.version, kind="first_touch", within="4 hours", applies_to={"tier": 1}
         )
     assert set(exc.value.message_dict) == {"within", "applies_to"}
+
+
+def test_who_may_change_an_agreement(org, django_user_model):
+    from agreements.selectors import manager_sides, require_agreement_manager
+
+    staff = django_user_model.objects.create_user("ops", is_staff=True)
+    assert manager_sides(org.sales_manager, org.agreement) == {"sales"}
+    assert manager_sides(org.marketing_manager, org.agreement) == {"marketing"}
+    for user in (org.sales_manager, org.marketing_manager, staff):
+        require_agreement_manager(user, org.agreement)
+    for user in (org.rep, org.marketer):
+        with pytest.raises(PermissionDenied):
+            require_agreement_manager(user, org.agreement)
