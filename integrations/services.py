@@ -27,6 +27,7 @@ from integrations.models import (
     WebhookSubscription,
     new_secret,
 )
+from leads import events as lead_events
 from leads import services as lead_services
 from leads.models import Activity, Lead, Stage
 from leads.selectors import leads_visible_to
@@ -184,6 +185,7 @@ def lead_upsert(*, data: dict[str, Any], now: datetime, user=None) -> tuple[str,
             _check_routing({key: data[key]}, user=None if data[key] is None else user)
             setattr(lead, key, data[key])
             lead.save(update_fields=[key, "updated_at"])
+            lead_events.leads_changed([lead.pk])
             changed = True
     if "owner" in data and lead.owner_id != getattr(data["owner"], "pk", None):
         lead = lead_services.lead_reassign(lead=lead, owner=data["owner"], now=now, user=user)

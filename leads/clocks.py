@@ -15,6 +15,7 @@ from agreements.calendars import clock_calendar
 from agreements.matching import first_matches
 from agreements.models import AgreementVersion, Commitment, Side
 from agreements.selectors import commitments_in_order
+from leads import events
 from leads.models import Breach, Lead, Obligation
 
 Status = Obligation.Status
@@ -97,6 +98,7 @@ def breach_obligations(obligations: list[Obligation], *, now: datetime) -> list[
     Obligation.objects.filter(pk__in=[o.pk for o in obligations]).update(
         status=Status.BREACHED, closed_at=now
     )
+    events.leads_changed(o.lead_id for o in obligations)
     return breaches
 
 

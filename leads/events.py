@@ -5,14 +5,22 @@ and checks; nothing here is a Django signal."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from alerts import services as alert_services
 from integrations import deliveries as webhook_deliveries
+from reports import rollups as report_rollups
 
 if TYPE_CHECKING:
     from leads.models import Breach, Lead, Obligation
+
+
+def leads_changed(lead_ids: Iterable[int | None]) -> None:
+    """These leads' fields, stage history, touches or clocks changed: the report rollups
+    read them again at their next refresh (until then the funnel reads them live)."""
+    report_rollups.mark_stale(lead_ids)
 
 
 def lead_handed_off(lead: Lead, *, now: datetime) -> None:

@@ -51,6 +51,7 @@ def _record_stage(lead: Lead, to_stage: str, *, at: datetime, user=None, note: s
         lead=lead, from_stage=lead.stage, to_stage=to_stage, occurred_at=at, user=user, note=note
     )
     lead.stage = to_stage
+    events.leads_changed([lead.pk])
 
 
 def _default_sales_team() -> Team | None:
@@ -106,6 +107,7 @@ def lead_update(*, lead: Lead, data: dict[str, Any]) -> Lead:
         setattr(lead, key, value)
     lead.full_clean()
     lead.save()
+    events.leads_changed([lead.pk])
     return lead
 
 
@@ -148,6 +150,7 @@ def lead_hand_off(
                         calendar=calendar,
                     )
                 )
+    events.leads_changed([lead.pk])
     events.lead_handed_off(lead, now=now)
     return opened
 
@@ -189,6 +192,7 @@ def activity_log(
     if occurred_at > now:
         raise ValidationError({"occurred_at": "A touch cannot be logged in the future."})
     activity.save()
+    events.leads_changed([lead.pk])
     if lead.handed_off_at is None or occurred_at < lead.handed_off_at:
         return activity
 
@@ -312,6 +316,7 @@ def lead_reassign(*, lead: Lead, owner: AbstractBaseUser | None, now: datetime, 
     lead.owner = owner
     lead.save(update_fields=["owner", "updated_at"])
     clocks.open_lead_obligations(lead).update(user=owner)
+    events.leads_changed([lead.pk])
     if breaches:
         events.breaches_created(breaches, now=now)
     return lead

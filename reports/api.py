@@ -211,7 +211,7 @@ def _point(p: metrics.TrendPoint) -> dict:
 def compliance_data(f: ReportFilter) -> dict:
     days = metrics.day_counts(f)
     sales = metrics.sales_compliance(f, days)
-    ttft = metrics.time_to_first_touch(f)
+    ttft = metrics.time_to_first_touch(f, days)
     a = metrics.acceptance(f, days)
     return {
         "filter": filter_data(f),

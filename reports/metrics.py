@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
@@ -26,7 +26,6 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import (
-    Aggregate,
     Count,
     DurationField,
     Exists,
@@ -39,12 +38,14 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
-from django.db.models.functions import Coalesce, TruncDate, TruncMonth, TruncWeek
+from django.db.models.functions import Coalesce, TruncDate
 
 from agreements.models import Agreement, Commitment
 from agreements.periods import Period, acceptance_pct, period_containing
 from leads.models import FUNNEL, Activity, Lead, Obligation, StageEvent, stages_at_or_beyond
 from leads.selectors import dispositions, leads_reaching_stage
+from reports import rollups
+from reports.models import FunnelLead, StaleLead
 
 Kind = Commitment.Kind
 Status = Obligation.Status
@@ -99,6 +100,10 @@ class ReportFilter:
     rep_id: int | None = None
     tier: str = ""
     lead_source: str = ""
+    # Rollups (reports.rollups.coverage): closed local days up to `rolled_until` are read
+    # from the daily rollups, the funnel from the per-lead facts; None/False: all live.
+    rolled_until: date | None = None
+    funnel_rolled: bool = False
 
     @property
     def first_day(self) -> date:
@@ -194,15 +199,37 @@ class DayCounts:
 
     clocks: dict[tuple[date, str], ClockCompliance]
     dispositions: dict[date, tuple[int, int]]  # (accepted, rejected)
+    ttft: TtftSummary | None = None
 
 
-def clock_days(f: ReportFilter) -> dict[tuple[date, str], ClockCompliance]:
-    """Lead clocks by local day of their due time and kind (one query)."""
+# Group columns the rollups keep, as the live querysets name them (`user_id` is a column).
+CLOCK_DIMENSIONS = {
+    "agreement_id": F("agreement_version__agreement_id"),
+    "order": F("commitment__order"),
+    "tier": F("lead__tier"),
+    "lead_source": F("lead__lead_source"),
+}
+DISPOSITION_DIMENSIONS = {
+    "team_id": F("lead__sales_team_id"),
+    "owner_id": F("lead__owner_id"),
+    "tier": F("lead__tier"),
+    "lead_source": F("lead__lead_source"),
+    "reason": F("note"),
+}
+
+
+def clock_rows(f: ReportFilter, by: tuple[str, ...] = ()) -> QuerySet:
+    """Decided, met and made counts of the lead clocks by local day of their due time,
+    kind and the columns `by` (live tables; one query). The rule of every clock figure."""
     decided = _decided(f)
-    rows = (
+    return (
         lead_clocks(f)
-        .annotate(touched_after=_touched_after(strict=True), day=TruncDate("due_at", tzinfo=f.tz))
-        .values("day", "kind")
+        .annotate(
+            touched_after=_touched_after(strict=True),
+            day=TruncDate("due_at", tzinfo=f.tz),
+            **{name: CLOCK_DIMENSIONS[name] for name in by if name in CLOCK_DIMENSIONS},
+        )
+        .values("day", "kind", *by)
         .annotate(
             decided=Count("id", filter=decided),
             met=Count("id", filter=Q(status=Status.MET)),
@@ -210,30 +237,86 @@ def clock_days(f: ReportFilter) -> dict[tuple[date, str], ClockCompliance]:
         )
         .order_by()
     )
-    return {
-        (r["day"], r["kind"]): ClockCompliance(r["kind"], r["decided"], r["met"], r["made"])
-        for r in rows
-    }
 
 
-def disposition_days(f: ReportFilter) -> dict[date, tuple[int, int]]:
-    """(accepted, rejected) by local day they happened (one query)."""
-    rows = (
+def disposition_rows(f: ReportFilter, by: tuple[str, ...] = ()) -> QuerySet:
+    """Accepted and rejected counts by local day they happened and the columns `by` (live
+    tables; one query). The rule of every disposition figure."""
+    return (
         _dispositions(f)
-        .annotate(day=TruncDate("occurred_at", tzinfo=f.tz))
-        .values("day")
+        .annotate(
+            day=TruncDate("occurred_at", tzinfo=f.tz),
+            **{name: DISPOSITION_DIMENSIONS[name] for name in by},
+        )
+        .values("day", *by)
         .annotate(
             accepted=Count("id", filter=Q(to_stage="sal")),
             rejected=Count("id", filter=Q(to_stage="rejected")),
         )
         .order_by()
     )
-    return {r["day"]: (r["accepted"], r["rejected"]) for r in rows}
+
+
+def _split(f: ReportFilter) -> tuple[date | None, ReportFilter | None]:
+    """(the last day to read from the rollups or None, the filter of the rest to read live
+    or None). Only closed days are rolled up; today and later are always live."""
+    if f.rolled_until is None:
+        return None, f
+    # A day is read from the rollup only if it had closed at `now` too.
+    through = min(f.rolled_until, f.now.astimezone(f.tz).date() - timedelta(days=1))
+    if through < f.first_day:
+        return None, f
+    if through >= f.last_day:
+        return f.last_day, None
+    day = through + timedelta(days=1)
+    return through, replace(f, start=datetime(day.year, day.month, day.day, tzinfo=f.tz))
+
+
+def clock_days(f: ReportFilter, by: tuple[str, ...] = ()) -> dict[tuple, ClockCompliance]:
+    """Lead clocks by local day of their due time, kind (and `by`): from the rollup for
+    closed days, live for the rest (a query each)."""
+    through, live = _split(f)
+    rows: list = []
+    if through is not None:
+        rows += rollups.clock_day_rows(f, through, by)
+    if live is not None:
+        rows += clock_rows(live, by)
+    result: dict[tuple, ClockCompliance] = {}
+    for r in rows:
+        key = (r["day"], r["kind"], *(r[name] for name in by))
+        _add(
+            result.setdefault(key, ClockCompliance(r["kind"])),
+            ClockCompliance(r["kind"], r["decided"], r["met"], r["made"]),
+        )
+    return result
+
+
+def disposition_counts(f: ReportFilter, by: tuple[str, ...] = ()) -> dict[tuple, list[int]]:
+    """[accepted, rejected] by local day (and `by`): from the rollup for closed days, live
+    for the rest (a query each)."""
+    through, live = _split(f)
+    rows: list = []
+    if through is not None:
+        rows += rollups.disposition_day_rows(f, through, by)
+    if live is not None:
+        rows += disposition_rows(live, by)
+    result: dict[tuple, list[int]] = {}
+    for r in rows:
+        counts = result.setdefault((r["day"], *(r[name] for name in by)), [0, 0])
+        counts[0] += r["accepted"]
+        counts[1] += r["rejected"]
+    return result
+
+
+def disposition_days(f: ReportFilter) -> dict[date, tuple[int, int]]:
+    """(accepted, rejected) by local day they happened."""
+    return {day: (a, r) for (day,), (a, r) in disposition_counts(f).items()}
 
 
 def day_counts(f: ReportFilter) -> DayCounts:
-    """Two queries: lead clocks by day of their due time and kind, dispositions by day."""
-    return DayCounts(clock_days(f), disposition_days(f))
+    """Three queries: lead clocks by day of their due time and kind, dispositions by day,
+    and time to first touch over the range, per week and per month."""
+    return DayCounts(clock_days(f), disposition_days(f), ttft_summary(f))
 
 
 def _add(total: ClockCompliance, more: ClockCompliance) -> None:
@@ -252,18 +335,6 @@ def sales_compliance(f: ReportFilter, days: DayCounts | None = None) -> dict[str
 
 
 # Time to first touch ----------------------------------------------------------------------
-
-
-class PercentileCont(Aggregate):
-    """PostgreSQL's ordered-set aggregate percentile_cont(fraction) WITHIN GROUP (ORDER BY x)."""
-
-    function = "percentile_cont"
-    name = "PercentileCont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression, fraction: float, **extra):
-        super().__init__(expression, fraction=float(fraction), **extra)
 
 
 class EpochSeconds(Func):
@@ -322,54 +393,42 @@ def _minutes(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 60.0, 1)
 
 
-def _ttft_row_postgres(qs: QuerySet[Obligation]) -> dict:
-    """One pass: each clock's delay is computed once in an inner query, then counted per
-    bucket and ranked with percentile_cont. (Filtered aggregates over the annotation would
-    repeat the first-touch lookup once per bucket.)"""
+def first_touch_delays(f: ReportFilter) -> QuerySet[Obligation]:
+    """The decided first-touch clocks of the range with their local due day and delay to the
+    first touch (`ttft`, null when never touched): the rows every time-to-first-touch figure
+    is ranked from, live. The rollup keeps the same delays per day, in seconds."""
+    return _first_touch_clocks(f).annotate(day=TruncDate("due_at", tzinfo=f.tz))
+
+
+def _ttft_values_sql(f: ReportFilter) -> tuple[str, list]:
+    """SQL of (day, s): one row per decided first-touch clock, `s` its delay in seconds or
+    null; closed days from the rollup, the rest live (PostgreSQL)."""
+    through, live = _split(f)
+    parts, params = [], []
     try:
-        inner_sql, params = qs.values("ttft").query.sql_with_params()
-    except EmptyResultSet:
-        inner_sql, params = "SELECT NULL::interval AS ttft WHERE false", ()
-    qn = connection.ops.quote_name
-    buckets, bucket_params = [], []
-    for key, _, lo, hi in TTFT_BUCKETS:
-        upper = " AND ttft < %s" if hi is not None else ""
-        buckets.append(f"SUM(CASE WHEN ttft >= %s{upper} THEN 1 ELSE 0 END) AS {qn(key)}")
-        bucket_params += [lo, hi] if hi is not None else [lo]
-    sql = (
-        "SELECT COUNT(*) AS clocks, COUNT(ttft) AS touched, "
-        + ", ".join(buckets)
-        + ", percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM ttft)) AS median"
-        + ", percentile_cont(0.9) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM ttft)) AS p90"
-        + f" FROM ({inner_sql}) clocks"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*bucket_params, *params])
-        names = [c[0] for c in cursor.description]
-        row = dict(zip(names, cursor.fetchone(), strict=True))
-    return {k: (v or 0) if k not in ("median", "p90") else v for k, v in row.items()}
+        if through is not None:
+            sql, more = rollups.ttft_values_sql(f, through)
+            parts.append(sql)
+            params += more
+        if live is not None:
+            inner, more = first_touch_delays(live).values("day", "ttft").query.sql_with_params()
+            parts.append(f"SELECT day, EXTRACT(EPOCH FROM ttft)::float AS s FROM ({inner}) l")
+            params += more
+    except EmptyResultSet:  # nothing can match (no visible agreement)
+        return "SELECT NULL::date AS day, NULL::float AS s WHERE false", []
+    return " UNION ALL ".join(parts), params
 
 
-def _ttft_row_portable(qs: QuerySet[Obligation]) -> dict:
-    """Fallback for databases without percentile_cont (SQLite, development only): fetch the
-    delays and count them here."""
-    delays = list(qs.values_list("ttft", flat=True))
-    touched = [d for d in delays if d is not None]
-    row = {"clocks": len(delays), "touched": len(touched)}
-    for key, _, lo, hi in TTFT_BUCKETS:
-        row[key] = sum(1 for d in touched if d >= lo and (hi is None or d < hi))
-    seconds = [d.total_seconds() for d in touched]
-    row["median"], row["p90"] = percentile(seconds, 0.5), percentile(seconds, 0.9)
-    return row
+@dataclass
+class TtftSummary:
+    """Time to first touch over the range, and its median per week and per month."""
+
+    overall: TimeToFirstTouch
+    medians: dict[str, dict[date, float | None]]  # grain → period start → median seconds
 
 
-def time_to_first_touch(f: ReportFilter) -> TimeToFirstTouch:
-    """Elapsed real time from hand-off to the first touch, over the decided first-touch clocks
-    of the range: median, p90 and a fixed histogram (one query on PostgreSQL)."""
-    qs = _first_touch_clocks(f)
-    postgres = connection.vendor == "postgresql"
-    row = _ttft_row_postgres(qs) if postgres else _ttft_row_portable(qs)
-    histogram = [(key, label, row[key]) for key, label, _, _ in TTFT_BUCKETS]
+def _ttft_of(row: dict) -> TimeToFirstTouch:
+    histogram = [(key, label, row[key] or 0) for key, label, _, _ in TTFT_BUCKETS]
     histogram.append((UNTOUCHED, "not touched", row["clocks"] - row["touched"]))
     return TimeToFirstTouch(
         clocks=row["clocks"],
@@ -378,6 +437,77 @@ def time_to_first_touch(f: ReportFilter) -> TimeToFirstTouch:
         p90_minutes=_minutes(row["p90"]),
         histogram=histogram,
     )
+
+
+def _ttft_summary_postgres(f: ReportFilter) -> TtftSummary:
+    """One pass over the delays: counted per bucket and ranked with percentile_cont over
+    the range, each week and each month (GROUPING SETS)."""
+    values_sql, params = _ttft_values_sql(f)
+    qn = connection.ops.quote_name
+    buckets, bucket_params = [], []
+    for key, _, lo, hi in TTFT_BUCKETS:
+        upper = " AND s < %s" if hi is not None else ""
+        buckets.append(f"SUM(CASE WHEN s >= %s{upper} THEN 1 ELSE 0 END) AS {qn(key)}")
+        bucket_params += [b.total_seconds() for b in ((lo, hi) if hi is not None else (lo,))]
+    sql = f"""
+        SELECT GROUPING(week, month) AS grouping, week, month,
+            COUNT(*) AS clocks, COUNT(s) AS touched, {", ".join(buckets)},
+            percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY s) AS percentiles
+        FROM (
+            SELECT date_trunc('week', day)::date AS week, date_trunc('month', day)::date AS month, s
+            FROM ({values_sql}) delays
+        ) d
+        GROUP BY GROUPING SETS ((), (week), (month))
+    """
+    medians: dict[str, dict[date, float | None]] = {"week": {}, "month": {}}
+    overall = None
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*bucket_params, *params])
+        names = [c[0] for c in cursor.description]
+        for values in cursor.fetchall():
+            row = dict(zip(names, values, strict=True))
+            median, p90 = row["percentiles"] or (None, None)
+            if row["grouping"] == 3:  # neither week nor month: the whole range
+                overall = _ttft_of({**row, "median": median, "p90": p90})
+            elif row["grouping"] == 1:  # by week
+                medians["week"][row["week"]] = median
+            else:
+                medians["month"][row["month"]] = median
+    return TtftSummary(overall, medians)
+
+
+def _ttft_summary_portable(f: ReportFilter) -> TtftSummary:
+    """Fallback for databases without percentile_cont (SQLite, development only; no
+    rollups there): fetch the delays and rank them here."""
+    delays = list(first_touch_delays(f).values_list("day", "ttft"))
+    touched = [(day, d.total_seconds()) for day, d in delays if d is not None]
+    row: dict = {"clocks": len(delays), "touched": len(touched)}
+    for key, _, lo, hi in TTFT_BUCKETS:
+        lo_s, hi_s = lo.total_seconds(), hi.total_seconds() if hi is not None else None
+        row[key] = sum(1 for _, s in touched if s >= lo_s and (hi_s is None or s < hi_s))
+    seconds = [s for _, s in touched]
+    row["median"], row["p90"] = percentile(seconds, 0.5), percentile(seconds, 0.9)
+    medians: dict[str, dict[date, float | None]] = {}
+    for grain in GRAINS:
+        by_bucket: dict[date, list[float]] = {}
+        for day, s in touched:
+            by_bucket.setdefault(_bucket_of(grain, day, f.tz), []).append(s)
+        medians[grain] = {key: percentile(values, 0.5) for key, values in by_bucket.items()}
+    return TtftSummary(_ttft_of(row), medians)
+
+
+def ttft_summary(f: ReportFilter) -> TtftSummary:
+    """Elapsed real time from hand-off to the first touch, over the decided first-touch clocks
+    of the range: median, p90 and a fixed histogram, and the median per week and month
+    (one query on PostgreSQL)."""
+    if connection.vendor == "postgresql":
+        return _ttft_summary_postgres(f)
+    return _ttft_summary_portable(f)
+
+
+def time_to_first_touch(f: ReportFilter, days: DayCounts | None = None) -> TimeToFirstTouch:
+    """`ttft_summary` over the range (median, p90, histogram)."""
+    return (days.ttft if days and days.ttft else ttft_summary(f)).overall
 
 
 # Marketing: acceptance and rejection reasons ----------------------------------------------
@@ -445,15 +575,13 @@ NO_REASON = "(no reason given)"
 def rejection_reasons(f: ReportFilter) -> list[tuple[str, int, float | None]]:
     """(reason, rejections, share %) most frequent first; the reason is the one recorded
     with the rejection."""
-    rows = list(
-        _dispositions(f)
-        .filter(to_stage="rejected")
-        .values("note")
-        .annotate(n=Count("id"))
-        .order_by("-n", "note")
-    )
-    total = sum(r["n"] for r in rows)
-    return [(r["note"] or NO_REASON, r["n"], pct(r["n"], total)) for r in rows]
+    counts: dict[str, int] = {}
+    for (_, reason), (_, rejected) in disposition_counts(f, by=("reason",)).items():
+        if rejected:
+            counts[reason] = counts.get(reason, 0) + rejected
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    total = sum(counts.values())
+    return [(reason or NO_REASON, n, pct(n, total)) for reason, n in ranked]
 
 
 # Marketing: volume attainment per period --------------------------------------------------
@@ -551,14 +679,6 @@ def buckets(f: ReportFilter, grain: str) -> list[date]:
     return keys
 
 
-def _trunc(grain: str, name: str, tz: ZoneInfo):
-    return (TruncWeek if grain == "week" else TruncMonth)(name, tzinfo=tz)
-
-
-def _key(value: datetime | date, tz: ZoneInfo) -> date:
-    return value.astimezone(tz).date() if isinstance(value, datetime) else value
-
-
 @dataclass
 class TrendPoint:
     start: date
@@ -606,23 +726,10 @@ def trend(f: ReportFilter, grain: str, days: DayCounts | None = None) -> list[Tr
             _add(getattr(point, kind), counts)
     for key, accepted in acceptance_trend(f, grain, days.dispositions).items():
         points[key].acceptance = accepted
-    ttft = _first_touch_clocks(f).annotate(bucket=_trunc(grain, "due_at", f.tz))
-    if connection.vendor == "postgresql":
-        for row in (
-            ttft.values("bucket")
-            .annotate(median=PercentileCont(EpochSeconds("ttft"), 0.5))
-            .order_by()
-        ):
-            point = points.get(_key(row["bucket"], f.tz))
-            if point is not None:
-                point.ttft_median_minutes = _minutes(row["median"])
-    else:
-        by_bucket: dict[date, list[float]] = {}
-        for bucket, value in ttft.filter(first_touch__isnull=False).values_list("bucket", "ttft"):
-            by_bucket.setdefault(_key(bucket, f.tz), []).append(value.total_seconds())
-        for key, values in by_bucket.items():
-            if key in points:
-                points[key].ttft_median_minutes = _minutes(percentile(values, 0.5))
+    summary = days.ttft or ttft_summary(f)
+    for key, seconds in summary.medians[grain].items():
+        if key in points:
+            points[key].ttft_median_minutes = _minutes(seconds)
     return [points[k] for k in keys]
 
 
@@ -716,47 +823,35 @@ def _in(stages) -> str:
     return "(" + ", ".join(f"'{s}'" for s in stages) + ")"  # fixed stage names, not input
 
 
-_KEPT = "COALESCE(o.ft_met, 0) = 1 AND COALESCE(o.ft_missed, 0) = 0"
-_MISSED = "COALESCE(o.ft_missed, 0) = 1"
-_FUNNEL_MEASURES_SQL = [
-    *((stage, f"e.r_{stage} = 1") for stage in FUNNEL_STEPS[1:]),
-    ("recycled", "e.r_recycled = 1"),
-    ("rejected", "e.r_rejected = 1"),
-    ("sla_kept", _KEPT),
-    ("sla_missed", _MISSED),
-    ("sla_kept_sql", f"{_KEPT} AND e.r_sql = 1"),
-    ("sla_missed_sql", f"{_MISSED} AND e.r_sql = 1"),
-    ("sla_kept_won", f"{_KEPT} AND e.r_won = 1"),
-    ("sla_missed_won", f"{_MISSED} AND e.r_won = 1"),
-]
+FACT_COLUMNS = ("sales_team_id", "owner_id", "tier", "lead_source", "campaign")
+FACT_FLAGS = tuple(f"r_{stage}" for stage in FUNNEL_STEPS[1:]) + (
+    "r_recycled",
+    "r_rejected",
+    "ft_met",
+    "ft_breached",
+)
 
 
-def _funnel_counts(f: ReportFilter, columns: tuple[str, ...]) -> list[dict]:
-    """The funnel counted in one statement with grouped joins (hash aggregates), not one
-    correlated subquery per lead and measure: per lead, the stage events give when it
-    entered and which stages it reached, the first-touch clocks whether the SLA was kept;
-    then everything is summed per group of `columns`. The same rules as `funnel_leads`."""
-    try:
-        cand_sql, cand_params = (
-            _funnel_candidates(f).order_by().values("id", *columns).query.sql_with_params()
-        )
-    except EmptyResultSet:  # nothing can match (no visible agreement)
-        return []
+def funnel_facts_sql(candidates: QuerySet[Lead]) -> tuple[str, list]:
+    """Per lead of `candidates` that has entered the funnel: the lead's columns, when it
+    entered, the stages it reached (1/0), and its first-touch clocks (met, breached, earliest
+    open due time). Grouped joins (hash aggregates), not a correlated subquery per lead and
+    measure. The funnel is counted from these facts, live here or from `FunnelLead`, which
+    `reports.refresh` fills with this very statement."""
+    cand = candidates.order_by().values("id", *FACT_COLUMNS)
+    cand_sql, cand_params = cand.query.sql_with_params()
     qn = connection.ops.quote_name
-    adapt = connection.ops.adapt_datetimefield_value
     reached = ",\n".join(
         f"MAX(CASE WHEN to_stage IN {_in(stages_at_or_beyond(s))} THEN 1 ELSE 0 END) AS r_{s}"
         for s in FUNNEL_STEPS[1:]
     )
-    sums = ", ".join(
-        f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {qn(name)}"
-        for name, cond in _FUNNEL_MEASURES_SQL
-    )
-    group = ", ".join(f"c.{qn(column)}" for column in columns)
-    selected = "".join(f"c.{qn(column)} AS {qn(column)}, " for column in columns)
+    columns = "".join(f"c.{qn(column)} AS {qn(column)}, " for column in FACT_COLUMNS)
     sql = f"""
         WITH cand AS ({cand_sql})
-        SELECT {selected}COUNT(*) AS mql, {sums}
+        SELECT c.id AS lead_id, {columns}e.entered AS entered_at,
+            {", ".join(f"e.r_{s}" for s in FUNNEL_STEPS[1:])}, e.r_recycled, e.r_rejected,
+            COALESCE(o.ft_met, 0) AS ft_met, COALESCE(o.ft_breached, 0) AS ft_breached,
+            o.ft_open_due AS ft_open_due
         FROM cand c
         JOIN (
             SELECT lead_id,
@@ -771,17 +866,96 @@ def _funnel_counts(f: ReportFilter, columns: tuple[str, ...]) -> list[dict]:
         LEFT JOIN (
             SELECT lead_id,
                 MAX(CASE WHEN status = 'met' THEN 1 ELSE 0 END) AS ft_met,
-                MAX(CASE WHEN status = 'breached' OR (status = 'open' AND due_at <= %s)
-                    THEN 1 ELSE 0 END) AS ft_missed
+                MAX(CASE WHEN status = 'breached' THEN 1 ELSE 0 END) AS ft_breached,
+                MIN(CASE WHEN status = 'open' THEN due_at END) AS ft_open_due
             FROM {qn(Obligation._meta.db_table)}
             WHERE kind = 'first_touch' AND lead_id IN (SELECT id FROM cand)
             GROUP BY lead_id
         ) o ON o.lead_id = c.id
-        WHERE e.entered >= %s AND e.entered < %s
+        WHERE e.entered IS NOT NULL
+    """
+    return sql, list(cand_params)
+
+
+_KEPT = "ft_met = 1 AND ft_missed = 0"
+_MISSED = "ft_missed = 1"
+_FUNNEL_MEASURES_SQL = [
+    *((stage, f"r_{stage} = 1") for stage in FUNNEL_STEPS[1:]),
+    ("recycled", "r_recycled = 1"),
+    ("rejected", "r_rejected = 1"),
+    ("sla_kept", _KEPT),
+    ("sla_missed", _MISSED),
+    ("sla_kept_sql", f"{_KEPT} AND r_sql = 1"),
+    ("sla_missed_sql", f"{_MISSED} AND r_sql = 1"),
+    ("sla_kept_won", f"{_KEPT} AND r_won = 1"),
+    ("sla_missed_won", f"{_MISSED} AND r_won = 1"),
+]
+
+
+def _cohort_facts_sql(f: ReportFilter) -> tuple[str, list]:
+    """The facts of the cohort: live, or from the rollup with the leads changed since its
+    last refresh read live (so the answer is as current as the live tables)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    window = [adapt(f.start), adapt(f.end)]
+    candidates = _funnel_candidates(f)
+    if not f.funnel_rolled:
+        sql, params = funnel_facts_sql(candidates)
+        return f"SELECT * FROM ({sql}) live WHERE entered_at >= %s AND entered_at < %s", [
+            *params,
+            *window,
+        ]
+    stale = StaleLead.objects.values("lead_id")
+    live_sql, live_params = funnel_facts_sql(candidates.filter(pk__in=stale))
+    qn = connection.ops.quote_name
+    where = [
+        "r.team_id = ANY(%s)",
+        "r.entered_at >= %s",
+        "r.entered_at < %s",
+        f"NOT EXISTS (SELECT 1 FROM {qn(StaleLead._meta.db_table)} s WHERE s.lead_id = r.lead_id)",
+    ]
+    rolled_params: list = [list(f.sales_team_ids), *window]
+    for column, value in (("owner_id", f.rep_id), ("tier", f.tier), ("lead_source", f.lead_source)):
+        if value:
+            where.append(f"r.{column} = %s")
+            rolled_params.append(value)
+    # Booleans as 1/0, the live facts' shape.
+    flags = ", ".join(f"r.{name}::int" for name in FACT_FLAGS)
+    sql = f"""
+        SELECT lead_id, {", ".join(FACT_COLUMNS)}, entered_at, {", ".join(FACT_FLAGS)}, ft_open_due
+        FROM ({live_sql}) live WHERE entered_at >= %s AND entered_at < %s
+        UNION ALL
+        SELECT r.lead_id, r.team_id, r.owner_id, r.tier, r.lead_source, r.campaign, r.entered_at,
+            {flags}, r.ft_open_due
+        FROM {qn(FunnelLead._meta.db_table)} r WHERE {" AND ".join(where)}
+    """
+    return sql, [*live_params, *window, *rolled_params]
+
+
+def _funnel_counts(f: ReportFilter, columns: tuple[str, ...]) -> list[dict]:
+    """The funnel counted in one statement from the cohort's per-lead facts
+    (`funnel_facts_sql`), summed per group of `columns`. The same rules as `funnel_leads`:
+    a first-touch clock is missed when breached or open past its due time at `now`."""
+    try:
+        facts_sql, params = _cohort_facts_sql(f)
+    except EmptyResultSet:  # nothing can match (no visible agreement)
+        return []
+    qn = connection.ops.quote_name
+    sums = ", ".join(
+        f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {qn(name)}"
+        for name, cond in _FUNNEL_MEASURES_SQL
+    )
+    selected = "".join(f"{qn(column)}, " for column in columns)
+    sql = f"""
+        SELECT {selected}COUNT(*) AS mql, {sums}
+        FROM (
+            SELECT facts.*, CASE WHEN ft_breached = 1
+                OR (ft_open_due IS NOT NULL AND ft_open_due <= %s) THEN 1 ELSE 0 END AS ft_missed
+            FROM ({facts_sql}) facts
+        ) cohort
     """
     if columns:
-        sql += f" GROUP BY {group}"
-    params = [*cand_params, adapt(f.now), adapt(f.start), adapt(f.end)]
+        sql += " GROUP BY " + ", ".join(qn(column) for column in columns)
+    params = [connection.ops.adapt_datetimefield_value(f.now), *params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [c[0] for c in cursor.description]
@@ -927,25 +1101,12 @@ def agreement_tz(agreement: Agreement) -> ZoneInfo:
 
 def clause_compliance(f: ReportFilter, grain: str) -> dict[tuple[date, str, int], ClockCompliance]:
     """Sales compliance per period and clause (kind and order, the same across versions of
-    the agreement), by the same rule as `sales_compliance`; one query."""
-    decided = _decided(f)
-    rows = (
-        lead_clocks(f)
-        .annotate(touched_after=_touched_after(strict=True), bucket=_trunc(grain, "due_at", f.tz))
-        .values("bucket", "kind", "commitment__order")
-        .annotate(
-            decided=Count("id", filter=decided),
-            met=Count("id", filter=Q(status=Status.MET)),
-            made=Count("id", filter=decided & Q(kind=Kind.FOLLOW_UP, touched_after=True)),
-        )
-        .order_by()
-    )
-    return {
-        (_key(r["bucket"], f.tz), r["kind"], r["commitment__order"]): ClockCompliance(
-            r["kind"], r["decided"], r["met"], r["made"]
-        )
-        for r in rows
-    }
+    the agreement), by the same rule as `sales_compliance`: the day counts added up."""
+    result: dict[tuple[date, str, int], ClockCompliance] = {}
+    for (day, kind, order), counts in clock_days(f, by=("order",)).items():
+        key = (_bucket_of(grain, day, f.tz), kind, order)
+        _add(result.setdefault(key, ClockCompliance(kind)), counts)
+    return result
 
 
 def breaches_by_cause(f: ReportFilter) -> list[dict]:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from agreements.models import Agreement, AgreementVersion, Commitment, Side
 from agreements.periods import Period
 from agreements.wording import commitment_sentence
-from reports import metrics
+from reports import metrics, rollups
 from reports.metrics import ReportFilter
 
 Kind = Commitment.Kind
@@ -61,13 +61,17 @@ class Scorecard:
 
 
 def _period_filter(agreement: Agreement, periods: list[Period], now: datetime) -> ReportFilter:
+    tz = metrics.agreement_tz(agreement)
+    rolled_until, funnel_rolled = rollups.coverage((agreement.sales_team_id,), tz)
     return ReportFilter(
         start=periods[0].start,
         end=periods[-1].end,
         now=now,
         agreement_ids=(agreement.pk,),
         sales_team_ids=(agreement.sales_team_id,),
-        tz=metrics.agreement_tz(agreement),
+        tz=tz,
+        rolled_until=rolled_until,
+        funnel_rolled=funnel_rolled,
     )
 
 

@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 
 from agreements.models import Agreement
 from agreements.selectors import user_team_ids
+from reports import rollups
 from reports.metrics import ReportFilter
 
 
@@ -52,14 +53,18 @@ def report_filter(
     today = now.astimezone(tz).date()
     end = end or today
     start = start or end - timedelta(days=default_days - 1)
+    sales_team_ids = tuple(sorted({p[1] for p in pairs}))
+    rolled_until, funnel_rolled = rollups.coverage(sales_team_ids, tz)
     return ReportFilter(
         start=local_midnight(start, tz),
         end=local_midnight(end + timedelta(days=1), tz),
         now=now,
         agreement_ids=tuple(p[0] for p in pairs),
-        sales_team_ids=tuple(sorted({p[1] for p in pairs})),
+        sales_team_ids=sales_team_ids,
         tz=tz,
         rep_id=rep_id,
         tier=tier,
         lead_source=lead_source,
+        rolled_until=rolled_until,
+        funnel_rolled=funnel_rolled,
     )

@@ -326,7 +326,7 @@ def _compliance_tables(f: ReportFilter, link: Links) -> dict[str, Table]:
     days = metrics.day_counts(f)
     tables = [
         sales_table(metrics.sales_compliance(f, days), link),
-        *ttft_tables(metrics.time_to_first_touch(f), link),
+        *ttft_tables(metrics.time_to_first_touch(f, days), link),
         acceptance_table(metrics.acceptance(f, days), link),
         reasons_table(metrics.rejection_reasons(f), link),
         volume_table(metrics.period_results(f), link),

@@ -176,6 +176,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "leads.tasks.quota_evaluation",
         "schedule": CHECK_INTERVAL_SECONDS,
     },
+    # Report rollups (reports/tasks.py; docs/metrics.md)
+    "reports-rollups": {
+        "task": "reports.tasks.refresh_rollups",
+        "schedule": CHECK_INTERVAL_SECONDS,
+    },
     # Alerts (alerts/tasks.py)
     "alerts-deliver": {"task": "alerts.tasks.deliver_alerts", "schedule": 30},
     "alerts-escalate": {"task": "alerts.tasks.escalate_breaches", "schedule": 5 * 60},

@@ -39,6 +39,18 @@ def _touch(lead, at, user, outcome="attempted"):
     )
 
 
+def roll_up(now: datetime) -> None:
+    """Build the report rollups as the periodic check would at `now` (PostgreSQL only)."""
+    from django.db import connection
+
+    from reports import refresh
+    from tests.conftest import service_missing
+
+    if connection.vendor != "postgresql":
+        service_missing("the report rollups need PostgreSQL (set DATABASE_URL=postgres://…)")
+    assert refresh.refresh(now=now).teams_built == 1
+
+
 def build_november(org: Org) -> November:
     for kind, fields in [
         ("first_touch", {"within": "PT1H"}),

@@ -1,0 +1,102 @@
+"""Reading the rollups, and marking leads whose rollup rows must be read again.
+
+The rows are written by `reports.refresh` only; `reports.metrics` decides what to read from
+here (closed days, funnel facts) and what live. Everything here is PostgreSQL-only: on other
+databases (development) `coverage` says "nothing rolled up" and the reports read live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+from django.db.models import QuerySet, Sum
+
+from agreements.models import Commitment
+from reports.models import ClockDay, DispositionDay, RollupState, StaleLead
+
+if TYPE_CHECKING:
+    from reports.metrics import ReportFilter
+
+
+def enabled() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def mark_stale(lead_ids: Iterable[int | None]) -> None:
+    """These leads changed (fields, stage history, touches or clocks): their rollup rows are
+    rebuilt by the next refresh, and the funnel reads them live until then. Call it in the
+    transaction that makes the change, so that the mark commits with it."""
+    ids = sorted({pk for pk in lead_ids if pk is not None})
+    if ids and enabled():
+        StaleLead.objects.bulk_create([StaleLead(lead_id=pk) for pk in ids], ignore_conflicts=True)
+
+
+def coverage(sales_team_ids: Iterable[int], tz: ZoneInfo) -> tuple[date | None, bool]:
+    """(last local day rolled up for all these teams in time zone `tz`, or None; whether
+    the funnel facts of all of them are kept). One query."""
+    team_ids = set(sales_team_ids)
+    if not team_ids or not enabled():
+        return None, False
+    states = list(
+        RollupState.objects.filter(team_id__in=team_ids).values_list("timezone", "through_day")
+    )
+    if len(states) != len(team_ids):
+        return None, False
+    if any(name != str(tz) for name, _ in states):
+        return None, True
+    return min(day for _, day in states), True
+
+
+def _rolled(qs: QuerySet, f: ReportFilter, through: date, *, rep_column: str) -> QuerySet:
+    qs = qs.filter(day__gte=f.first_day, day__lte=through)
+    if f.rep_id:
+        qs = qs.filter(**{rep_column: f.rep_id})
+    if f.tier:
+        qs = qs.filter(tier=f.tier)
+    if f.lead_source:
+        qs = qs.filter(lead_source=f.lead_source)
+    return qs
+
+
+def clock_day_rows(f: ReportFilter, through: date, by: tuple[str, ...] = ()) -> QuerySet:
+    """`metrics.clock_rows` for the closed days up to `through`, from the rollup."""
+    qs = _rolled(
+        ClockDay.objects.filter(agreement_id__in=f.agreement_ids), f, through, rep_column="user_id"
+    )
+    return (
+        qs.values("day", "kind", *by)
+        .annotate(decided=Sum("decided"), met=Sum("met"), made=Sum("made"))
+        .order_by()
+    )
+
+
+def disposition_day_rows(f: ReportFilter, through: date, by: tuple[str, ...] = ()) -> QuerySet:
+    """`metrics.disposition_rows` for the closed days up to `through`, from the rollup."""
+    teams = DispositionDay.objects.filter(team_id__in=f.sales_team_ids)
+    qs = _rolled(teams, f, through, rep_column="owner_id")
+    return (
+        qs.values("day", *by)
+        .annotate(accepted=Sum("accepted"), rejected=Sum("rejected"))
+        .order_by()
+    )
+
+
+def ttft_values_sql(f: ReportFilter, through: date) -> tuple[str, list]:
+    """SQL of (day, s), one row per decided first-touch clock of the closed days up to
+    `through`, `s` its delay to the first touch in seconds (null: never touched)."""
+    qs = _rolled(
+        ClockDay.objects.filter(agreement_id__in=f.agreement_ids, kind=Commitment.Kind.FIRST_TOUCH),
+        f,
+        through,
+        rep_column="user_id",
+    )
+    inner, params = qs.values("day", "ttft_seconds").query.sql_with_params()
+    sql = (
+        "SELECT r.day, v.s::float AS s"
+        f" FROM ({inner}) r CROSS JOIN LATERAL jsonb_array_elements_text(r.ttft_seconds) AS v(s)"
+    )
+    return sql, list(params)
