@@ -89,6 +89,12 @@ class LeadAdmin(admin.ModelAdmin):
         if owner_changed:
             services.lead_reassign(lead=lead, owner=obj.owner, now=now, user=request.user)
 
+    def delete_model(self, request, obj) -> None:
+        services.lead_delete(leads=[obj], now=timezone.now())
+
+    def delete_queryset(self, request, queryset) -> None:
+        services.lead_delete(leads=queryset, now=timezone.now())
+
     def _run(self, request, queryset, action) -> None:
         for lead in queryset:
             try:

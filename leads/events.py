@@ -5,7 +5,8 @@ and checks; nothing here is a Django signal."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,15 @@ def leads_changed(lead_ids: Iterable[int | None]) -> None:
     """These leads' fields, stage history, touches or clocks changed: the report rollups
     read them again at their next refresh (until then the funnel reads them live)."""
     report_rollups.mark_stale(lead_ids)
+
+
+@contextmanager
+def leads_deleting(lead_ids: list[int], *, now: datetime) -> Iterator[None]:
+    """Wraps the deletion of these leads: the report rollups forget them."""
+    from reports import refresh  # the reports read leads; import at use, not at load
+
+    with refresh.forgetting(lead_ids, now=now):
+        yield
 
 
 def lead_handed_off(lead: Lead, *, now: datetime) -> None:

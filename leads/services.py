@@ -4,6 +4,7 @@ the system (when the change is recorded); `at`/`occurred_at` is when it happened
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -109,6 +110,17 @@ def lead_update(*, lead: Lead, data: dict[str, Any]) -> Lead:
     lead.save()
     events.leads_changed([lead.pk])
     return lead
+
+
+@transaction.atomic
+def lead_delete(*, leads: Iterable[Lead], now: datetime) -> int:
+    """Erase leads with their whole history (stage events, touches, clocks, breaches); the
+    reports forget them in the same transaction. Returns the number of leads deleted."""
+    ids = sorted(lead.pk for lead in leads)
+    with events.leads_deleting(ids, now=now):
+        Breach.objects.filter(lead_id__in=ids).delete()  # they protect their clocks
+        _, deleted = Lead.objects.filter(pk__in=ids).delete()
+    return deleted.get(Lead._meta.label, 0)
 
 
 @transaction.atomic

@@ -15,6 +15,8 @@ workers never rebuild the same rows at once. The rows are computed by the very q
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -315,6 +317,25 @@ def _refresh_stale(now: datetime, result: RefreshResult, limit: int) -> int:
                 result.days_rebuilt += _rebuild_days(team, days, now)
         result.stale_leads += len(ids)
         return len(ids)
+
+
+@contextmanager
+def forgetting(lead_ids: list[int], *, now: datetime) -> Iterator[None]:
+    """Wrap the deletion of these leads: the closed days their clocks and dispositions fell
+    on are rebuilt once they are gone (their funnel facts go with them, by cascade)."""
+    if not rollups.enabled():
+        yield
+        return
+    _locked(wait=True)
+    states = {s.team_id: s for s in RollupState.objects.all()}
+    plan = [
+        (team, _touched_days(team, lead_ids, states[team.pk].through_day))
+        for team in _teams()
+        if team.pk in states
+    ]
+    yield
+    for team, days in plan:
+        _rebuild_days(team, days, now)
 
 
 def refresh(*, now: datetime) -> RefreshResult:

@@ -1,0 +1,178 @@
+"""The report rollups (reports/refresh.py) on the hand-built November of
+tests/test_reports_data.py: changes after a refresh, days closing, the funnel kept current,
+time zones, and two refreshes at once. Expected values are worked out by hand from the
+story in test_reports_data.py (the base figures are those of test_reports_metrics.py)."""
+
+import threading
+from dataclasses import replace
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+
+from leads import services
+from reports import metrics, refresh, rollups
+from reports.models import ClockDay, DispositionDay, RollupState, StaleLead
+from reports.selectors import report_filter
+from tests.test_reports_data import NOW, b, build_november, roll_up
+
+NOV = {"start": date(2026, 11, 1), "end": date(2026, 11, 30)}
+
+
+@pytest.fixture
+def nov(org, require_postgres):
+    data = build_november(org)
+    roll_up(NOW)
+    return data
+
+
+def f_at(nov, now=NOW, **kwargs):
+    return report_filter(nov.org.sales_manager, now=now, **{**NOV, **kwargs})
+
+
+def figures(f):
+    """Everything a compliance or funnel page shows, for comparing rolled with live."""
+    return (
+        metrics.sales_compliance(f),
+        metrics.time_to_first_touch(f),
+        metrics.acceptance(f),
+        metrics.rejection_reasons(f),
+        metrics.trend(f, "week"),
+        metrics.trend(f, "month"),
+        metrics.funnel_all(f),
+    )
+
+
+def assert_same_as_live(f):
+    assert f.rolled_until is not None and f.funnel_rolled
+    live = replace(f, rolled_until=None, funnel_rolled=False)
+    assert figures(f) == figures(live)
+
+
+def first_touch(f):
+    ft = metrics.sales_compliance(f)["first_touch"]
+    return ft.decided, ft.met
+
+
+def test_a_changed_tier_moves_closed_days_at_the_next_refresh(nov):
+    # Tier A first touch: L1 met, L3#1 breached, L3#2 met, L4 met. Tier B: L2, L5 breached.
+    assert first_touch(f_at(nov, tier="A")) == (4, 3)
+    services.lead_update(lead=nov.leads["L1"], data={"tier": "B"})
+    assert set(StaleLead.objects.values_list("lead_id", flat=True)) == nov.ids("L1")
+    # Closed days show what the rollup read until the next refresh (a minute at most).
+    assert first_touch(f_at(nov, tier="A")) == (4, 3)
+
+    result = refresh.refresh(now=NOW)
+    assert (result.stale_leads, StaleLead.objects.count()) == (1, 0)
+    assert first_touch(f_at(nov, tier="A")) == (3, 2)
+    assert first_touch(f_at(nov, tier="B")) == (3, 1)
+    assert_same_as_live(f_at(nov, tier="B"))
+
+
+def test_a_late_touch_on_a_closed_day_counts_as_an_attempt_made(nov):
+    # L5's attempt #2 fell due on 24 November (rolled up) and was never made: (5, 2, 3).
+    fu = metrics.sales_compliance(f_at(nov))["follow_up"]
+    assert (fu.decided, fu.met, fu.made) == (5, 2, 3)
+    services.activity_log(
+        lead=nov.leads["L5"], kind="call", occurred_at=NOW, now=NOW, user=nov.org.rep2
+    )
+    refresh.refresh(now=NOW)
+    fu = metrics.sales_compliance(f_at(nov))["follow_up"]
+    assert (fu.decided, fu.met, fu.made) == (5, 2, 4)  # made late: still not met
+    assert_same_as_live(f_at(nov))
+
+
+def test_the_funnel_and_today_are_current_before_any_refresh(nov):
+    # L6 (C2, handed off at 08:30 today) is accepted at NOW.
+    services.lead_accept(lead=nov.leads["L6"], now=NOW)
+    f = f_at(nov)
+    rows, _ = metrics.funnel(f, "campaign")
+    c2 = next(r for r in rows if r.group == "C2").counts
+    assert (c2["mql"], c2["sal"]) == (4, 1)  # the changed lead is read live
+    a = metrics.acceptance(f)
+    assert (a.accepted, a.rejected, a.pct) == (3, 3, 50.0)  # today is always live
+    assert_same_as_live(f)
+
+
+def test_days_are_added_as_they_close(nov):
+    later = NOW + timedelta(days=2)  # Friday 27 November, 09:00
+    result = refresh.refresh(now=later)
+    assert result.days_closed == 2
+    assert RollupState.objects.get().through_day == date(2026, 11, 26)
+    f = f_at(nov, now=later)
+    assert f.rolled_until == date(2026, 11, 26)
+    # L6's first touch (due 25 Nov 09:30) was never made: decided and missed.
+    assert first_touch(f) == (7, 3)
+    # L5's disposition (due 25 Nov 10:00) and L6's (due 27 Nov 08:30) are missed too.
+    d = metrics.sales_compliance(f)["disposition"]
+    assert (d.decided, d.met) == (9, 6)
+    assert_same_as_live(f)
+
+
+def test_a_report_judged_before_the_refresh_reads_those_days_live(nov):
+    # Rolled through 24 November; judged at 20 November 12:00, only days to the 19th qualify.
+    earlier = b(2026, 11, 20, 12, 0)
+    f = f_at(nov, now=earlier)
+    assert metrics._split(f)[0] == date(2026, 11, 19)
+    assert_same_as_live(f)
+
+
+def test_a_report_in_another_time_zone_reads_live(nov):
+    team = nov.org.agreement.sales_team_id
+    assert rollups.coverage([team], ZoneInfo("Europe/Berlin")) == (date(2026, 11, 24), True)
+    assert rollups.coverage([team], ZoneInfo("America/New_York")) == (None, True)
+    assert rollups.coverage([team, 999_999], ZoneInfo("Europe/Berlin")) == (None, False)
+
+
+def test_a_deleted_lead_leaves_the_closed_days(nov):
+    # L2 (tier B, never touched): its first-touch breach on 2 November goes with it.
+    assert first_touch(f_at(nov)) == (6, 3)
+    services.lead_delete(leads=[nov.leads["L2"]], now=NOW)
+    assert first_touch(f_at(nov)) == (5, 3)
+    assert_same_as_live(f_at(nov))
+
+
+def test_the_refresh_is_set_based(nov):
+    for lead in nov.leads.values():
+        services.lead_update(lead=lead, data={})
+    with CaptureQueriesContext(connection) as queries:
+        result = refresh.refresh(now=NOW)
+    assert result.stale_leads == len(nov.leads) == 9
+    # Queries per run of days, not per lead: 9 leads over 4 weeks take a few dozen.
+    assert len(queries) <= 30, [q["sql"][:80] for q in queries]
+    assert_same_as_live(f_at(nov))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_refreshes_at_once_write_each_row_once(org, require_postgres):
+    build_november(org)
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def run():
+        try:
+            barrier.wait(timeout=10)
+            results.append(refresh.refresh(now=NOW))
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sorted(r.teams_built for r in results) == [0, 1]  # the other found the lock taken
+    keys = ClockDay.objects.values_list(
+        "agreement_id", "day", "kind", "order", "user_id", "tier", "lead_source"
+    )
+    assert len(keys) == len(set(keys)) > 0
+    days = DispositionDay.objects.values_list("team_id", "day", "owner_id", "tier", "reason")
+    assert len(days) == len(set(days)) > 0
+    f = report_filter(org.sales_manager, now=NOW, **NOV)
+    assert first_touch(f) == (6, 3)
+    assert_same_as_live(f)
