@@ -2,8 +2,10 @@
 
 `run(n_leads)` loads a year of `n_leads` handed-off leads into the current PostgreSQL
 database with set-based INSERT … SELECT (stage events, first-touch, follow-up and
-disposition clocks, touches, monthly quota periods), times each report once on a warm
-cache, and rolls everything back. Returns seconds per report.
+disposition clocks, touches, monthly quota periods), builds the report rollups as the
+periodic check would, times each report once on a warm cache (from the rollups, and live
+for comparison), times a refresh after a day's worth of changed leads, and rolls
+everything back. Returns seconds per measurement.
 """
 
 from __future__ import annotations
@@ -183,12 +185,22 @@ def _timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def run(n_leads: int) -> dict[str, float]:
-    """Seconds per report over a year of `n_leads` leads (PostgreSQL; rolled back after)."""
+def _once(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def run(n_leads: int, live: bool = True) -> dict[str, float]:
+    """Seconds per report over a year of `n_leads` leads (PostgreSQL; rolled back after);
+    with `live`, the pages are also timed without the rollups."""
+    from dataclasses import replace
+
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from reports import metrics, tables
+    from leads.models import Lead
+    from reports import metrics, refresh, rollups, tables
     from reports.scorecard import scorecard
     from reports.selectors import report_filter
 
@@ -199,14 +211,29 @@ def run(n_leads: int) -> dict[str, float]:
     with transaction.atomic():
         org = _load(n_leads, now)
         user, agreement = org["manager"], org["agreement"]
+        results["rollups: first build (whole year)"] = _once(lambda: refresh.refresh(now=now))
+        # A day's worth of changed leads (a year's leads / 365), e.g. touched or re-tiered.
+        changed = Lead.objects.filter(source_system="reports-bench").order_by("-id")
+        rollups.mark_stale(changed.values_list("id", flat=True)[: max(1, n_leads // 365)])
+        results["rollups: refresh after a day of changed leads"] = _once(
+            lambda: refresh.refresh(now=now)
+        )
+        results["rollups: idle refresh (nothing changed)"] = _once(lambda: refresh.refresh(now=now))
         quarter = report_filter(user, now=now, agreement=agreement)  # the last 90 days
         year = report_filter(user, now=now, agreement=agreement, default_days=WINDOW_DAYS)
         month = report_filter(user, now=now, agreement=agreement, default_days=30)
+        assert year.rolled_until is not None and year.funnel_rolled
         for name, f in (("30 days", month), ("90 days", quarter), ("365 days", year)):
-            results[f"compliance page tables, {name}"] = _timed(
-                lambda f=f: tables.compliance_tables(f, {})
-            )
-            results[f"funnel page tables, {name}"] = _timed(lambda f=f: tables.funnel_tables(f, {}))
+            modes = [("", f)]
+            if live:
+                modes.append((" (live)", replace(f, rolled_until=None, funnel_rolled=False)))
+            for mode, g in modes:
+                results[f"compliance page tables, {name}{mode}"] = _timed(
+                    lambda g=g: tables.compliance_tables(g, {})
+                )
+                results[f"funnel page tables, {name}{mode}"] = _timed(
+                    lambda g=g: tables.funnel_tables(g, {})
+                )
         results["first-touch compliance alone, 365 days"] = _timed(
             lambda: metrics.sales_compliance(year)
         )
