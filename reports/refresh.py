@@ -55,8 +55,11 @@ class RefreshResult:
     days_closed: int = 0
     stale_leads: int = 0
     days_rebuilt: int = 0
+    enabled: bool = True
 
     def __str__(self) -> str:
+        if not self.enabled:
+            return "rollups: not kept on this database (reports read live)"
         return (
             f"rollups: {self.teams_built} teams built, {self.days_closed} days closed, "
             f"{self.stale_leads} changed leads, {self.days_rebuilt} days rebuilt"
@@ -340,8 +343,8 @@ def forgetting(lead_ids: list[int], *, now: datetime) -> Iterator[None]:
 
 def refresh(*, now: datetime) -> RefreshResult:
     """Bring the rollups up to date (PostgreSQL; a no-op elsewhere)."""
-    result = RefreshResult()
-    if not rollups.enabled():
+    result = RefreshResult(enabled=rollups.enabled())
+    if not result.enabled:
         return result
     _advance(now, result)
     while _refresh_stale(now, result, STALE_BATCH) == STALE_BATCH:

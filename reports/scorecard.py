@@ -21,6 +21,7 @@ class Score:
     detail: str = ""
     ok: bool | None = None  # kept (True), not kept (False), not judged (None)
     running: bool = False  # a quota period still running: its number is not final
+    earlier_terms: list[str] = field(default_factory=list)  # other versions' wording then
 
 
 @dataclass
@@ -95,9 +96,10 @@ def _scorecard(agreement: Agreement, *, now: datetime, count: int, at: datetime 
     volume = metrics.period_results(f)
     acceptance = metrics.acceptance_trend(f, "month")
     commitments = version.commitments.order_by("kind", "order", "id")
+    earlier = _earlier_terms(agreement, version, commitments, periods)
     for c in sorted(commitments, key=lambda c: (c.side != Side.SALES, c.kind, c.order)):
         scores = []
-        for key, period in zip(keys, periods, strict=True):
+        for index, (key, period) in enumerate(zip(keys, periods, strict=True)):
             if c.kind in metrics.SALES_KINDS:
                 cc = clauses.get((key, c.kind, c.order), metrics.ClockCompliance(c.kind))
                 scores.append(
@@ -128,8 +130,38 @@ def _scorecard(agreement: Agreement, *, now: datetime, count: int, at: datetime 
                         (a.pct >= c.min_acceptance_pct) if judged else None,
                     )
                 )
+            scores[-1].earlier_terms = earlier.get((index, c.kind, c.order), [])
         card.lines.append(ScoreLine(c.side, c.kind, commitment_sentence(c), scores))
     return card
+
+
+def _earlier_terms(
+    agreement: Agreement, version: AgreementVersion, commitments, periods: list[Period]
+) -> dict[tuple[int, str, int], list[str]]:
+    """For each period and clause (kind, order), the wording of other versions in force
+    during that period where it differs from the active version's: a month's figures are
+    the clocks under the terms they started with, so the card says which terms those were."""
+    current = {(c.kind, c.order): commitment_sentence(c) for c in commitments}
+    others = (
+        agreement.versions.filter(activated_at__isnull=False)
+        .exclude(pk=version.pk)
+        .order_by("number")
+        .prefetch_related("commitments")
+    )
+    notes: dict[tuple[int, str, int], list[str]] = {}
+    for other in others:
+        for index, period in enumerate(periods):
+            ended = other.ended_at is not None and other.ended_at <= period.start
+            if other.activated_at >= period.end or ended:
+                continue
+            for c in other.commitments.all():
+                sentence = commitment_sentence(c)
+                if sentence != current.get((c.kind, c.order)):
+                    also = version.activated_at is not None and version.activated_at < period.end
+                    notes.setdefault((index, c.kind, c.order), []).append(
+                        f"{'Also under' if also else 'Under'} v{other.number}: {sentence}"
+                    )
+    return notes
 
 
 def month_bounds(card: Scorecard) -> tuple[datetime, datetime]:

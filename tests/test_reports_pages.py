@@ -175,7 +175,7 @@ def test_bad_filters_give_400_with_field_messages(client_in):
 def test_scorecard_shows_both_sides_promises_in_plain_words(
     client_in, django_assert_max_num_queries
 ):
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(22):
         response = client_in.get(reverse("reports:scorecard"))
     assert response.status_code == 200
     html = response.content.decode()
@@ -196,6 +196,30 @@ def test_scorecard_shows_both_sides_promises_in_plain_words(
     volume = next(r for r in marketing if r[0].startswith("Marketing will deliver"))
     # November is still running: its count is not final, so no trend from one final month.
     assert volume[2:] == ["20.0% 1 of 5", "60.0% 3 of 5 so far", "—"]
+
+
+def test_scorecard_names_the_earlier_terms_a_month_was_judged_under(client, nov):
+    from agreements.services import agreement_version_draft
+    from tests.factories import activate
+
+    org = nov.org
+    v2 = agreement_version_draft(agreement=org.agreement, summary="Faster first touch")
+    v2.commitments.filter(kind="first_touch").update(within="PT30M")
+    activate(org, now=b(2026, 11, 20, 9, 0), version=v2)
+    client.force_login(org.sales_manager)
+    with time_machine.travel(NOW, tick=False):
+        response = client.get(reverse("reports:scorecard"))
+    sales = parse(response).tables["score-sales"]
+    first_touch = next(r for r in sales if r[0].startswith("Sales will make a first touch"))
+    v1 = "Sales will make a first touch on every lead within 1 hour of hand-off."
+    assert first_touch[0] == (
+        "Sales will make a first touch on every lead within 30 minutes of hand-off."
+    )
+    # October was all v1; November's clocks started under v1 until the 20th, then v2.
+    assert first_touch[2] == f"100.0% 1 of 1 on time Under v1: {v1}"
+    assert first_touch[3] == f"50.0% 3 of 6 on time Also under v1: {v1}"
+    follow_up = next(r for r in sales if "attempt" in r[0])
+    assert "under v1" not in " ".join(follow_up)  # unchanged terms: nothing to say
 
 
 def test_review_pack_is_one_printable_page(client_in, nov, django_assert_max_num_queries):
