@@ -176,3 +176,41 @@ def test_two_refreshes_at_once_write_each_row_once(org, require_postgres):
     f = report_filter(org.sales_manager, now=NOW, **NOV)
     assert first_touch(f) == (6, 3)
     assert_same_as_live(f)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_celery_worker_on_redis_keeps_the_rollups(org, require_postgres):
+    import time as wall
+
+    import time_machine
+    from celery.contrib.testing.worker import start_worker
+
+    from reports import tasks
+    from slahub.celery import app
+    from tests.conftest import redis_url
+
+    build_november(org)
+    app.conf.update(broker_url=redis_url(), broker_transport_options={})
+    with (
+        time_machine.travel(NOW, tick=True),
+        start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"),
+    ):
+        tasks.refresh_rollups.delay()
+        deadline = wall.monotonic() + 30
+        while StaleLead.objects.exists() and wall.monotonic() < deadline:
+            wall.sleep(0.1)  # waiting for the worker, not for a clock
+    assert RollupState.objects.get().through_day == date(2026, 11, 24)
+    f = report_filter(org.sales_manager, now=NOW, **NOV)
+    assert first_touch(f) == (6, 3)
+    assert_same_as_live(f)
+
+
+def test_every_beat_entry_names_a_registered_task(settings):
+    from slahub.celery import app
+
+    app.loader.import_default_modules()
+    assert "reports.tasks.refresh_rollups" in {
+        entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    }
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        assert entry["task"] in app.tasks, name
