@@ -411,7 +411,8 @@ def _ttft_values_sql(f: ReportFilter) -> tuple[str, list]:
             parts.append(sql)
             params += more
         if live is not None:
-            inner, more = first_touch_delays(live).values("day", "ttft").query.sql_with_params()
+            delays = first_touch_delays(live).values("day", "ttft").order_by()
+            inner, more = delays.query.sql_with_params()
             parts.append(f"SELECT day, EXTRACT(EPOCH FROM ttft)::float AS s FROM ({inner}) l")
             params += more
     except EmptyResultSet:  # nothing can match (no visible agreement)

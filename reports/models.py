@@ -7,6 +7,7 @@ Each row is derived from the live tables by `reports.refresh` with the very quer
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
@@ -52,7 +53,8 @@ class ClockDay(models.Model):
     decided = models.PositiveIntegerField(default=0)
     met = models.PositiveIntegerField(default=0)
     made = models.PositiveIntegerField(default=0)
-    ttft_seconds = models.JSONField(default=list, blank=True)
+    # float8[] on PostgreSQL, the only database that keeps rollups (SQLite just creates it).
+    ttft_seconds = ArrayField(models.FloatField(null=True), default=list, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["agreement", "day"])]

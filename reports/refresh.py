@@ -241,6 +241,9 @@ def _build_team(team: _Team, now: datetime) -> int:
     first = max(min(starts), FIRST_DAY) if starts else through
     days = _rebuild_range(team, first, through, now) if first <= through else 0
     _write_funnel_facts(Lead.objects.filter(sales_team_id=team.pk))
+    with connection.cursor() as cursor:  # fresh statistics, so the planner sees the new rows
+        for model in (ClockDay, DispositionDay, FunnelLead):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     RollupState.objects.update_or_create(
         team_id=team.pk,
         defaults={"timezone": str(team.tz), "through_day": through, "refreshed_at": now},

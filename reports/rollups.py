@@ -95,8 +95,5 @@ def ttft_values_sql(f: ReportFilter, through: date) -> tuple[str, list]:
         rep_column="user_id",
     )
     inner, params = qs.values("day", "ttft_seconds").query.sql_with_params()
-    sql = (
-        "SELECT r.day, v.s::float AS s"
-        f" FROM ({inner}) r CROSS JOIN LATERAL jsonb_array_elements_text(r.ttft_seconds) AS v(s)"
-    )
+    sql = f"SELECT r.day, v.s FROM ({inner}) r CROSS JOIN LATERAL unnest(r.ttft_seconds) AS v(s)"
     return sql, list(params)
