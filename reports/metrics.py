@@ -80,7 +80,7 @@ def report_reads() -> Iterator[None]:
         return
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL jit = off; SET LOCAL work_mem = '64MB'")
+            cursor.execute("SET LOCAL jit = off; SET LOCAL work_mem = '128MB'")
         yield
 
 
@@ -455,7 +455,8 @@ def _ttft_summary_postgres(f: ReportFilter) -> TtftSummary:
             COUNT(*) AS clocks, COUNT(s) AS touched, {", ".join(buckets)},
             percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY s) AS percentiles
         FROM (
-            SELECT date_trunc('week', day)::date AS week, date_trunc('month', day)::date AS month, s
+            SELECT date_trunc('week', day::timestamp)::date AS week,
+                date_trunc('month', day::timestamp)::date AS month, s
             FROM ({values_sql}) delays
         ) d
         GROUP BY GROUPING SETS ((), (week), (month))
