@@ -272,17 +272,22 @@ def _split(f: ReportFilter) -> tuple[date | None, ReportFilter | None]:
     return through, replace(f, start=datetime(day.year, day.month, day.day, tzinfo=f.tz))
 
 
-def clock_days(f: ReportFilter, by: tuple[str, ...] = ()) -> dict[tuple, ClockCompliance]:
-    """Lead clocks by local day of their due time, kind (and `by`): from the rollup for
-    closed days, live for the rest (a query each)."""
+def _day_rows(f: ReportFilter, by: tuple[str, ...], rolled, live_rows) -> list[dict]:
+    """Day rows of the closed days from the rollup (`rolled`), of the rest live
+    (`live_rows`): a query each."""
     through, live = _split(f)
-    rows: list = []
+    rows: list[dict] = []
     if through is not None:
-        rows += rollups.clock_day_rows(f, through, by)
+        rows += rolled(f, through, by)
     if live is not None:
-        rows += clock_rows(live, by)
+        rows += live_rows(live, by)
+    return rows
+
+
+def clock_days(f: ReportFilter, by: tuple[str, ...] = ()) -> dict[tuple, ClockCompliance]:
+    """Lead clocks by local day of their due time, kind (and `by`)."""
     result: dict[tuple, ClockCompliance] = {}
-    for r in rows:
+    for r in _day_rows(f, by, rollups.clock_day_rows, clock_rows):
         key = (r["day"], r["kind"], *(r[name] for name in by))
         _add(
             result.setdefault(key, ClockCompliance(r["kind"])),
@@ -292,16 +297,9 @@ def clock_days(f: ReportFilter, by: tuple[str, ...] = ()) -> dict[tuple, ClockCo
 
 
 def disposition_counts(f: ReportFilter, by: tuple[str, ...] = ()) -> dict[tuple, list[int]]:
-    """[accepted, rejected] by local day (and `by`): from the rollup for closed days, live
-    for the rest (a query each)."""
-    through, live = _split(f)
-    rows: list = []
-    if through is not None:
-        rows += rollups.disposition_day_rows(f, through, by)
-    if live is not None:
-        rows += disposition_rows(live, by)
+    """[accepted, rejected] by local day (and `by`)."""
     result: dict[tuple, list[int]] = {}
-    for r in rows:
+    for r in _day_rows(f, by, rollups.disposition_day_rows, disposition_rows):
         counts = result.setdefault((r["day"], *(r[name] for name in by)), [0, 0])
         counts[0] += r["accepted"]
         counts[1] += r["rejected"]
