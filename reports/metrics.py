@@ -3,6 +3,8 @@
 Pages, the API, CSV exports and emails all call these functions; nothing else computes a
 report number. Every figure is aggregated in the database (a few queries per report, never a
 Python loop over leads); `leads_behind` gives the leads behind any figure, filtered the same way.
+Closed days and the funnel's per-lead facts are read from the rollups the checks keep
+(`reports.refresh` fills them with the live queries below, grouped finer; see docs/metrics.md).
 
 Conventions
 - A report covers [start, end) and is judged at `now` (an input, like everywhere else).
