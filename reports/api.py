@@ -83,6 +83,11 @@ class FilterOutSerializer(serializers.Serializer):
     rep = serializers.IntegerField(allow_null=True)
     tier = serializers.CharField(allow_blank=True)
     lead_source = serializers.CharField(allow_blank=True)
+    rolled_up_through = serializers.DateField(
+        allow_null=True,
+        help_text="Days up to this one were read from the rollups the checks keep (refreshed "
+        "every minute); later days live. Null: all live (see docs/metrics.md).",
+    )
 
 
 def filter_data(f: ReportFilter) -> dict:
@@ -95,6 +100,7 @@ def filter_data(f: ReportFilter) -> dict:
         "rep": f.rep_id,
         "tier": f.tier,
         "lead_source": f.lead_source,
+        "rolled_up_through": metrics.rolled_through(f),
     }
 
 

@@ -259,6 +259,11 @@ def disposition_rows(f: ReportFilter, by: tuple[str, ...] = ()) -> QuerySet:
     )
 
 
+def rolled_through(f: ReportFilter) -> date | None:
+    """The last day of the range read from the rollups (None: all live)."""
+    return _split(f)[0]
+
+
 def _split(f: ReportFilter) -> tuple[date | None, ReportFilter | None]:
     """(the last day to read from the rollups or None, the filter of the rest to read live
     or None). Only closed days are rolled up; today and later are always live."""

@@ -48,6 +48,16 @@ def test_compliance_gives_the_hand_computed_november(api, django_assert_max_num_
     assert [w["first_touch_pct"] for w in weeks] == [None, 50.0, 0.0, 100.0, 0.0, None]
 
 
+def test_compliance_says_how_far_the_rollups_went(api, nov):
+    from tests.test_reports_data import roll_up
+
+    assert api.get(COMPLIANCE, NOV).json()["filter"]["rolled_up_through"] is None
+    roll_up(NOW)
+    data = api.get(COMPLIANCE, NOV).json()
+    assert data["filter"]["rolled_up_through"] == "2026-11-24"  # the day before NOW
+    assert data["sales"]["first_touch"] == {"decided": 6, "met": 3, "missed": 3, "pct": 50.0}
+
+
 def test_compliance_filters_by_rep_and_tier(api, nov):
     rep2 = api.get(COMPLIANCE, {**NOV, "rep": nov.org.rep2.pk}).json()
     assert rep2["sales"]["first_touch"]["decided"] == 1

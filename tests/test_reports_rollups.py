@@ -115,7 +115,7 @@ def test_a_report_judged_before_the_refresh_reads_those_days_live(nov):
     # Rolled through 24 November; judged at 20 November 12:00, only days to the 19th qualify.
     earlier = b(2026, 11, 20, 12, 0)
     f = f_at(nov, now=earlier)
-    assert metrics._split(f)[0] == date(2026, 11, 19)
+    assert metrics.rolled_through(f) == date(2026, 11, 19)
     assert_same_as_live(f)
 
 
