@@ -124,3 +124,53 @@ def test_too_many_requests_get_429(sla, as_user, monkeypatch):
     refused = client.get("/api/v1/teams/")
     assert refused.json()["code"] == "throttled"
     assert int(refused["Retry-After"]) > 0
+
+
+def test_the_settings_share_the_cache_through_redis_when_there_is_one():
+    import subprocess
+    import sys
+
+    code = "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])"
+    env = {"DJANGO_SETTINGS_MODULE": "slahub.settings", "SECRET_KEY": "x", "PATH": ""}
+    for extra, backend in [
+        ({"REDIS_URL": "redis://redis:6379/0"}, "django.core.cache.backends.redis.RedisCache"),
+        ({}, "django.core.cache.backends.locmem.LocMemCache"),
+    ]:
+        out = subprocess.run(
+            [sys.executable, "-c", f"import django; django.setup(); {code}"],
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert out.stdout.strip() == backend
+
+
+def test_throttle_counters_live_in_redis_for_every_process(sla, as_user, monkeypatch, settings):
+    import uuid
+
+    import redis
+    from rest_framework.throttling import UserRateThrottle
+
+    from tests.conftest import redis_url
+
+    url = redis_url()
+    prefix = f"test-throttle-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    monkeypatch.setitem(UserRateThrottle.THROTTLE_RATES, "user", "3/minute")
+    server = redis.Redis.from_url(url)
+    try:
+        client = as_user(sla.rep)
+        assert [client.get("/api/v1/teams/").status_code for _ in range(3)] == [200] * 3
+        keys = server.keys(f"{prefix}:*throttle_user_*")
+        assert len(keys) == 1  # the counter another worker process would read
+        assert client.get("/api/v1/teams/").status_code == 429
+    finally:
+        for key in server.keys(f"{prefix}:*"):
+            server.delete(key)
