@@ -453,6 +453,27 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return Response(CommitmentSerializer(commitment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
+        summary="Take a commitment out of a draft version",
+        parameters=[
+            *_VERSION_PARAMS,
+            OpenApiParameter("commitment", OpenApiTypes.INT, OpenApiParameter.PATH),
+        ],
+        request=None,
+        responses={204: None},
+    )
+    @action(
+        detail=True,
+        methods=["delete"],
+        url_path=r"versions/(?P<number>\d+)/commitments/(?P<commitment>\d+)",
+    )
+    def commitment(self, request, pk=None, number=None, commitment=None):
+        version = self._version(number)
+        require_agreement_manager(request.user, version.agreement)
+        target = get_object_or_404(version.commitments.all(), pk=commitment)
+        services.commitment_delete(commitment=target)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
         summary="Propose a draft version to the other side",
         parameters=_VERSION_PARAMS,
         request=None,

@@ -45,6 +45,13 @@ def commitment_create(*, version: AgreementVersion, **fields) -> Commitment:
     return commitment
 
 
+def commitment_delete(*, commitment: Commitment) -> None:
+    """Take a commitment out of a draft (a version proposed or in force stays as signed)."""
+    if commitment.version.status != AgreementVersion.Status.DRAFT:
+        raise ValidationError("Only a draft version's commitments can change.")
+    commitment.delete()
+
+
 @transaction.atomic
 def agreement_version_draft(
     *, agreement: Agreement, user: AbstractBaseUser | None = None, summary: str = ""
@@ -135,6 +142,21 @@ def agreement_version_retire(*, version: AgreementVersion, now: datetime) -> Agr
     version.ended_at = now
     version.save(update_fields=["status", "ended_at"])
     return version
+
+
+@transaction.atomic
+def membership_remove(*, team, user: AbstractBaseUser) -> None:
+    """Take `user` out of `team`. The last manager stays: somebody must sign and answer for
+    the team. The user's leads keep their owner until a manager reassigns them."""
+    membership = Membership.objects.select_for_update().filter(team=team, user=user).first()
+    if membership is None:
+        raise ValidationError(f"{user} is not in {team}.")
+    managers = Membership.objects.select_for_update().filter(
+        team=team, role=Membership.Role.MANAGER
+    )
+    if membership.role == Membership.Role.MANAGER and managers.count() == 1:
+        raise ValidationError(f"{user} is the last manager of {team}: name another one first.")
+    membership.delete()
 
 
 def membership_set(*, team, user: AbstractBaseUser, role: str) -> Membership:

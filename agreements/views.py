@@ -141,6 +141,20 @@ def commitment_add(request: HttpRequest, pk: int, number: int) -> HttpResponse:
 
 @login_required
 @require_POST
+def commitment_remove(request: HttpRequest, pk: int, number: int, commitment: int) -> HttpResponse:
+    agreement = _managed_agreement(request, pk)
+    version = _version(agreement, number)
+    target = get_object_or_404(version.commitments, pk=commitment)
+    try:
+        services.commitment_delete(commitment=target)
+    except ValidationError as exc:
+        return _refused(request, agreement, exc)
+    messages.success(request, f"Removed from version {number}: {commitment_sentence(target)}")
+    return redirect("agreement-detail", pk=agreement.pk)
+
+
+@login_required
+@require_POST
 def version_propose(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     agreement = _managed_agreement(request, pk)
     version = _version(agreement, number)

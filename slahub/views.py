@@ -28,7 +28,7 @@ from agreements.models import (
     Team,
 )
 from agreements.periods import period_containing
-from agreements.services import membership_set
+from agreements.services import membership_remove, membership_set
 from slahub import dashboard
 
 PAGE_SIZE = 25
@@ -274,13 +274,32 @@ def settings_teams(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
-def settings_member_add(request: HttpRequest, pk: int) -> HttpResponse:
+def _managed_team(request: HttpRequest, pk: int) -> Team:
     team = get_object_or_404(Team, pk=pk)
     managed = {t.pk for t in dashboard.roles_of(request.user).teams(managed=True)}
     if not (request.user.is_staff or team.pk in managed):
         raise PermissionDenied("Only a manager of this team changes its members.")
+    return team
+
+
+@login_required
+@require_POST
+def settings_member_remove(request: HttpRequest, pk: int, user: int) -> HttpResponse:
+    team = _managed_team(request, pk)
+    member = get_object_or_404(get_user_model(), pk=user)
+    try:
+        membership_remove(team=team, user=member)
+    except ValidationError as exc:
+        messages.error(request, f"Nobody was removed: {' '.join(exc.messages)}")
+    else:
+        messages.success(request, f"{member} is no longer in {team}.")
+    return redirect("settings-teams")
+
+
+@login_required
+@require_POST
+def settings_member_add(request: HttpRequest, pk: int) -> HttpResponse:
+    team = _managed_team(request, pk)
     form = MemberForm(request.POST)
     if form.is_valid():
         membership_set(

@@ -42,6 +42,11 @@ urlpatterns = [
         name="commitment-add",
     ),
     path(
+        "agreements/<int:pk>/versions/<int:number>/commitments/<int:commitment>/remove/",
+        agreement_views.commitment_remove,
+        name="commitment-remove",
+    ),
+    path(
         "agreements/<int:pk>/versions/<int:number>/propose/",
         agreement_views.version_propose,
         name="version-propose",
@@ -66,6 +71,11 @@ urlpatterns = [
     ),
     path("settings/teams/", views.settings_teams, name="settings-teams"),
     path("settings/teams/<int:pk>/members/", views.settings_member_add, name="settings-member-add"),
+    path(
+        "settings/teams/<int:pk>/members/<int:user>/remove/",
+        views.settings_member_remove,
+        name="settings-member-remove",
+    ),
     path("settings/rejection-reasons/", views.settings_reasons, name="settings-reasons"),
     path(
         "settings/rejection-reasons/<int:pk>/toggle/",

@@ -105,6 +105,36 @@ def test_a_bad_commitment_is_refused_with_field_messages(client, active, frozen)
     assert AgreementVersion.objects.get(number=2).commitments.count() == 2
 
 
+def test_a_manager_takes_a_commitment_out_of_a_draft_but_not_out_of_signed_terms(
+    client, active, frozen
+):
+    pk = active.agreement.pk
+    client.force_login(active.sales_manager)
+    client.post(reverse("version-draft", args=[pk]), {"summary": "No volume quota"})
+    draft = AgreementVersion.objects.get(number=2)
+    volume = draft.commitments.get(kind="lead_volume")
+    page = client.get(reverse("agreement-detail", args=[pk])).content.decode()
+    remove_url = reverse("commitment-remove", args=[pk, 2, volume.pk])
+    assert f'action="{remove_url}"' in page
+    response = client.post(remove_url, follow=True)
+    assert (
+        "Removed from version 2: Marketing will deliver at least 40 SQLs each month."
+        in response.content.decode()
+    )
+    assert list(draft.commitments.values_list("kind", flat=True)) == ["first_touch"]
+    # Version 1 is in force: its terms stay as both sides signed them.
+    signed = AgreementVersion.objects.get(number=1).commitments.get(kind="lead_volume")
+    refused = client.post(reverse("commitment-remove", args=[pk, 1, signed.pk]))
+    assert refused.status_code == 400
+    assert "Only a draft version&#x27;s commitments can change." in refused.content.decode()
+    assert AgreementVersion.objects.get(number=1).commitments.count() == 2
+    client.force_login(active.rep)
+    first_touch = draft.commitments.get()
+    forbidden = client.post(reverse("commitment-remove", args=[pk, 2, first_touch.pk]))
+    assert forbidden.status_code == 403
+    assert draft.commitments.count() == 1
+
+
 def test_a_rep_cannot_draft_or_sign(client, active, frozen):
     client.force_login(active.rep)
     response = client.post(

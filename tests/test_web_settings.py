@@ -76,6 +76,23 @@ def test_a_manager_adds_a_member_to_their_team_only(client, org):
     assert other.status_code == 403
 
 
+def test_a_manager_removes_a_member_but_never_the_last_manager(client, org):
+    client.force_login(org.sales_manager)
+    page = client.get(reverse("settings-teams")).content.decode()
+    remove_rep = reverse("settings-member-remove", args=[org.sales.pk, org.rep.pk])
+    assert f'action="{remove_rep}"' in page
+    response = client.post(remove_rep, follow=True)
+    assert f"{org.rep} is no longer in Sales." in response.content.decode()
+    assert not Membership.objects.filter(team=org.sales, user=org.rep).exists()
+    remove_self = reverse("settings-member-remove", args=[org.sales.pk, org.sales_manager.pk])
+    response = client.post(remove_self, follow=True)
+    assert "is the last manager of Sales: name another one first." in response.content.decode()
+    assert Membership.objects.filter(team=org.sales, user=org.sales_manager).exists()
+    other_team = reverse("settings-member-remove", args=[org.marketing.pk, org.marketer.pk])
+    assert client.post(other_team).status_code == 403
+    assert Membership.objects.filter(team=org.marketing, user=org.marketer).exists()
+
+
 def test_the_teams_page_lists_members_without_n_plus_one(
     client, org, django_assert_max_num_queries
 ):

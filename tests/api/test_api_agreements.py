@@ -64,6 +64,26 @@ def test_diff_between_versions(sla, frozen, as_user):
     assert missing.json()["fields"] == {"to": ["No such version."]}
 
 
+def test_a_commitment_comes_out_of_a_draft_only(sla, frozen, as_user):
+    base = f"/api/v1/agreements/{sla.agreement.pk}"
+    manager = as_user(sla.sales_manager)
+    manager.post(f"{base}/versions/", {"summary": "No cadence"}, format="json")
+    draft = AgreementVersion.objects.get(agreement=sla.agreement, number=2)
+    follow_up = draft.commitments.get(kind="follow_up")
+    url = f"{base}/versions/2/commitments/{follow_up.pk}/"
+    assert as_user(sla.rep).delete(url).status_code == 403
+    assert manager.delete(url).status_code == 204
+    assert sorted(draft.commitments.values_list("kind", flat=True)) == [
+        "disposition",
+        "first_touch",
+    ]
+    assert manager.delete(url).status_code == 404  # gone
+    signed = AgreementVersion.objects.get(number=1).commitments.get(kind="follow_up")
+    refused = manager.delete(f"{base}/versions/1/commitments/{signed.pk}/")
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == "Only a draft version's commitments can change."
+
+
 def test_commitments_diff_reports_changed_fields():
     old = [Commitment(kind="first_touch", order=0, within="PT4H", clock="business")]
     new = [Commitment(kind="first_touch", order=0, within="PT2H", clock="business")]
