@@ -59,7 +59,14 @@ def compliance(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "reports/compliance.html",
-        {"form": form, "f": f, "tables": report, "charts": charts, "query": urlencode(query)},
+        {
+            "form": form,
+            "f": f,
+            "tables": report,
+            "charts": charts,
+            "query": urlencode(query),
+            "rolled_through": metrics.rolled_through(f) if f else None,
+        },
         status=200 if f else 400,
     )
 

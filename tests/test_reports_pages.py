@@ -113,6 +113,23 @@ def test_compliance_page_renders_with_charts_and_csv_matches(
     # The chart shows the table's numbers.
     week = json.loads(parsed_script(html, "chart-week"))
     assert week["series"][0]["data"] == [None, 50.0, 0.0, 100.0, 0.0, None]
+    assert "Counted live from the leads and their clocks." in html
+
+
+def test_compliance_page_says_which_days_came_from_the_rollup(client_in):
+    from tests.test_reports_data import roll_up
+
+    roll_up(NOW)
+    response = client_in.get(reverse("reports:compliance") + "?" + NOV)
+    html = response.content.decode()
+    assert "Days up to 24 Nov 2026 are read from the daily rollup" in html
+    assert page_rows(parse(response), "sales")[1] == [
+        "First touch within the SLA",
+        "6",
+        "3",
+        "3",
+        "50.0",
+    ]
 
 
 def parsed_script(html: str, element_id: str) -> str:
