@@ -26,6 +26,7 @@ from agreements.models import (
     Team,
     WorkingHours,
 )
+from alerts import services as alert_services
 from alerts.models import Alert
 from leads import checks, services
 from leads.models import Lead
@@ -243,6 +244,7 @@ def build(*, now: datetime, days: int = 90, seed: int = 7, per_day: int = 8) -> 
             event.action(event.at)
     checks.deadline_scan(now=now)
     checks.quota_evaluation(now=now)
+    alert_services.escalate_breaches(now=now)  # old unanswered breaches were escalated then
     # The replayed past is history: nobody is emailed about it when the worker starts.
     Alert.objects.filter(status__in=[Alert.Status.PENDING, Alert.Status.HELD]).update(
         status=Alert.Status.SKIPPED
