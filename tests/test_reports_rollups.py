@@ -214,3 +214,100 @@ def test_every_beat_entry_names_a_registered_task(settings):
     }
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
         assert entry["task"] in app.tasks, name
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_rolled_up_figures_equal_live_ones_through_a_random_month(org, require_postgres, seed):
+    """Three weeks of random work on 24 leads (touches on time and late, accepts, rejects,
+    recycling and a second hand-off, conversions, reassignments, new tiers and sources, a
+    deletion), with the checks and a refresh at random moments: after every refresh, every
+    figure for every filter equals the live count."""
+    import random
+
+    from leads import checks
+    from leads.models import Lead
+    from tests.factories import activate, add_commitment, make_lead
+
+    rng = random.Random(seed)
+    for kind, fields in [
+        ("first_touch", {"within": "PT1H"}),
+        ("follow_up", {"attempts": 3, "every": "P1D"}),
+        ("disposition", {"within": "P2D"}),
+        ("lead_quality", {"min_acceptance_pct": 60, "period": "month", "min_sample": 2}),
+    ]:
+        add_commitment(org.version, kind, clock="calendar", **fields)
+    activate(org, now=b(2026, 10, 30, 9, 0))
+    reps = [org.rep, org.rep2]
+    t = b(2026, 11, 2, 8, 0)
+    leads = []
+    for _ in range(24):
+        t += timedelta(minutes=rng.randint(20, 900))
+        leads.append(
+            make_lead(
+                org,
+                now=t,
+                handed_off_at=t,
+                owner=rng.choice(reps),
+                tier=rng.choice("ABC"),
+                lead_source=rng.choice(["Ads", "Webinar"]),
+                campaign=rng.choice(["C1", "C2"]),
+            )
+        )
+        for _step in range(rng.randint(0, 4)):
+            lead = rng.choice(leads)
+            if not Lead.objects.filter(pk=lead.pk).exists():
+                continue
+            lead.refresh_from_db()
+            t += timedelta(minutes=rng.randint(5, 300))
+            action = rng.random()
+            try:
+                if action < 0.4:
+                    services.activity_log(
+                        lead=lead,
+                        kind="call",
+                        occurred_at=t,
+                        now=t,
+                        user=lead.owner,
+                        outcome=rng.choice(["attempted", "attempted", "connected"]),
+                    )
+                elif action < 0.5:
+                    services.lead_accept(lead=lead, now=t)
+                elif action < 0.6:
+                    services.lead_reject(
+                        lead=lead, reason=rng.choice(["Bad fit", "No budget"]), now=t
+                    )
+                elif action < 0.65:
+                    services.lead_set_stage(lead=lead, stage="recycled", now=t)
+                    services.lead_hand_off(lead=lead, at=t, now=t)
+                elif action < 0.7:
+                    services.lead_set_stage(lead=lead, stage="sql", now=t)
+                elif action < 0.8:
+                    services.lead_reassign(lead=lead, owner=rng.choice(reps), now=t)
+                elif action < 0.9:
+                    services.lead_update(
+                        lead=lead,
+                        data={
+                            "tier": rng.choice("ABC"),
+                            "lead_source": rng.choice(["Ads", "Webinar"]),
+                        },
+                    )
+                elif action < 0.93:
+                    services.lead_delete(leads=[lead], now=t)
+                else:
+                    checks.deadline_scan(now=t)
+            except services.ValidationError:
+                pass  # not allowed in the lead's stage: a real user would be told so
+        if rng.random() < 0.3:
+            refresh.refresh(now=t)
+            f = report_filter(org.sales_manager, now=t, **NOV)
+            if f.rolled_until is None:
+                continue
+            for extra in ({}, {"rep_id": org.rep.pk}, {"tier": "A"}, {"lead_source": "Ads"}):
+                assert_same_as_live(replace(f, **extra))
+    end = t + timedelta(days=2)
+    checks.deadline_scan(now=end)
+    refresh.refresh(now=end)
+    f = report_filter(org.sales_manager, now=end, **NOV)
+    assert f.rolled_until == (end.astimezone(f.tz) - timedelta(days=1)).date()
+    for extra in ({}, {"rep_id": org.rep2.pk}, {"tier": "B"}, {"lead_source": "Webinar"}):
+        assert_same_as_live(replace(f, **extra))
