@@ -193,3 +193,48 @@ def test_the_other_pages_are_accessible(demo, open_page, name):
     page.goto(page.url.split("/team/")[0] + reverse(name))
     page.locator("h1").wait_for()
     assert_accessible(page)
+
+
+def _charts_drawn(page) -> dict[str, int]:
+    """Painted pixels per report chart (a chart that is not drawn has none)."""
+    return page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('canvas[data-chart]')].map(c => {
+            if (!Chart.getChart(c)) return [c.dataset.chart, 0];
+            const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let painted = 0;
+            for (let i = 3; i < px.length; i += 4) if (px[i] > 0) painted++;
+            return [c.dataset.chart, painted];
+        }))"""
+    )
+
+
+def test_the_report_pages_draw_their_charts_from_the_rollups(demo, open_page):
+    from django.db import connection
+
+    from reports import refresh
+
+    org, _ = demo
+    if connection.vendor == "postgresql":  # the rollups are kept on PostgreSQL only
+        refresh.refresh(now=timezone.now())
+    page = open_page(org.sales_manager)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    base = page.url.split("/team/")[0]
+    page.goto(base + reverse("reports:compliance"))
+    page.get_by_role("heading", name="Compliance report", exact=True).wait_for()
+    drawn = _charts_drawn(page)
+    assert set(drawn) == {"chart-week", "chart-month", "chart-histogram", "chart-ttft"}
+    assert all(pixels > 500 for pixels in drawn.values()), drawn
+    assert page.locator("#table-sales").is_visible()
+    if connection.vendor == "postgresql":
+        assert "are read from the daily rollup" in page.locator("#freshness").inner_text()
+    assert_accessible(page)
+    screenshot(page, "reports-compliance.png")
+
+    page.goto(base + reverse("reports:funnel"))
+    page.get_by_role("heading", name="Closed-loop funnel", exact=True).wait_for()
+    drawn = _charts_drawn(page)
+    assert len(drawn) == 4 and all(pixels > 500 for pixels in drawn.values()), drawn
+    assert_accessible(page)
+    screenshot(page, "reports-funnel.png")
+    assert errors == []
