@@ -1,11 +1,17 @@
 """API defaults that DRF imports while defining its views: parsers that refuse an
-oversized body with 413 before reading it, and the pagination."""
+oversized body with 413 before reading it, the pagination, and throttles that keep
+answering when their counter store is down."""
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
-from rest_framework import exceptions, parsers, status
+from redis.exceptions import RedisError
+from rest_framework import exceptions, parsers, status, throttling
 from rest_framework.pagination import PageNumberPagination
+
+log = logging.getLogger("slahub.api")
 
 
 class RequestTooLarge(exceptions.APIException):
@@ -59,3 +65,26 @@ class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+
+# Throttles ---------------------------------------------------------------------------------
+
+
+class _FailOpen:
+    """Counts in the shared cache (Redis in production); if the cache cannot be reached the
+    request goes through and the outage is logged: no API call fails because of it."""
+
+    def allow_request(self, request, view) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except (RedisError, OSError):
+            log.warning("API throttle: cache unreachable, request let through", exc_info=True)
+            return True
+
+
+class UserRateThrottle(_FailOpen, throttling.UserRateThrottle):
+    pass
+
+
+class AnonRateThrottle(_FailOpen, throttling.AnonRateThrottle):
+    pass

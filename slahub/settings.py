@@ -235,8 +235,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "slahub.api_defaults.Pagination",
     "EXCEPTION_HANDLER": "slahub.api_errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "slahub.api_defaults.AnonRateThrottle",
+        "slahub.api_defaults.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/minute"),

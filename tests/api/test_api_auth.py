@@ -91,7 +91,7 @@ def test_malformed_json_is_a_400(sla, as_user):
 def test_throttling_is_on_by_default(settings):
     from rest_framework.settings import api_settings
 
-    assert "rest_framework.throttling.UserRateThrottle" in [
+    assert "slahub.api_defaults.UserRateThrottle" in [
         f"{c.__module__}.{c.__name__}" for c in api_settings.DEFAULT_THROTTLE_CLASSES
     ]
     assert settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["user"]
@@ -174,3 +174,20 @@ def test_throttle_counters_live_in_redis_for_every_process(sla, as_user, monkeyp
     finally:
         for key in server.keys(f"{prefix}:*"):
             server.delete(key)
+
+
+def test_the_api_answers_when_the_throttle_store_is_down(sla, as_user, settings, caplog):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+        }
+    }
+    response = as_user(sla.rep).get("/api/v1/teams/")
+    assert response.status_code == 200
+    assert "API throttle: cache unreachable, request let through" in caplog.text
