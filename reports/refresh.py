@@ -23,13 +23,14 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection, transaction
-from django.db.models import F, FloatField
+from django.db.models import FloatField
 from django.db.models.functions import Cast, TruncDate
 
 from agreements.models import Agreement
 from leads.models import Lead, Obligation, StageEvent
 from reports import rollups
 from reports.metrics import (
+    CLOCK_DIMENSIONS,
     SALES_KINDS,
     EpochSeconds,
     Kind,
@@ -131,12 +132,7 @@ def _clock_days(f: ReportFilter) -> list[ClockDay]:
     }
     delays = (
         first_touch_delays(f)
-        .annotate(
-            agreement_id=F("agreement_version__agreement_id"),
-            order=F("commitment__order"),
-            tier=F("lead__tier"),
-            lead_source=F("lead__lead_source"),
-        )
+        .annotate(**CLOCK_DIMENSIONS)
         .values("day", *CLOCK_BY)
         .annotate(seconds=ArrayAgg(Cast(EpochSeconds("ttft"), FloatField()), order_by="id"))
         .order_by()
