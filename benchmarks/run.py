@@ -89,6 +89,7 @@ def load(now):
 def main() -> int:
     from django.utils import timezone
 
+    from integrations import services as integration_services
     from leads import checks, services
     from tests.factories import make_lead
 
@@ -132,6 +133,24 @@ def main() -> int:
             due = checks.open_obligations_due(now).select_for_update(skip_locked=True)
             plan = due.order_by("due_at")[:500].explain()
         print(f"# scan plan uses the partial index: {'obligation_open_due' in plan}")
+        items = [
+            {
+                "data": {
+                    "external_id": f"bulk-{i}",
+                    "name": f"Bulk lead {i}",
+                    "sales_team": org.sales,
+                    "marketing_team": org.marketing,
+                    "owner": org.rep,
+                    "handed_off_at": now,
+                }
+            }
+            for i in range(1000)
+        ]
+        start = time.perf_counter()
+        outcomes = integration_services.lead_upsert_many(items, now=now)
+        bulk_ms = (time.perf_counter() - start) * 1000
+        assert all(o["result"] == "created" for o in outcomes), outcomes[:3]
+        report("bulk upsert of 1,000 handed-off leads (one request)", [bulk_ms])
         try:
             from benchmarks import reports_bench
         except ImportError:
