@@ -187,8 +187,12 @@ def test_funnel_by_lead_source_and_its_leads(nov):
     assert set(behind.values_list("pk", flat=True)) == nov.ids("L2", "L5")
 
 
-def test_no_leads_gives_empty_figures(org):
+@pytest.mark.parametrize("rolled", [False, True], ids=["live", "rolled"])
+def test_no_leads_gives_empty_figures(org, rolled):
+    if rolled:
+        roll_up(NOW)
     f = report_filter(org.sales_manager, now=NOW, **NOV)
+    assert (f.rolled_until is not None) == rolled
     compliance = metrics.sales_compliance(f)
     assert all((c.decided, c.pct) == (0, None) for c in compliance.values())
     t = metrics.time_to_first_touch(f)
