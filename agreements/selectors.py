@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
+from agreements.batch import once
 from agreements.models import AgreementVersion, Commitment, Membership, Team
 
 
@@ -39,13 +40,16 @@ def user_team_ids(user: AbstractBaseUser) -> set[int]:
 def active_version_for_sales_team(team_id: int) -> AgreementVersion | None:
     """The active version of the agreement whose sales side is this team (the newest one if
     the team has agreements with several marketing teams)."""
-    return (
-        AgreementVersion.objects.filter(
-            agreement__sales_team_id=team_id, status=AgreementVersion.Status.ACTIVE
-        )
-        .select_related("agreement__calendar", "agreement__sales_team__calendar")
-        .order_by("-activated_at")
-        .first()
+    return once(
+        ("active_version", team_id),
+        lambda: (
+            AgreementVersion.objects.filter(
+                agreement__sales_team_id=team_id, status=AgreementVersion.Status.ACTIVE
+            )
+            .select_related("agreement__calendar", "agreement__sales_team__calendar")
+            .order_by("-activated_at")
+            .first()
+        ),
     )
 
 
@@ -56,4 +60,7 @@ def active_versions() -> QuerySet[AgreementVersion]:
 
 
 def commitments_in_order(version: AgreementVersion, kinds) -> list[Commitment]:
-    return list(version.commitments.filter(kind__in=kinds).order_by("kind", "order", "id"))
+    return once(
+        ("commitments", version.pk, tuple(kinds)),
+        lambda: list(version.commitments.filter(kind__in=kinds).order_by("kind", "order", "id")),
+    )

@@ -15,6 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from agreements.batch import batch
 from agreements.errors import PermissionDenied, ValidationError
 from agreements.models import Agreement, Goal, GoalCheckIn, Membership, Team
 from agreements.selectors import is_manager, require_agreement_manager
@@ -218,28 +219,26 @@ def lead_upsert_many(
     Items may carry pre-validation errors under "errors" (from the serializer); those are
     reported as they are. Returns one {"result", "lead", "errors"} per item, in order."""
     results = []
-    for item in items:
-        if item.get("errors"):
-            results.append({"result": "error", "lead": None, "errors": item["errors"]})
-            continue
-        try:
-            with transaction.atomic():
-                result, lead = lead_upsert(data=item["data"], now=now, user=user)
-        except ValidationError as exc:
-            results.append({"result": "error", "lead": None, "errors": error_messages(exc)})
-        except PermissionDenied as exc:
-            results.append({"result": "error", "lead": None, "errors": {"detail": [str(exc)]}})
-        except IntegrityError:
-            results.append(
-                {
-                    "result": "error",
-                    "lead": None,
-                    "errors": {"external_id": ["Sent twice in this batch, or changed meanwhile."]},
-                }
-            )
-        else:
-            results.append({"result": result, "lead": lead, "errors": {}})
+    with batch():  # terms and calendars looked up once for all items
+        for item in items:
+            results.append(_upsert_item(item, now=now, user=user))
     return results
+
+
+def _upsert_item(item: dict[str, Any], *, now: datetime, user=None) -> dict[str, Any]:
+    if item.get("errors"):
+        return {"result": "error", "lead": None, "errors": item["errors"]}
+    try:
+        with transaction.atomic():
+            result, lead = lead_upsert(data=item["data"], now=now, user=user)
+    except ValidationError as exc:
+        return {"result": "error", "lead": None, "errors": error_messages(exc)}
+    except PermissionDenied as exc:
+        return {"result": "error", "lead": None, "errors": {"detail": [str(exc)]}}
+    except IntegrityError:
+        message = "Sent twice in this batch, or changed meanwhile."
+        return {"result": "error", "lead": None, "errors": {"external_id": [message]}}
+    return {"result": result, "lead": lead, "errors": {}}
 
 
 # Activities -----------------------------------------------------------------------------
@@ -487,29 +486,31 @@ def import_run(*, import_id: int, now: datetime) -> Import:
             error_count=counts["error"],
         )
 
-    for number, raw in csv_mapping.rows(record.content):
-        values = {**defaults, **csv_mapping.apply_mapping(record.preset, record.mapping, raw)}
-        serializer = LeadUpsertSerializer(data=values, context={"user": record.user})
-        if serializer.is_valid():
-            [outcome] = lead_upsert_many(
-                [{"data": serializer.validated_data}], now=now, user=record.user
+    # The import runs as of its start (`now`): terms and calendars are looked up once.
+    with batch():
+        for number, raw in csv_mapping.rows(record.content):
+            values = {**defaults, **csv_mapping.apply_mapping(record.preset, record.mapping, raw)}
+            serializer = LeadUpsertSerializer(data=values, context={"user": record.user})
+            if serializer.is_valid():
+                outcome = _upsert_item(
+                    {"data": serializer.validated_data}, now=now, user=record.user
+                )
+            else:
+                outcome = {"result": "error", "lead": None, "errors": serializer.errors}
+            counts[outcome["result"]] += 1
+            processed += 1
+            rows.append(
+                ImportRow(
+                    import_run=record,
+                    number=number,
+                    result=outcome["result"],
+                    lead=outcome["lead"],
+                    external_id=str(values.get("external_id", ""))[:100],
+                    errors=_plain(outcome["errors"]),
+                )
             )
-        else:
-            outcome = {"result": "error", "lead": None, "errors": serializer.errors}
-        counts[outcome["result"]] += 1
-        processed += 1
-        rows.append(
-            ImportRow(
-                import_run=record,
-                number=number,
-                result=outcome["result"],
-                lead=outcome["lead"],
-                external_id=str(values.get("external_id", ""))[:100],
-                errors=_plain(outcome["errors"]),
-            )
-        )
-        if processed % PROGRESS_EVERY == 0:
-            flush()
+            if processed % PROGRESS_EVERY == 0:
+                flush()
     flush()
     Import.objects.filter(pk=record.pk).update(status=Import.Status.DONE, finished_at=now)
     record.refresh_from_db()

@@ -11,6 +11,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 
 from agreements import businesstime
+from agreements.batch import once
 from agreements.calendars import clock_calendar
 from agreements.matching import first_matches
 from agreements.models import AgreementVersion, Commitment, Side
@@ -24,8 +25,12 @@ LEAD_KINDS = Commitment.LEAD_KINDS
 
 def lead_calendar(lead: Lead, version: AgreementVersion, *, around: datetime):
     """Sales clocks run on the sales team's calendar, else the agreement's."""
-    stored = (lead.sales_team and lead.sales_team.calendar) or version.agreement.calendar
-    return clock_calendar(stored, around=around)
+
+    def load() -> businesstime.Calendar:
+        stored = (lead.sales_team and lead.sales_team.calendar) or version.agreement.calendar
+        return clock_calendar(stored, around=around)
+
+    return once(("lead_calendar", lead.sales_team_id, version.agreement_id, around.year), load)
 
 
 def deadlines(

@@ -109,3 +109,37 @@ def test_bulk_to_another_teams_sales_team_is_an_item_error(sla, frozen, as_user,
     assert answer.json()["results"][0]["result"] == "error"
     assert "sales_team" in answer.json()["results"][0]["errors"]
     assert not Lead.objects.filter(external_id="o-1").exists()
+
+
+def test_a_batch_reads_terms_and_calendars_once_not_per_lead(sla, frozen, as_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    items = [
+        {
+            "source_system": "hubspot",
+            "external_id": f"many-{i}",
+            "name": f"Lead {i}",
+            "sales_team": sla.sales.pk,
+            "owner": sla.rep.pk,
+            "handed_off_at": "2026-11-25T09:00:00+01:00",
+        }
+        for i in range(12)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        response = as_user(sla.marketer).post(
+            "/api/v1/leads/bulk/", {"leads": items}, format="json"
+        )
+    assert [r["result"] for r in response.json()["results"]] == ["created"] * 12
+
+    def reads(table: str) -> int:
+        return sum(f'FROM "{table}"' in q["sql"] for q in queries.captured_queries)
+
+    # Working hours, holidays and commitments: once for the batch, not twelve times.
+    assert reads("agreements_workinghours") == 1
+    assert reads("agreements_holiday") == 1
+    assert reads("agreements_commitment") == 1
+    # Every lead still has its own clocks, on the same terms as a single hand-off.
+    clocks = Obligation.objects.filter(lead__external_id__startswith="many-")
+    assert clocks.count() == 12 * 2  # first touch and disposition each
+    assert len(set(clocks.values_list("due_at", flat=True))) == 2
