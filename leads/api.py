@@ -615,6 +615,17 @@ class BreachViewSet(viewsets.ReadOnlyModelViewSet):
             return Breach.objects.none()
         return breaches_visible_to(self.request.user).order_by("-due_at", "-id")
 
+    def _answer(self, request, serializer_class, service) -> Response:
+        """Check the body, then move the breach through `service`: the serializers' fields
+        are the service's keywords."""
+        breach = self.get_object()
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        breach = service(
+            breach=breach, user=request.user, now=timezone.now(), **serializer.validated_data
+        )
+        return Response(BreachSerializer(breach).data)
+
     @extend_schema(
         summary="The breached side acknowledges it",
         request=AcknowledgeSerializer,
@@ -622,16 +633,7 @@ class BreachViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
-        breach = self.get_object()
-        serializer = AcknowledgeSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        breach = services.breach_acknowledge(
-            breach=breach,
-            user=request.user,
-            note=serializer.validated_data.get("note", ""),
-            now=timezone.now(),
-        )
-        return Response(BreachSerializer(breach).data)
+        return self._answer(request, AcknowledgeSerializer, services.breach_acknowledge)
 
     @extend_schema(
         summary="The breached side disputes it, with a reason",
@@ -640,16 +642,7 @@ class BreachViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def dispute(self, request, pk=None):
-        breach = self.get_object()
-        serializer = DisputeSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        breach = services.breach_dispute(
-            breach=breach,
-            user=request.user,
-            reason=serializer.validated_data["reason"],
-            now=timezone.now(),
-        )
-        return Response(BreachSerializer(breach).data)
+        return self._answer(request, DisputeSerializer, services.breach_dispute)
 
     @extend_schema(
         summary="The other side's manager resolves it (upheld or waived)",
@@ -658,14 +651,4 @@ class BreachViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
-        breach = self.get_object()
-        serializer = ResolveSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        breach = services.breach_resolve(
-            breach=breach,
-            user=request.user,
-            resolution=serializer.validated_data["resolution"],
-            note=serializer.validated_data.get("note", ""),
-            now=timezone.now(),
-        )
-        return Response(BreachSerializer(breach).data)
+        return self._answer(request, ResolveSerializer, services.breach_resolve)
