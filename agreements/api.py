@@ -35,6 +35,7 @@ from agreements.models import (
     WorkingHours,
 )
 from agreements.selectors import require_agreement_manager
+from agreements.services import COMMITMENT_FIELDS
 from agreements.wording import commitment_sentence
 from integrations import services as integration_services
 
@@ -104,24 +105,6 @@ class CalendarSerializer(serializers.ModelSerializer):
             "custom_holidays",
         ]
         read_only_fields = fields
-
-
-COMMITMENT_FIELDS = [
-    "kind",
-    "order",
-    "name",
-    "applies_to",
-    "clock",
-    "warn_at_pct",
-    "within",
-    "attempts",
-    "every",
-    "target",
-    "stage",
-    "period",
-    "min_acceptance_pct",
-    "min_sample",
-]
 
 
 class CommitmentSerializer(serializers.ModelSerializer):

@@ -12,18 +12,11 @@ from collections.abc import Iterator
 
 from django.core.exceptions import ValidationError
 
+from leads.models import LEAD_DATA_FIELDS
+
 MAPPABLE_FIELDS = [
     "external_id",
-    "name",
-    "email",
-    "company",
-    "title",
-    "phone",
-    "country",
-    "tier",
-    "score",
-    "lead_source",
-    "campaign",
+    *LEAD_DATA_FIELDS,
     "stage",
     "handed_off_at",
     "rejection_reason",

@@ -10,11 +10,10 @@ from agreements.models import Side, Team
 from leads.models import Activity, Lead, Stage
 
 
-class LeadUpsertSerializer(serializers.Serializer):
-    """A lead keyed by (source_system, external_id). Only the fields sent are applied."""
+class LeadDataSerializer(serializers.Serializer):
+    """A lead's descriptive fields and its owner, each optional: the part every lead write
+    shares (`leads.services.LEAD_DATA_FIELDS` and the owner)."""
 
-    source_system = serializers.CharField(max_length=50, required=False, default="api")
-    external_id = serializers.CharField(max_length=100)
     name = serializers.CharField(max_length=200, required=False)
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
     company = serializers.CharField(max_length=200, required=False, allow_blank=True)
@@ -25,11 +24,18 @@ class LeadUpsertSerializer(serializers.Serializer):
     score = serializers.IntegerField(required=False, min_value=-(2**31), max_value=2**31 - 1)
     lead_source = serializers.CharField(max_length=100, required=False, allow_blank=True)
     campaign = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    stage = serializers.ChoiceField(choices=Stage.choices, required=False)
-    rejection_reason = serializers.CharField(max_length=150, required=False, allow_blank=True)
     owner = serializers.PrimaryKeyRelatedField(
         queryset=get_user_model().objects.filter(is_active=True), required=False, allow_null=True
     )
+
+
+class LeadUpsertSerializer(LeadDataSerializer):
+    """A lead keyed by (source_system, external_id). Only the fields sent are applied."""
+
+    source_system = serializers.CharField(max_length=50, required=False, default="api")
+    external_id = serializers.CharField(max_length=100)
+    stage = serializers.ChoiceField(choices=Stage.choices, required=False)
+    rejection_reason = serializers.CharField(max_length=150, required=False, allow_blank=True)
     owner_email = serializers.EmailField(
         required=False, write_only=True, help_text="Alternative to `owner`: the user's email."
     )

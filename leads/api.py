@@ -9,7 +9,6 @@ import datetime as dt
 
 import django_filters
 from django import forms
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -22,9 +21,21 @@ from rest_framework.response import Response
 
 from agreements.errors import PermissionDenied
 from integrations import services as integration_services
-from integrations.serializers import ActivityInSerializer, LeadUpsertSerializer
+from integrations.serializers import (
+    ActivityInSerializer,
+    LeadDataSerializer,
+    LeadUpsertSerializer,
+)
 from leads import rules, services
-from leads.models import Activity, Breach, Lead, Obligation, Stage, StageEvent
+from leads.models import (
+    LEAD_DATA_FIELDS,
+    Activity,
+    Breach,
+    Lead,
+    Obligation,
+    Stage,
+    StageEvent,
+)
 from leads.selectors import breaches_visible_to, leads_visible_to, obligations_visible_to
 
 BULK_MAX = 1000
@@ -49,16 +60,7 @@ LEAD_FIELDS = [
     "id",
     "source_system",
     "external_id",
-    "name",
-    "email",
-    "company",
-    "title",
-    "phone",
-    "country",
-    "tier",
-    "score",
-    "lead_source",
-    "campaign",
+    *LEAD_DATA_FIELDS,
     "stage",
     "owner",
     "sales_team",
@@ -93,22 +95,8 @@ class LeadDetailSerializer(LeadSerializer):
         read_only_fields = fields
 
 
-class LeadUpdateSerializer(serializers.Serializer):
+class LeadUpdateSerializer(LeadDataSerializer):
     """Descriptive fields and the owner; stage and hand-off have their own actions."""
-
-    name = serializers.CharField(max_length=200, required=False)
-    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
-    company = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    phone = serializers.CharField(max_length=50, required=False, allow_blank=True)
-    country = serializers.CharField(max_length=2, required=False, allow_blank=True)
-    tier = serializers.CharField(max_length=20, required=False, allow_blank=True)
-    score = serializers.IntegerField(required=False, min_value=-(2**31), max_value=2**31 - 1)
-    lead_source = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    campaign = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    owner = serializers.PrimaryKeyRelatedField(
-        queryset=get_user_model().objects.filter(is_active=True), required=False, allow_null=True
-    )
 
 
 class AtSerializer(serializers.Serializer):

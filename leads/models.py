@@ -27,6 +27,21 @@ CONVERTED_STAGES = ("sql", "opportunity", "won")
 CLOSED_STAGES = ("won", "lost", "rejected", "recycled")
 
 
+# Fields a caller may set directly; stage, owner, team and hand-off go through services.
+LEAD_DATA_FIELDS = [
+    "name",
+    "email",
+    "company",
+    "title",
+    "phone",
+    "country",
+    "tier",
+    "score",
+    "lead_source",
+    "campaign",
+]
+
+
 def stages_at_or_beyond(stage: str) -> list[str]:
     return FUNNEL[FUNNEL.index(stage) :]
 

@@ -18,6 +18,7 @@ from leads import clocks, events
 from leads.models import (
     CLOSED_STAGES,
     CONVERTED_STAGES,
+    LEAD_DATA_FIELDS,
     Activity,
     Breach,
     BreachComment,
@@ -29,20 +30,6 @@ from leads.models import (
 from leads.selectors import breach_rights
 
 Kind = Commitment.Kind
-
-# Fields a caller may set directly; stage, owner, team and hand-off go through services.
-LEAD_DATA_FIELDS = [
-    "name",
-    "email",
-    "company",
-    "title",
-    "phone",
-    "country",
-    "tier",
-    "score",
-    "lead_source",
-    "campaign",
-]
 
 
 def _record_stage(lead: Lead, to_stage: str, *, at: datetime, user=None, note: str = "") -> None:
