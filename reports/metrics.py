@@ -107,6 +107,12 @@ class ReportFilter:
     rolled_until: date | None = None
     funnel_rolled: bool = False
 
+    def lookups(self, *, rep: str, tier: str = "tier", lead_source: str = "lead_source") -> dict:
+        """The rep, tier and lead-source filters that are set, as lookups on these columns
+        (the rep is a clock's user, a lead's owner, … depending on what is counted)."""
+        chosen = ((rep, self.rep_id), (tier, self.tier), (lead_source, self.lead_source))
+        return {column: value for column, value in chosen if value}
+
     @property
     def first_day(self) -> date:
         return self.start.astimezone(self.tz).date()
@@ -123,14 +129,7 @@ def pct(part: int, whole: int) -> float | None:
 
 
 def _leads(f: ReportFilter) -> QuerySet[Lead]:
-    qs = Lead.objects.filter(sales_team_id__in=f.sales_team_ids)
-    if f.rep_id:
-        qs = qs.filter(owner_id=f.rep_id)
-    if f.tier:
-        qs = qs.filter(tier=f.tier)
-    if f.lead_source:
-        qs = qs.filter(lead_source=f.lead_source)
-    return qs
+    return Lead.objects.filter(sales_team_id__in=f.sales_team_ids, **f.lookups(rep="owner_id"))
 
 
 def _decided(f: ReportFilter) -> Q:
@@ -143,7 +142,7 @@ def _missed(f: ReportFilter) -> Q:
 
 def lead_clocks(f: ReportFilter, kinds=SALES_KINDS) -> QuerySet[Obligation]:
     """Lead clocks of these kinds due in the range (decided or not), filtered."""
-    qs = Obligation.objects.filter(
+    return Obligation.objects.filter(
         # A lead clock's team is its agreement's sales team: said twice, so that the
         # (team, kind, due_at) index serves the range.
         team_id__in=f.sales_team_ids,
@@ -152,14 +151,8 @@ def lead_clocks(f: ReportFilter, kinds=SALES_KINDS) -> QuerySet[Obligation]:
         agreement_version__agreement_id__in=f.agreement_ids,
         due_at__gte=f.start,
         due_at__lt=f.end,
+        **f.lookups(rep="user_id", tier="lead__tier", lead_source="lead__lead_source"),
     )
-    if f.rep_id:
-        qs = qs.filter(user_id=f.rep_id)
-    if f.tier:
-        qs = qs.filter(lead__tier=f.tier)
-    if f.lead_source:
-        qs = qs.filter(lead__lead_source=f.lead_source)
-    return qs
 
 
 def _touched_after(strict: bool) -> Exists:
@@ -921,10 +914,9 @@ def _cohort_facts_sql(f: ReportFilter) -> tuple[str, list]:
         f"NOT EXISTS (SELECT 1 FROM {qn(StaleLead._meta.db_table)} s WHERE s.lead_id = r.lead_id)",
     ]
     rolled_params: list = [list(f.sales_team_ids), *window]
-    for column, value in (("owner_id", f.rep_id), ("tier", f.tier), ("lead_source", f.lead_source)):
-        if value:
-            where.append(f"r.{column} = %s")
-            rolled_params.append(value)
+    for column, value in f.lookups(rep="owner_id").items():
+        where.append(f"r.{column} = %s")
+        rolled_params.append(value)
     # Booleans as 1/0, the live facts' shape.
     flags = ", ".join(f"r.{name}::int" for name in FACT_FLAGS)
     sql = f"""

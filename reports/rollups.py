@@ -52,14 +52,7 @@ def coverage(sales_team_ids: Iterable[int], tz: ZoneInfo) -> tuple[date | None, 
 
 
 def _rolled(qs: QuerySet, f: ReportFilter, through: date, *, rep_column: str) -> QuerySet:
-    qs = qs.filter(day__gte=f.first_day, day__lte=through)
-    if f.rep_id:
-        qs = qs.filter(**{rep_column: f.rep_id})
-    if f.tier:
-        qs = qs.filter(tier=f.tier)
-    if f.lead_source:
-        qs = qs.filter(lead_source=f.lead_source)
-    return qs
+    return qs.filter(day__gte=f.first_day, day__lte=through, **f.lookups(rep=rep_column))
 
 
 def clock_day_rows(f: ReportFilter, through: date, by: tuple[str, ...] = ()) -> QuerySet:
