@@ -131,6 +131,8 @@ def lead_hand_off(
     lead.rejection_reason = ""
     if lead.stage in (Stage.NEW, Stage.RECYCLED):
         _record_stage(lead, Stage.MQL, at=at, user=user, note="Handed off to sales")
+    else:
+        events.leads_changed([lead.pk])  # _record_stage marks it otherwise
     version = active_version_for_sales_team(lead.sales_team_id)
     lead.agreement_version = version
     lead.save()
@@ -149,7 +151,6 @@ def lead_hand_off(
                         calendar=calendar,
                     )
                 )
-    events.leads_changed([lead.pk])
     events.lead_handed_off(lead, now=now)
     return opened
 

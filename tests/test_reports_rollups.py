@@ -71,6 +71,20 @@ def test_a_changed_tier_moves_closed_days_at_the_next_refresh(nov):
     assert_same_as_live(f_at(nov, tier="B"))
 
 
+def test_every_hand_off_marks_the_lead_once_whatever_its_stage(nov):
+    from tests.factories import make_lead
+
+    fresh = make_lead(nov.org, now=NOW)  # stage "new": the hand-off records MQL
+    at_mql = make_lead(nov.org, now=NOW, stage="mql")  # already MQL: no stage event
+    StaleLead.objects.all().delete()
+    with CaptureQueriesContext(connection) as queries:
+        services.lead_hand_off(lead=fresh, now=NOW)
+    services.lead_hand_off(lead=at_mql, now=NOW)
+    assert set(StaleLead.objects.values_list("lead_id", flat=True)) == {fresh.pk, at_mql.pk}
+    marks = [q for q in queries.captured_queries if "reports_stalelead" in q["sql"]]
+    assert len(marks) == 1
+
+
 def test_a_late_touch_on_a_closed_day_counts_as_an_attempt_made(nov):
     # L5's attempt #2 fell due on 24 November (rolled up) and was never made: (5, 2, 3).
     fu = metrics.sales_compliance(f_at(nov))["follow_up"]
