@@ -923,8 +923,8 @@ def _cohort_facts_sql(f: ReportFilter) -> tuple[str, list]:
         SELECT lead_id, {", ".join(FACT_COLUMNS)}, entered_at, {", ".join(FACT_FLAGS)}, ft_open_due
         FROM ({live_sql}) live WHERE entered_at >= %s AND entered_at < %s
         UNION ALL
-        SELECT r.lead_id, r.team_id, r.owner_id, r.tier, r.lead_source, r.campaign, r.entered_at,
-            {flags}, r.ft_open_due
+        SELECT r.lead_id, r.team_id, {", ".join(f"r.{c}" for c in FACT_COLUMNS[1:])},
+            r.entered_at, {flags}, r.ft_open_due
         FROM {qn(FunnelLead._meta.db_table)} r WHERE {" AND ".join(where)}
     """
     return sql, [*live_params, *window, *rolled_params]

@@ -31,6 +31,8 @@ from leads.models import Lead, Obligation, StageEvent
 from reports import rollups
 from reports.metrics import (
     CLOCK_DIMENSIONS,
+    FACT_COLUMNS,
+    FACT_FLAGS,
     SALES_KINDS,
     EpochSeconds,
     Kind,
@@ -179,38 +181,17 @@ def _rebuild_days(team: _Team, days: set[date], now: datetime) -> int:
     return sum(_rebuild_range(team, first, last, now) for first, last in _runs(days))
 
 
-_FACT_FIELDS = (
-    "lead_id",
-    "team_id",
-    "owner_id",
-    "tier",
-    "lead_source",
-    "campaign",
-    "entered_at",
-    "r_sal",
-    "r_sql",
-    "r_opportunity",
-    "r_won",
-    "r_recycled",
-    "r_rejected",
-    "ft_met",
-    "ft_breached",
-    "ft_open_due",
-)
-
-
 def _write_funnel_facts(leads) -> None:
-    """(Re)write the funnel facts of these leads (a queryset) with one INSERT … SELECT."""
+    """(Re)write the funnel facts of these leads (a queryset) with one INSERT … SELECT of
+    `funnel_facts_sql` (its 1/0 flags stored as booleans, its sales team as the team)."""
     sql, params = funnel_facts_sql(leads.filter(sales_team__isnull=False))
-    qn = connection.ops.quote_name
-    flags = {"r_sal", "r_sql", "r_opportunity", "r_won", "r_recycled", "r_rejected"}
-    flags |= {"ft_met", "ft_breached"}
-    source = ["lead_id", "sales_team_id", *_FACT_FIELDS[2:]]
-    selected = ", ".join(f"f.{name} = 1" if name in flags else f"f.{name}" for name in source)
+    columns = ["lead_id", "team_id", *FACT_COLUMNS[1:], "entered_at", *FACT_FLAGS, "ft_open_due"]
+    selected = ["f.lead_id", "f.sales_team_id", *(f"f.{c}" for c in FACT_COLUMNS[1:])]
+    selected += ["f.entered_at", *(f"f.{flag} = 1" for flag in FACT_FLAGS), "f.ft_open_due"]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {qn(FunnelLead._meta.db_table)} ({', '.join(_FACT_FIELDS)})"
-            f" SELECT {selected} FROM ({sql}) f",
+            f"INSERT INTO {connection.ops.quote_name(FunnelLead._meta.db_table)}"
+            f" ({', '.join(columns)}) SELECT {', '.join(selected)} FROM ({sql}) f",
             params,
         )
 
