@@ -142,6 +142,13 @@ class CommitmentInSerializer(serializers.Serializer):
     within = serializers.CharField(required=False, allow_blank=True, max_length=32)
     attempts = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=50)
     every = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    min_gap = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=32,
+        help_text="Follow-up: touches closer together than this count as one attempt "
+        "(ISO 8601, default PT1H; empty: every touch counts).",
+    )
     target = serializers.IntegerField(
         required=False, allow_null=True, min_value=0, max_value=2**31 - 1
     )

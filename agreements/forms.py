@@ -32,6 +32,7 @@ class CommitmentForm(forms.ModelForm):
             "within",
             "attempts",
             "every",
+            "min_gap",
             "target",
             "stage",
             "period",

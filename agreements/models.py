@@ -306,6 +306,14 @@ class Commitment(models.Model):
     every = models.CharField(
         max_length=32, blank=True, validators=[validate_iso_duration], help_text="e.g. P2D"
     )
+    min_gap = models.CharField(
+        max_length=32,
+        blank=True,
+        default="PT1H",
+        validators=[validate_iso_duration],
+        help_text="Touches closer together than this count as one attempt (elapsed time; "
+        "empty: every touch counts).",
+    )
     target = models.PositiveIntegerField(null=True, blank=True)
     stage = models.CharField(max_length=5, choices=Stage.choices, blank=True)
     period = models.CharField(max_length=10, choices=Period.choices, blank=True)

@@ -28,6 +28,7 @@ COMMITMENT_FIELDS = [
     "within",
     "attempts",
     "every",
+    "min_gap",
     "target",
     "stage",
     "period",

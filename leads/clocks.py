@@ -6,7 +6,7 @@ when a clock opens or stops; this module knows how long a clock runs and writes 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import QuerySet
 
@@ -17,7 +17,7 @@ from agreements.matching import first_matches
 from agreements.models import AgreementVersion, Commitment, Side
 from agreements.selectors import commitments_in_order
 from leads import events
-from leads.models import Breach, Lead, Obligation
+from leads.models import Activity, Breach, Lead, Obligation
 
 Status = Obligation.Status
 LEAD_KINDS = Commitment.LEAD_KINDS
@@ -46,6 +46,35 @@ def deadlines(
         return start + (due - start) * share, due
     working = businesstime.between(calendar, start, due)
     return businesstime.add(calendar, start, working * share), due
+
+
+DEFAULT_MIN_GAP = "PT1H"
+
+
+def min_gap(commitment: Commitment | None) -> timedelta:
+    """Elapsed time below which two touches are one attempt (the follow-up's setting)."""
+    text = DEFAULT_MIN_GAP if commitment is None else commitment.min_gap
+    if not text:
+        return timedelta(0)
+    length = businesstime.ClockDuration.parse(text)
+    return timedelta(days=length.days, seconds=length.seconds)
+
+
+def attempt_of(activity: Activity, lead: Lead, gap: timedelta) -> int | None:
+    """Which attempt since the lead's hand-off this touch is (1 = the first touch), or
+    None when it falls inside the minimum gap after the previous attempt."""
+    rows = Activity.objects.filter(
+        lead=lead, occurred_at__gte=lead.handed_off_at, occurred_at__lte=activity.occurred_at
+    ).values_list("pk", "occurred_at")
+    ordered = sorted(rows, key=lambda row: (row[1], row[0]))
+    number, last = 0, None
+    for pk, at in ordered:
+        counts = last is None or at - last >= gap
+        if counts:
+            number, last = number + 1, at
+        if pk == activity.pk:
+            return number if counts else None
+    return None
 
 
 def matching_commitments(lead: Lead, version: AgreementVersion) -> dict[str, Commitment]:
@@ -80,8 +109,10 @@ def open_obligation(
 def breach_obligations(obligations: list[Obligation], *, now: datetime) -> list[Breach]:
     """Mark these (locked, open, past due) obligations breached and record one breach each.
 
-    The one place a breach is written: the deadline scan, a late touch and a late
-    disposition all come here. Attribution is the obligation's team and user at due time.
+    The one place a breach is written: the deadline scan and every event on a lead (which
+    first breaches what fell due before it) come here. Attribution is the obligation's team
+    and user at due time; the breach's time is the due time, `now` only when it was recorded.
+    A missed lead clock stays owed (`done_at` empty) until the touch or decision is made.
     """
     if not obligations:
         return []
@@ -103,35 +134,52 @@ def breach_obligations(obligations: list[Obligation], *, now: datetime) -> list[
     Obligation.objects.filter(pk__in=[o.pk for o in obligations]).update(
         status=Status.BREACHED, closed_at=now
     )
+    for o in obligations:
+        o.status, o.closed_at = Status.BREACHED, now
     events.leads_changed(o.lead_id for o in obligations)
     return breaches
 
 
-def close_obligation(obligation: Obligation, *, at: datetime, now: datetime, activity=None):
-    """Meet an open obligation at `at`, or breach it if `at` is past its due time."""
-    if at > obligation.due_at:
-        return breach_obligations([obligation], now=now)
+def meet(obligation: Obligation, *, at: datetime, now: datetime, activity=None) -> None:
+    """Meet an open obligation that is not past due at `at`."""
     obligation.status = Status.MET
-    obligation.met_at = at
+    obligation.met_at = obligation.done_at = at
     obligation.closed_at = now
-    obligation.met_by = activity
-    obligation.save(update_fields=["status", "met_at", "closed_at", "met_by"])
-    return []
+    obligation.met_by = obligation.done_by = activity
+    obligation.save(update_fields=["status", "met_at", "done_at", "closed_at", "met_by", "done_by"])
 
 
 def open_lead_obligations(lead: Lead) -> QuerySet[Obligation]:
     return Obligation.objects.filter(lead=lead, status=Status.OPEN)
 
 
-def cancel_open(lead: Lead, *, kinds=LEAD_KINDS, now: datetime) -> int:
-    return (
-        open_lead_obligations(lead)
-        .filter(kind__in=kinds)
-        .update(status=Status.CANCELLED, closed_at=now)
-    )
+def owed_lead_obligations(lead: Lead) -> QuerySet[Obligation]:
+    """The lead's clocks whose touch or decision is still owed: running, or missed and not
+    yet done."""
+    return Obligation.objects.filter(lead=lead, status__in=Obligation.OWED, done_at__isnull=True)
 
 
-def breach_overdue(lead: Lead, *, now: datetime) -> list[Breach]:
-    """Breach this lead's open obligations already past due (before a change of owner)."""
-    overdue = list(open_lead_obligations(lead).filter(due_at__lte=now).select_for_update())
+def breach_overdue(lead: Lead, *, before: datetime, now: datetime) -> list[Breach]:
+    """Breach this lead's open clocks that fell due before `before`, as the deadline scan
+    would have. Every event on a lead calls this first, so an event at `before` never turns
+    an earlier miss into met or cancelled, whether or not the scan has run."""
+    overdue = list(open_lead_obligations(lead).filter(due_at__lt=before).select_for_update())
     return breach_obligations(overdue, now=now)
+
+
+def settle(obligations: QuerySet[Obligation], *, at: datetime, activity=None) -> int:
+    """These missed clocks are done (late) or no longer owed from `at`."""
+    return obligations.filter(
+        status__in=(Status.BREACHED, Status.WAIVED), done_at__isnull=True
+    ).update(done_at=at, done_by=activity)
+
+
+def stop(lead: Lead, *, kinds=LEAD_KINDS, at: datetime, now: datetime, activity=None) -> int:
+    """Nothing more is owed on these kinds from `at` (lead rejected, converted, closed,
+    handed off again, or connected): running clocks are cancelled, missed ones settled.
+    Call `breach_overdue` first: a clock already due at `at` is missed, not cancelled."""
+    owed = owed_lead_obligations(lead).filter(kind__in=kinds)
+    settle(owed, at=at, activity=activity)
+    return owed.filter(status=Status.OPEN).update(
+        status=Status.CANCELLED, closed_at=now, done_at=at, done_by=activity
+    )

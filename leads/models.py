@@ -198,6 +198,7 @@ class Obligation(models.Model):
         OPEN = "open", "Open"
         MET = "met", "Met"
         BREACHED = "breached", "Breached"
+        WAIVED = "waived", "Waived"  # breached, then waived by the other side: not counted
         CANCELLED = "cancelled", "Cancelled"
 
     kind = models.CharField(max_length=15, choices=Commitment.Kind.choices)
@@ -229,6 +230,20 @@ class Obligation(models.Model):
     )
     warned_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When what the clock asks for was done or stopped being owed (met, touched "
+        "or decided late, the lead closed); empty while the owner still owes it.",
+    )
+    done_by = models.ForeignKey(
+        Activity,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The touch that met it, did it late or stopped it (connected).",
+    )
     target = models.PositiveIntegerField(null=True, blank=True)
     actual = models.PositiveIntegerField(null=True, blank=True)
     sample = models.PositiveIntegerField(null=True, blank=True)
@@ -258,12 +273,48 @@ class Obligation(models.Model):
             ),
             models.Index(fields=["user", "status", "due_at"]),
             models.Index(fields=["team", "kind", "due_at"]),
+            models.Index(
+                fields=["lead", "due_at"],
+                condition=Q(done_at__isnull=True, status__in=["open", "breached", "waived"]),
+                name="obligation_owed",
+            ),
         ]
+
+    # Still owed by the lead's owner until `done_at` (a missed clock is owed until done).
+    OWED = (Status.OPEN, Status.BREACHED, Status.WAIVED)
 
     def __str__(self) -> str:
         subject = self.lead or (self.period_start and f"period from {self.period_start:%Y-%m-%d}")
         suffix = f" #{self.attempt}" if self.kind == Commitment.Kind.FOLLOW_UP else ""
         return f"{self.get_kind_display()}{suffix} — {subject} ({self.status})"
+
+
+class ActivityUndo(models.Model):
+    """The audit of an undone touch: what it was, who logged it, who undid it and when."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="undone_activities")
+    activity_id = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=10, choices=Activity.Kind.choices)
+    outcome = models.CharField(max_length=10, choices=Activity.Outcome.choices)
+    occurred_at = models.DateTimeField()
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    logged_at = models.DateTimeField()
+    note = models.TextField(blank=True)
+    source_system = models.CharField(max_length=50, blank=True)
+    external_id = models.CharField(max_length=100, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    undone_at = models.DateTimeField()
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-undone_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Undone {self.get_kind_display()} on {self.lead} ({self.occurred_at:%Y-%m-%d})"
 
 
 class Breach(models.Model):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Min, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 
-from agreements.models import Agreement
-from leads.models import Lead, Obligation, StageEvent, stages_at_or_beyond
+from agreements.models import Agreement, Commitment, Membership
+from leads.models import CLOSED_STAGES, Lead, Obligation, StageEvent, stages_at_or_beyond
 
 
 def agreement_leads(agreement: Agreement) -> QuerySet[Lead]:
@@ -77,6 +78,71 @@ def open_obligations_to_warn(now: datetime) -> QuerySet[Obligation]:
         warn_at__lte=now,
         due_at__gt=now,
         lead__isnull=False,
+    )
+
+
+# What a rep owes ------------------------------------------------------------------------
+
+
+def _owed() -> QuerySet[Obligation]:
+    return Obligation.objects.filter(status__in=Obligation.OWED, done_at__isnull=True)
+
+
+def _owed_clocks() -> Prefetch:
+    return Prefetch("obligations", queryset=_owed().order_by("due_at", "id"), to_attr="open_clocks")
+
+
+def queue_leads(user) -> QuerySet[Lead]:
+    """Everything `user` owes until it is done: the leads he owns with a running clock, or
+    a missed one whose touch or decision is still owed (also when the lead came to him after
+    its deadline), the most overdue first, then the least time left. Each lead carries
+    `open_clocks` (the owed clocks, due order) and `next_due`."""
+    next_due = _owed().filter(lead=OuterRef("pk")).order_by("due_at").values("due_at")[:1]
+    return (
+        Lead.objects.filter(owner=user)
+        .annotate(next_due=Subquery(next_due))
+        .filter(next_due__isnull=False)
+        .order_by("next_due", "id")
+        .prefetch_related(_owed_clocks())
+    )
+
+
+def queue_lead(lead_id: int, user) -> Lead | None:
+    """One lead as the queue shows it (after an action on its row)."""
+    return Lead.objects.prefetch_related(_owed_clocks()).filter(pk=lead_id).first()
+
+
+def local_day(now: datetime, tz: str) -> tuple[datetime, datetime]:
+    """Midnight to midnight of `now`'s date in time zone `tz`."""
+    local = now.astimezone(ZoneInfo(tz))
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, start + timedelta(days=1)  # wall-clock: the next local midnight
+
+
+def follow_ups_due(user, *, now: datetime, tz: str) -> QuerySet[Obligation]:
+    """Follow-up attempts `user` owes that fall due before the end of today (missed ones
+    still owed included)."""
+    _, end = local_day(now, tz)
+    return (
+        _owed()
+        .filter(lead__owner=user, kind=Commitment.Kind.FOLLOW_UP, due_at__lt=end)
+        .select_related("lead")
+        .order_by("due_at")
+    )
+
+
+def leads_nobody_owes(teams) -> QuerySet[Lead]:
+    """Handed-off leads of `teams` still open with nobody to work them: no owner, or an
+    owner who left the team or was deactivated; the oldest hand-off first."""
+    member = Membership.objects.filter(
+        team_id=OuterRef("sales_team_id"), user_id=OuterRef("owner_id")
+    )
+    return (
+        Lead.objects.filter(sales_team__in=teams, handed_off_at__isnull=False)
+        .exclude(stage__in=CLOSED_STAGES)
+        .filter(Q(owner__isnull=True) | Q(owner__is_active=False) | ~Exists(member))
+        .select_related("owner")
+        .order_by("handed_off_at", "id")
     )
 
 

@@ -5,7 +5,7 @@ the system (when the change is recorded); `at`/`occurred_at` is when it happened
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -14,12 +14,13 @@ from django.db import transaction
 from agreements.errors import PermissionDenied, ValidationError
 from agreements.models import Commitment, RejectionReason, Side, Team
 from agreements.selectors import active_version_for_sales_team
-from leads import clocks, events
+from leads import clocks, events, rules
 from leads.models import (
     CLOSED_STAGES,
     CONVERTED_STAGES,
     LEAD_DATA_FIELDS,
     Activity,
+    ActivityUndo,
     Breach,
     BreachComment,
     Lead,
@@ -125,7 +126,10 @@ def lead_hand_off(
         lead.sales_team = _default_sales_team()
         if lead.sales_team is None:
             raise ValidationError({"sales_team": "Choose the sales team that receives the lead."})
-    clocks.cancel_open(lead, now=now)
+    missed: list[Breach] = []
+    if lead.handed_off_at:  # a hand-off again (after a recycle): what fell due stays missed
+        missed = clocks.breach_overdue(lead, before=at, now=now)
+        clocks.stop(lead, at=at, now=now)
     lead.handed_off_at = at
     lead.accepted_at = lead.rejected_at = None
     lead.rejection_reason = ""
@@ -151,14 +155,10 @@ def lead_hand_off(
                         calendar=calendar,
                     )
                 )
+    if missed:
+        events.breaches_created(missed, now=now)
     events.lead_handed_off(lead, now=now)
     return opened
-
-
-def _touches_since_hand_off(lead: Lead, *, until: datetime) -> int:
-    return Activity.objects.filter(
-        lead=lead, occurred_at__gte=lead.handed_off_at, occurred_at__lte=until
-    ).count()
 
 
 @transaction.atomic
@@ -174,9 +174,10 @@ def activity_log(
     source_system: str = "",
     external_id: str = "",
 ) -> Activity:
-    """Record a touch. It meets the open first-touch or attempt clock (or breaches it, if
-    late), opens the next attempt `every` after this touch, and a connected outcome stops
-    the cadence."""
+    """Record a touch. Clocks already due before it are missed first; then, if it counts as
+    an attempt (not inside the minimum gap after the previous one), it meets the open
+    first-touch or attempt clock (or does a missed one late) and opens the next attempt
+    `every` after this touch. A connected outcome stops the cadence."""
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     activity = Activity(
         lead=lead,
@@ -196,38 +197,124 @@ def activity_log(
     if lead.handed_off_at is None or occurred_at < lead.handed_off_at:
         return activity
 
-    breaches: list[Breach] = []
-    touch_number = _touches_since_hand_off(lead, until=occurred_at)
-    for obligation in clocks.open_lead_obligations(lead).filter(
-        kind__in=(Kind.FIRST_TOUCH, Kind.FOLLOW_UP), attempt__lte=touch_number
-    ):
-        breaches += clocks.close_obligation(obligation, at=occurred_at, now=now, activity=activity)
+    breaches = clocks.breach_overdue(lead, before=occurred_at, now=now)
+    version = lead.agreement_version
+    follow_up = clocks.matching_commitments(lead, version).get(Kind.FOLLOW_UP) if version else None
+    attempt = clocks.attempt_of(activity, lead, clocks.min_gap(follow_up))
+    touch_kinds = (Kind.FIRST_TOUCH, Kind.FOLLOW_UP)
+    if attempt is not None:
+        reached = clocks.owed_lead_obligations(lead).filter(
+            kind__in=touch_kinds, attempt__lte=attempt
+        )
+        for obligation in reached.filter(status=Obligation.Status.OPEN):
+            clocks.meet(obligation, at=occurred_at, now=now, activity=activity)
+        clocks.settle(reached, at=occurred_at, activity=activity)
 
     if outcome == Activity.Outcome.CONNECTED:
-        clocks.cancel_open(lead, kinds=(Kind.FIRST_TOUCH, Kind.FOLLOW_UP), now=now)
-    elif lead.agreement_version and lead.stage not in CLOSED_STAGES + CONVERTED_STAGES:
-        follow_up = clocks.matching_commitments(lead, lead.agreement_version).get(Kind.FOLLOW_UP)
+        clocks.stop(lead, kinds=touch_kinds, at=occurred_at, now=now, activity=activity)
+    elif attempt is not None and version and lead.stage not in CLOSED_STAGES + CONVERTED_STAGES:
         already_open = clocks.open_lead_obligations(lead).filter(kind=Kind.FOLLOW_UP).exists()
-        if follow_up and touch_number < follow_up.attempts and not already_open:
+        if follow_up and attempt < follow_up.attempts and not already_open:
             clocks.open_obligation(
                 lead=lead,
                 commitment=follow_up,
                 duration=follow_up.every,
                 start=occurred_at,
-                attempt=touch_number + 1,
-                calendar=clocks.lead_calendar(lead, lead.agreement_version, around=occurred_at),
+                attempt=attempt + 1,
+                calendar=clocks.lead_calendar(lead, version, around=occurred_at),
             )
     if breaches:
         events.breaches_created(breaches, now=now)
     return activity
 
 
-def _disposition(lead: Lead, *, at: datetime, now: datetime) -> None:
-    breaches: list[Breach] = []
-    for obligation in clocks.open_lead_obligations(lead).filter(kind=Kind.DISPOSITION):
-        breaches += clocks.close_obligation(obligation, at=at, now=now)
+UNDO_WINDOW = timedelta(minutes=15)
+
+
+def can_undo_activity(user, activity: Activity, *, now: datetime) -> bool:
+    """Its author within 15 minutes of logging it; a manager of the lead's sales team (or
+    staff) at any time."""
+    if rules.can_manage_lead(user, activity.lead):
+        return True
+    return (
+        activity.user_id == user.pk
+        and now - activity.created_at <= UNDO_WINDOW
+        and rules.can_work_lead(user, activity.lead)
+    )
+
+
+@transaction.atomic
+def activity_undo(*, activity: Activity, user, now: datetime, reason: str = "") -> ActivityUndo:
+    """Take back a touch logged by mistake: the clocks it met or stopped run again (and are
+    missed at their due time if that has passed), the attempt it started is cancelled, and
+    the undo is recorded (who, when, what the touch was). The newest touch first: a later
+    touch was counted after this one."""
+    lead = Lead.objects.select_for_update().get(pk=activity.lead_id)
+    activity = Activity.objects.select_related("lead").get(pk=activity.pk)
+    if not can_undo_activity(user, activity, now=now):
+        raise PermissionDenied(
+            "Only its author, within 15 minutes, or a manager of the lead's sales team "
+            "undoes a touch."
+        )
+    later = lead.activities.filter(occurred_at__gte=activity.occurred_at).exclude(pk=activity.pk)
+    if (
+        later.filter(occurred_at__gt=activity.occurred_at).exists()
+        or later.filter(pk__gt=activity.pk).exists()
+    ):
+        raise ValidationError("A later touch on this lead counts after this one: undo it first.")
+    started = Obligation.objects.filter(
+        lead=lead, kind=Kind.FOLLOW_UP, starts_at=activity.occurred_at
+    ).exclude(status=Obligation.Status.CANCELLED)
+    if started.exclude(status=Obligation.Status.OPEN).exists():
+        raise ValidationError(
+            "The attempt this touch started has already been decided; it can no longer be "
+            "undone (a missed attempt can be disputed instead)."
+        )
+    started.update(status=Obligation.Status.CANCELLED, closed_at=now, done_at=now)
+    done = Obligation.objects.filter(done_by=activity)
+    done.filter(status__in=(Obligation.Status.BREACHED, Obligation.Status.WAIVED)).update(
+        done_at=None, done_by=None
+    )
+    done.update(
+        status=Obligation.Status.OPEN,
+        met_at=None,
+        met_by=None,
+        done_at=None,
+        done_by=None,
+        closed_at=None,
+    )
+    record = ActivityUndo.objects.create(
+        lead=lead,
+        activity_id=activity.pk,
+        kind=activity.kind,
+        outcome=activity.outcome,
+        occurred_at=activity.occurred_at,
+        logged_by_id=activity.user_id,
+        logged_at=activity.created_at,
+        note=activity.note,
+        source_system=activity.source_system,
+        external_id=activity.external_id,
+        undone_by=user,
+        undone_at=now,
+        reason=(reason or "").strip()[:300],
+    )
+    activity.delete()
+    events.leads_changed([lead.pk])
+    breaches = clocks.breach_overdue(lead, before=now, now=now)
     if breaches:
         events.breaches_created(breaches, now=now)
+    return record
+
+
+def _disposition(lead: Lead, *, at: datetime, now: datetime) -> list[Breach]:
+    """Missed first what fell due before `at`; then the disposition clock is met (or, missed
+    already, done late)."""
+    breaches = clocks.breach_overdue(lead, before=at, now=now)
+    decided = clocks.owed_lead_obligations(lead).filter(kind=Kind.DISPOSITION)
+    for obligation in decided.filter(status=Obligation.Status.OPEN):
+        clocks.meet(obligation, at=at, now=now)
+    clocks.settle(decided, at=at)
+    return breaches
 
 
 def _require_handed_off(lead: Lead) -> None:
@@ -246,7 +333,9 @@ def lead_accept(*, lead: Lead, now: datetime, user=None, at: datetime | None = N
     lead.accepted_at = at
     _record_stage(lead, Stage.SAL, at=at, user=user)
     lead.save()
-    _disposition(lead, at=at, now=now)
+    breaches = _disposition(lead, at=at, now=now)
+    if breaches:
+        events.breaches_created(breaches, now=now)
     return lead
 
 
@@ -279,8 +368,10 @@ def lead_reject(
     lead.rejected_at = at
     _record_stage(lead, Stage.REJECTED, at=at, user=user, note=lead.rejection_reason)
     lead.save()
-    _disposition(lead, at=at, now=now)
-    clocks.cancel_open(lead, now=now)
+    breaches = _disposition(lead, at=at, now=now)
+    clocks.stop(lead, at=at, now=now)
+    if breaches:
+        events.breaches_created(breaches, now=now)
     return lead
 
 
@@ -300,10 +391,13 @@ def lead_set_stage(
     at = at or now
     _record_stage(lead, stage, at=at, user=user, note=note)
     lead.save()
+    breaches = clocks.breach_overdue(lead, before=at, now=now)
     if stage in CONVERTED_STAGES + CLOSED_STAGES:
         if stage in CONVERTED_STAGES:
-            _disposition(lead, at=at, now=now)
-        clocks.cancel_open(lead, now=now)
+            breaches += _disposition(lead, at=at, now=now)
+        clocks.stop(lead, at=at, now=now)
+    if breaches:
+        events.breaches_created(breaches, now=now)
     return lead
 
 
@@ -312,7 +406,7 @@ def lead_reassign(*, lead: Lead, owner: AbstractBaseUser | None, now: datetime, 
     """Give the lead a new owner; open clocks move with it. Clocks already past due are
     breached first, so the breach stays with the owner at due time."""
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
-    breaches = clocks.breach_overdue(lead, now=now)
+    breaches = clocks.breach_overdue(lead, before=now, now=now)
     lead.owner = owner
     lead.save(update_fields=["owner", "updated_at"])
     clocks.open_lead_obligations(lead).update(user=owner)
@@ -368,6 +462,10 @@ def breach_resolve(
     breach.resolved_at, breach.resolved_by = now, user
     breach.resolution, breach.resolution_note = resolution, note
     breach.save()
+    if resolution == Breach.Resolution.WAIVED:
+        # A waived miss counts as neither kept nor missed, on every page and export.
+        Obligation.objects.filter(pk=breach.obligation_id).update(status=Obligation.Status.WAIVED)
+        events.leads_changed([breach.lead_id])
     events.breach_resolved(breach, now=now)
     return breach
 

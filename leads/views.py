@@ -29,8 +29,8 @@ from leads.forms import (
     StageForm,
 )
 from leads.models import Breach, Lead, Obligation
-from leads.selectors import breach_rights, breaches_visible_to, leads_visible_to
-from slahub.dashboard import queue_lead, roles_of
+from leads.selectors import breach_rights, breaches_visible_to, leads_visible_to, queue_lead
+from slahub.dashboard import roles_of
 
 PAGE_SIZE = 25
 

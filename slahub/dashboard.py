@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Min, Prefetch, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from agreements.models import Agreement, AgreementVersion, Commitment, Membership, Side, Team
 from agreements.periods import acceptance_pct, period_containing, projected
-from leads.models import CLOSED_STAGES, Breach, Lead, Obligation
+from leads.models import Breach, Lead, Obligation
 from leads.selectors import dispositions_in, leads_reaching_stage
 
 Status = Obligation.Status
@@ -68,45 +68,6 @@ def local_day(now: datetime, tz: str) -> tuple[datetime, datetime]:
     local = now.astimezone(ZoneInfo(tz))
     start = local.replace(hour=0, minute=0, second=0, microsecond=0)
     return start, start + timedelta(days=1)  # wall-clock: the next local midnight
-
-
-# The rep's queue -------------------------------------------------------------------------
-
-
-def _open_clocks(user=None) -> Prefetch:
-    clocks = Obligation.objects.filter(status=Status.OPEN).order_by("due_at")
-    if user is not None:
-        clocks = clocks.filter(user=user)
-    return Prefetch("obligations", queryset=clocks, to_attr="open_clocks")
-
-
-def queue_leads(user) -> QuerySet[Lead]:
-    """Leads with a running clock owed by `user`, the least time left first (overdue on
-    top); each carries `open_clocks` and `next_due`."""
-    mine = Q(obligations__status=Status.OPEN, obligations__user=user)
-    return (
-        Lead.objects.filter(mine)
-        .annotate(next_due=Min("obligations__due_at", filter=mine))
-        .order_by("next_due", "id")
-        .prefetch_related(_open_clocks(user))
-    )
-
-
-def queue_lead(lead_id: int, user) -> Lead | None:
-    """One lead as the queue shows it (after an action on its row)."""
-    return Lead.objects.prefetch_related(_open_clocks(user)).filter(pk=lead_id).first()
-
-
-def follow_ups_due(user, *, now: datetime, tz: str) -> QuerySet[Obligation]:
-    """Open follow-up attempts owed by `user` that fall due before the end of today."""
-    _, end = local_day(now, tz)
-    return (
-        Obligation.objects.filter(
-            user=user, status=Status.OPEN, kind=Commitment.Kind.FOLLOW_UP, due_at__lt=end
-        )
-        .select_related("lead")
-        .order_by("due_at")
-    )
 
 
 # Compliance ------------------------------------------------------------------------------
@@ -200,14 +161,6 @@ def rep_compliance(teams: list[Team], *, now: datetime, tz: str) -> list[RepComp
         for r in rows
     ]
     return sorted(reps, key=lambda r: (r.pct if r.pct is not None else 101, r.name))
-
-
-def unassigned_leads(teams: list[Team]) -> QuerySet[Lead]:
-    return (
-        Lead.objects.filter(sales_team__in=teams, owner__isnull=True, handed_off_at__isnull=False)
-        .exclude(stage__in=CLOSED_STAGES)
-        .order_by("handed_off_at", "id")
-    )
 
 
 def breaches_to_acknowledge(teams: list[Team]) -> QuerySet[Breach]:

@@ -29,6 +29,7 @@ from agreements.models import (
 )
 from agreements.periods import period_containing
 from agreements.services import membership_remove, membership_set
+from leads import selectors as lead_selectors
 from slahub import dashboard
 
 PAGE_SIZE = 25
@@ -52,7 +53,7 @@ def welcome(request: HttpRequest) -> HttpResponse:
 def queue(request: HttpRequest) -> HttpResponse:
     roles = dashboard.roles_of(request.user)
     now = timezone.now()
-    page = Paginator(dashboard.queue_leads(request.user), PAGE_SIZE).get_page(
+    page = Paginator(lead_selectors.queue_leads(request.user), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     return render(
@@ -61,7 +62,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         {
             "nav": "home",
             "page": page,
-            "follow_ups": dashboard.follow_ups_due(request.user, now=now, tz=roles.timezone()),
+            "follow_ups": lead_selectors.follow_ups_due(request.user, now=now, tz=roles.timezone()),
             "reasons": list(RejectionReason.objects.filter(is_active=True)),
             "now": now,
             "is_sales": bool(roles.teams(Side.SALES)),
@@ -82,7 +83,9 @@ def team_home(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("The team page is for sales managers.")
     now = timezone.now()
     tz = teams[0].timezone
-    unassigned = Paginator(dashboard.unassigned_leads(teams), 10).get_page(request.GET.get("page"))
+    unassigned = Paginator(lead_selectors.leads_nobody_owes(teams), 10).get_page(
+        request.GET.get("page")
+    )
     members = list(
         get_user_model()
         .objects.filter(memberships__team__in=teams)

@@ -34,8 +34,17 @@ def time_left(due_at: datetime, now: datetime) -> str:
 
 
 @register.simple_tag
+def age(since: datetime | None, now: datetime) -> str:
+    """How long ago `since` was, e.g. '2d 4h'."""
+    return "—" if since is None else humanize_seconds((now - since).total_seconds())
+
+
+@register.simple_tag
 def clock_state(obligation, now: datetime) -> str:
-    """open / warning / overdue for a running clock; otherwise its status."""
+    """open / warning / overdue for a running clock; 'owed' for a missed clock whose touch
+    or decision is still owed; otherwise its status."""
+    if obligation.status in ("breached", "waived") and obligation.done_at is None:
+        return "owed"
     if obligation.status != "open":
         return obligation.status
     if obligation.due_at <= now:
