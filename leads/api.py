@@ -30,6 +30,7 @@ from leads import rules, services
 from leads.models import (
     LEAD_DATA_FIELDS,
     Activity,
+    ActivityUndo,
     Breach,
     Lead,
     Obligation,
@@ -180,6 +181,7 @@ class ObligationSerializer(serializers.ModelSerializer):
             "warn_at",
             "due_at",
             "met_at",
+            "done_at",
             "warned_at",
             "closed_at",
             "target",
@@ -215,6 +217,29 @@ class BreachSerializer(serializers.ModelSerializer):
             "resolution",
             "resolution_note",
             "escalated_at",
+        ]
+        read_only_fields = fields
+
+
+class UndoSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
+class ActivityUndoSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ActivityUndo
+        fields = [
+            "id",
+            "lead",
+            "activity_id",
+            "kind",
+            "outcome",
+            "occurred_at",
+            "logged_by",
+            "logged_at",
+            "undone_by",
+            "undone_at",
+            "reason",
         ]
         read_only_fields = fields
 
@@ -574,6 +599,25 @@ class ActivityViewSet(
         )
         code = status.HTTP_201_CREATED if result == "created" else status.HTTP_200_OK
         return Response(ActivitySerializer(activity).data, status=code)
+
+    @extend_schema(
+        summary="Undo a touch logged by mistake",
+        description="Its author within 15 minutes, or a manager of the lead's sales team at "
+        "any time; the newest touch on the lead first. The clocks it met or stopped run again "
+        "(missed at their due time if that has passed), the attempt it started is cancelled, "
+        "and the undo is recorded.",
+        request=UndoSerializer,
+        responses=ActivityUndoSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def undo(self, request, pk=None):
+        activity = self.get_object()
+        serializer = UndoSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        record = services.activity_undo(
+            activity=activity, user=request.user, now=timezone.now(), **serializer.validated_data
+        )
+        return Response(ActivityUndoSerializer(record).data)
 
 
 @extend_schema_view(

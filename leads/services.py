@@ -231,15 +231,16 @@ def activity_log(
 UNDO_WINDOW = timedelta(minutes=15)
 
 
-def can_undo_activity(user, activity: Activity, *, now: datetime) -> bool:
+def can_undo_activity(user, activity: Activity, *, now: datetime, memberships=None) -> bool:
     """Its author within 15 minutes of logging it; a manager of the lead's sales team (or
     staff) at any time."""
-    if rules.can_manage_lead(user, activity.lead):
+    memberships = rules.memberships_of(user) if memberships is None else memberships
+    if rules.can_manage_lead(user, activity.lead, memberships):
         return True
     return (
         activity.user_id == user.pk
         and now - activity.created_at <= UNDO_WINDOW
-        and rules.can_work_lead(user, activity.lead)
+        and rules.can_work_lead(user, activity.lead, memberships)
     )
 
 

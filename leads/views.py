@@ -28,7 +28,7 @@ from leads.forms import (
     ResolveForm,
     StageForm,
 )
-from leads.models import Breach, Lead, Obligation
+from leads.models import Activity, Breach, Lead, Obligation
 from leads.selectors import breach_rights, breaches_visible_to, leads_visible_to, queue_lead
 from slahub.dashboard import roles_of
 
@@ -84,11 +84,27 @@ def _lead_context(request: HttpRequest, lead: Lead) -> dict:
             "starts_at", "kind", "attempt"
         )
     )
-    events = [
-        {"at": e.occurred_at, "kind": "stage", "item": e}
-        for e in lead.stage_events.select_related("user")
-    ] + [{"at": a.occurred_at, "kind": "activity", "item": a} for a in lead.activities.all()]
+    now = timezone.now()
+    events = (
+        [
+            {"at": e.occurred_at, "kind": "stage", "item": e}
+            for e in lead.stage_events.select_related("user")
+        ]
+        + [{"at": a.occurred_at, "kind": "activity", "item": a} for a in lead.activities.all()]
+        + [
+            {"at": u.undone_at, "kind": "undo", "item": u}
+            for u in lead.undone_activities.select_related("undone_by")
+        ]
+    )
     events.sort(key=lambda e: e["at"], reverse=True)
+    newest = next((e["item"] for e in events if e["kind"] == "activity"), None)
+    if newest is not None:
+        newest.lead = lead
+        for event in events:
+            if event["item"] is newest:
+                event["can_undo"] = services.can_undo_activity(
+                    request.user, newest, now=now, memberships=_memberships(roles)
+                )
     user_ids = {a["item"].user_id for a in events if a["kind"] == "activity"}
     if user_ids:
         from django.contrib.auth import get_user_model
@@ -113,7 +129,7 @@ def _lead_context(request: HttpRequest, lead: Lead) -> dict:
         "reassign_form": ReassignForm(team=lead.sales_team, initial={"owner": lead.owner_id})
         if can_manage
         else None,
-        "now": timezone.now(),
+        "now": now,
     }
 
 
@@ -139,6 +155,7 @@ def _after_action(
     message: str = "",
     errors: list[str] | None = None,
     since=None,
+    undo: Activity | None = None,
 ) -> HttpResponse:
     """The queue row (htmx) or back to where the action came from, with a message."""
     now = timezone.now()
@@ -154,6 +171,7 @@ def _after_action(
                 "message": message,
                 "errors": errors or [],
                 "just_closed": closed,
+                "undo": undo,
                 "now": now,
             },
             status=422 if errors else 200,
@@ -197,7 +215,7 @@ def lead_log_activity(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         return _after_action(request, lead, errors=error_messages(exc))
     message = f"{activity.get_kind_display()} logged.{_closed_words(lead, now)}"
-    return _after_action(request, lead, message=message, since=now)
+    return _after_action(request, lead, message=message, since=now, undo=activity)
 
 
 @login_required
@@ -270,6 +288,25 @@ def lead_reassign(request: HttpRequest, pk: int) -> HttpResponse:
     services.lead_reassign(lead=lead, owner=owner, now=timezone.now(), user=request.user)
     who = owner.get_full_name() or owner.username if owner else "nobody"
     return _after_action(request, lead, message=f"{lead} is now assigned to {who}.")
+
+
+@login_required
+@require_POST
+def activity_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    activity = get_object_or_404(
+        Activity.objects.filter(lead__in=leads_visible_to(request.user)), pk=pk
+    )
+    lead = activity.lead
+    try:
+        services.activity_undo(
+            activity=activity,
+            user=request.user,
+            now=timezone.now(),
+            reason=request.POST.get("reason", ""),
+        )
+    except ValidationError as exc:
+        return _after_action(request, lead, errors=error_messages(exc))
+    return _after_action(request, lead, message="Touch undone: its clocks run again.")
 
 
 # Breaches --------------------------------------------------------------------------------

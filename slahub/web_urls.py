@@ -21,6 +21,7 @@ urlpatterns = [
     path("leads/<int:pk>/reject/", lead_views.lead_reject, name="lead-reject"),
     path("leads/<int:pk>/stage/", lead_views.lead_stage, name="lead-stage"),
     path("leads/<int:pk>/reassign/", lead_views.lead_reassign, name="lead-reassign"),
+    path("activities/<int:pk>/undo/", lead_views.activity_undo, name="activity-undo"),
     # Breaches
     path("breaches/", lead_views.breach_list, name="breach-list"),
     path("breaches/<int:pk>/", lead_views.breach_detail, name="breach-detail"),

@@ -186,3 +186,29 @@ def test_patch_changes_fields_and_owner(sla, frozen, push_lead, as_user):
     assert answer.status_code == 200, answer.json()
     assert answer.json()["company"] == "Analytical Engines"
     assert {c["user"] for c in answer.json()["open_obligations"]} == {sla.rep2.pk}
+
+
+def test_a_touch_is_undone_by_its_author_and_not_by_a_colleague(sla, frozen, push_lead, as_user):
+    lead_id = push_lead().json()["id"]
+    touch = as_user(sla.rep).post(
+        "/api/v1/activities/",
+        {"lead": lead_id, "kind": "call", "occurred_at": "2026-11-25T09:30:00+01:00"},
+        format="json",
+    )
+    assert touch.status_code == 201, touch.json()
+    url = f"/api/v1/activities/{touch.json()['id']}/undo/"
+
+    refused = as_user(sla.rep2).post(url, {}, format="json")
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "permission_denied"
+
+    undone = as_user(sla.rep).post(url, {"reason": "Wrong lead"}, format="json")
+    assert undone.status_code == 200, undone.json()
+    assert (undone.json()["kind"], undone.json()["reason"]) == ("call", "Wrong lead")
+    detail = as_user(sla.rep).get(f"/api/v1/leads/{lead_id}/").json()
+    # The first touch runs again (due 4 business hours after the 09:00 hand-off: 13:00).
+    assert {(c["kind"], c["due_at"]) for c in detail["open_obligations"]} == {
+        ("first_touch", "2026-11-25T12:00:00Z"),
+        ("disposition", "2026-11-26T08:00:00Z"),
+    }
+    assert as_user(sla.rep).post(url, {}, format="json").status_code == 404
