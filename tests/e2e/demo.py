@@ -61,9 +61,10 @@ def demo_org(now: datetime) -> tuple[Org, dict]:
             RejectionReason(code="duplicate", label="Duplicate", order=4),
         ]
     )
-    made: dict = {"old": [], "fresh": [], "sal_this_month": 0}
+    made: dict = {"old": [], "fresh": [], "sal_this_month": 0, "rejected_this_month": 0}
     # Earlier this month: accepted (SAL) and rejected leads, so marketing's chart has a line
-    # (in the first hours of a month they fall in the month before).
+    # (in the first hours of a month they fall in the month before). The rejections come
+    # last, nearest to now, so the month's reasons chart has them from the 1st on.
     reasons = ["no-budget", "no-budget", "wrong-fit", "student"]
     last = now - timedelta(hours=3)
     first_day = max(month_start, now - timedelta(days=20))
@@ -91,8 +92,9 @@ def demo_org(now: datetime) -> tuple[Org, dict]:
             user=lead.owner,
         )
         decided = at + timedelta(hours=2)
-        if i < len(reasons):
-            services.lead_reject(lead=lead, reason=reasons[i], now=decided)
+        if i >= 9 - len(reasons):
+            services.lead_reject(lead=lead, reason=reasons[i - 9 + len(reasons)], now=decided)
+            made["rejected_this_month"] += decided >= month_start
         else:
             services.lead_accept(lead=lead, now=decided)
             made["sal_this_month"] += decided >= month_start

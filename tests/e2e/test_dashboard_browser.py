@@ -93,8 +93,8 @@ def test_a_marketing_manager_sees_the_quota_chart(demo, open_page):
     page = open_page(org.marketing_manager)
     assert page.url.endswith(reverse("marketing-home"))
     page.get_by_role("heading", name="Quota pace").wait_for()
-    # 5 of the 9 earlier leads were accepted (SAL), all this month unless the month has
-    # only just begun.
+    # 5 of the 9 earlier leads were accepted (SAL) and 4 rejected, all this month unless the
+    # month has only just begun.
     assert page.locator("[data-actual]").inner_text() == str(made["sal_this_month"])
     page.wait_for_function("() => document.querySelector('#quota-chart-0').dataset.drawn")
     drawn = page.evaluate(
@@ -110,7 +110,8 @@ def test_a_marketing_manager_sees_the_quota_chart(demo, open_page):
     )
     assert drawn["type"] == "line" and drawn["sets"] == 4
     assert drawn["painted"] > 1000
-    assert page.evaluate("() => !!Chart.getChart(document.querySelector('#reasons-chart'))")
+    has_reasons_chart = "() => !!Chart.getChart(document.querySelector('#reasons-chart'))"
+    assert page.evaluate(has_reasons_chart) == bool(made["rejected_this_month"])
     assert_accessible(page)
     screenshot(page, "home-marketing.png")
 
