@@ -61,8 +61,16 @@ def _quality_terms(f: ReportFilter) -> tuple[int | None, int | None]:
     return commitment.min_acceptance_pct, commitment.min_sample
 
 
-def acceptance(f: ReportFilter, days: DayCounts | None = None) -> Acceptance:
-    dispositions = days.dispositions if days else disposition_days(f)
+def acceptance(
+    f: ReportFilter,
+    days: DayCounts | None = None,
+    *,
+    dispositions: dict[date, tuple[int, int]] | None = None,
+) -> Acceptance:
+    """Accepted ÷ dispositioned over the range, against the floor in scope; from the day
+    counts when given (`days`, or `dispositions` per day), else one query."""
+    if dispositions is None:
+        dispositions = days.dispositions if days else disposition_days(f)
     accepted = sum(a for a, _ in dispositions.values())
     rejected = sum(r for _, r in dispositions.values())
     floor, sample = _quality_terms(f)
@@ -72,11 +80,15 @@ def acceptance(f: ReportFilter, days: DayCounts | None = None) -> Acceptance:
 NO_REASON = "(no reason given)"
 
 
-def rejection_reasons(f: ReportFilter) -> list[tuple[str, int, float | None]]:
+def rejection_reasons(
+    f: ReportFilter, *, by_reason: dict[tuple, list[int]] | None = None
+) -> list[tuple[str, int, float | None]]:
     """(reason, rejections, share %) most frequent first; the reason is the one recorded
-    with the rejection."""
+    with the rejection. `by_reason`: `disposition_counts(f, by=("reason",))` if already read."""
+    if by_reason is None:
+        by_reason = disposition_counts(f, by=("reason",))
     counts: dict[str, int] = {}
-    for (_, reason), (_, rejected) in disposition_counts(f, by=("reason",)).items():
+    for (_, reason), (_, rejected) in by_reason.items():
         if rejected:
             counts[reason] = counts.get(reason, 0) + rejected
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
@@ -106,6 +118,9 @@ class PeriodResult:
     status: str  # met, missed, running
     at_risk: bool = False
     order: int = 0
+    target_reached: bool = False  # a running volume period that has reached its target
+    # When each lead counted in a running volume period first reached the stage (asked for).
+    reached_at: list[datetime] | None = None
 
     @property
     def attainment_pct(self) -> float | None:
@@ -114,11 +129,16 @@ class PeriodResult:
         return pct(self.actual, self.target)
 
 
-def period_results(f: ReportFilter, kinds=(Kind.LEAD_VOLUME,)) -> list[PeriodResult]:
-    """The agreements' quota periods overlapping the range, oldest first. A closed period
-    shows what the quota evaluation recorded; a running one is counted live (one query each)
-    from `leads_reaching_stage`, the quota check's own selector. Agreement-level: rep, tier
-    and lead-source filters do not apply (the target is the agreement's)."""
+def period_results(
+    f: ReportFilter, kinds=(Kind.LEAD_VOLUME,), *, reach_times: bool = False
+) -> list[PeriodResult]:
+    """The agreements' quota periods overlapping the range, oldest first. An ended period
+    shows what the quota evaluation recorded at its end; a period still running at `now` is
+    counted live (one query each) from `leads_reaching_stage`, the quota check's own selector,
+    even if it has already reached its target: the count runs until the period ends.
+    `reach_times` fetches the first-reach times of a running volume period's leads (the same
+    rows, for a pace chart) instead of counting them. Agreement-level: rep, tier and
+    lead-source filters do not apply (the target is the agreement's)."""
     rows = (
         Obligation.objects.filter(
             lead__isnull=True,
@@ -133,13 +153,18 @@ def period_results(f: ReportFilter, kinds=(Kind.LEAD_VOLUME,)) -> list[PeriodRes
     results = []
     for o in rows:  # periods, not leads: a handful per agreement and range
         agreement = o.agreement_version.agreement
-        actual, sample = o.actual, o.sample
-        if o.status == Status.OPEN:
+        actual, sample, times = o.actual, o.sample, None
+        if o.status == Status.OPEN or o.due_at > f.now:
             status = "running"
             if o.kind == Kind.LEAD_VOLUME:
-                actual = leads_reaching_stage(
+                reached = leads_reaching_stage(
                     agreement, o.commitment.stage, o.period_start, o.due_at
-                ).count()
+                )
+                if reach_times:
+                    times = sorted(row["first_reached"] for row in reached)
+                    actual = len(times)
+                else:
+                    actual = reached.count()
         else:
             status = "met" if o.status == Status.MET else "missed"
         results.append(
@@ -159,6 +184,8 @@ def period_results(f: ReportFilter, kinds=(Kind.LEAD_VOLUME,)) -> list[PeriodRes
                 status=status,
                 at_risk=o.at_risk_at is not None and status == "running",
                 order=o.commitment.order,
+                target_reached=status == "running" and o.met_at is not None,
+                reached_at=times,
             )
         )
     return results
