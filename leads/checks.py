@@ -12,6 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import F, Q
 
 from agreements.models import Commitment, Side
 from agreements.periods import Period, acceptance_pct, period_containing, volume_at_risk
@@ -135,14 +136,15 @@ def _measure(obligation: Obligation, period: Period) -> bool | None:
 def _close(obligation: Obligation, status: str, *, now: datetime) -> list[str]:
     obligation.status, obligation.closed_at = status, now
     if status == Status.MET:
-        obligation.met_at = now
+        obligation.met_at = obligation.met_at or now  # a volume target: when first reached
     return ["status", "closed_at", "met_at"]
 
 
 def _evaluate(obligation: Obligation, *, now: datetime, result: QuotaResult) -> None:
-    """Met once a volume target is reached; at the period's end, missed (a breach) if
-    short, met if not, cancelled if there were too few dispositions to judge quality;
-    before the end, at risk (once) when the pace or the rate so far falls short."""
+    """At the period's end: missed (a breach) if short, met if not, cancelled if there were
+    too few dispositions to judge quality. Before the end the period stays open and its
+    count keeps running (the reports show it live): a volume target reached early is only
+    signalled (`met_at`, once); otherwise at risk (once) when the pace or the rate falls short."""
     commitment = obligation.commitment
     period = Period(commitment.period, obligation.period_start, obligation.due_at)
     short = _measure(obligation, period)
@@ -150,13 +152,19 @@ def _evaluate(obligation: Obligation, *, now: datetime, result: QuotaResult) -> 
     volume = commitment.kind == Commitment.Kind.LEAD_VOLUME
     fields = ["actual", "sample"]
     if now >= obligation.due_at and short:
-        obligation.save(update_fields=fields)
+        obligation.met_at = None  # reached once, fallen short again by the end
+        obligation.save(update_fields=[*fields, "met_at"])
         events.breaches_created(clocks.breach_obligations([obligation], now=now), now=now)
         result.missed += 1
         return
-    if now >= obligation.due_at or (volume and short is False):
+    if now >= obligation.due_at:
+        result.met += short is False and obligation.met_at is None
         fields += _close(obligation, Status.MET if short is False else Status.CANCELLED, now=now)
-        result.met += short is False
+    elif volume and short is False:
+        if obligation.met_at is None:
+            obligation.met_at = now
+            fields.append("met_at")
+            result.met += 1
     elif obligation.at_risk_at is None and (
         volume_at_risk(obligation.actual, commitment.target, period.elapsed_fraction(now))
         if volume
@@ -167,6 +175,13 @@ def _evaluate(obligation: Obligation, *, now: datetime, result: QuotaResult) -> 
         events.quota_at_risk(obligation, now=now)
         result.at_risk += 1
     obligation.save(update_fields=fields)
+
+
+# Volume periods closed as met before their end (the rule until the count kept running to the
+# end): measured again until they end, then closed with their final count.
+_UNFINISHED = Q(status=Status.OPEN) | Q(
+    status=Status.MET, kind=Commitment.Kind.LEAD_VOLUME, closed_at__lt=F("due_at")
+)
 
 
 def quota_evaluation(*, now: datetime) -> QuotaResult:
@@ -181,7 +196,7 @@ def quota_evaluation(*, now: datetime) -> QuotaResult:
             if version.activated_at <= period.start:  # a quota runs for whole periods only
                 result.opened.append(_period_obligation(commitment, period).pk)
     # Periods opened under an older version are still judged after it was replaced.
-    open_periods = Obligation.objects.filter(status=Status.OPEN, lead__isnull=True).values_list(
+    open_periods = Obligation.objects.filter(_UNFINISHED, lead__isnull=True).values_list(
         "pk", flat=True
     )
     for pk in open_periods:
@@ -189,7 +204,7 @@ def quota_evaluation(*, now: datetime) -> QuotaResult:
             obligation = (
                 Obligation.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("commitment__version__agreement")
-                .filter(pk=pk, status=Status.OPEN)
+                .filter(_UNFINISHED, pk=pk)
                 .first()
             )
             if obligation is not None:

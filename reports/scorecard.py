@@ -30,6 +30,7 @@ class ScoreLine:
     kind: str
     sentence: str
     scores: list[Score]
+    total: bool = False  # all clauses of one kind added up
 
     @property
     def trend(self) -> str:
@@ -132,7 +133,33 @@ def _scorecard(agreement: Agreement, *, now: datetime, count: int, at: datetime 
                 )
             scores[-1].earlier_terms = earlier.get((index, c.kind, c.order), [])
         card.lines.append(ScoreLine(c.side, c.kind, commitment_sentence(c), scores))
+    card.lines[len(card.sales) : len(card.sales)] = _kind_totals(clauses, keys)
     return card
+
+
+TOTAL_LABELS = {
+    Kind.FIRST_TOUCH: "All first-touch clocks",
+    Kind.FOLLOW_UP: "All follow-up attempt clocks",
+    Kind.DISPOSITION: "All disposition clocks",
+}
+
+
+def _kind_totals(clauses: dict, keys: list) -> list[ScoreLine]:
+    """Per kind, every clause's clocks of the month (those of clauses no longer in the active
+    version too): the compliance page's figure for the same month."""
+    lines = []
+    for kind in metrics.SALES_KINDS:
+        scores = []
+        for key in keys:
+            total = metrics.ClockCompliance(kind)
+            for (month, k, _), cc in clauses.items():
+                if month == key and k == kind:
+                    total.decided += cc.decided
+                    total.met += cc.met
+            detail = f"{total.met} of {total.decided} on time" if total.decided else ""
+            scores.append(Score(total.pct, detail))
+        lines.append(ScoreLine(Side.SALES, kind, TOTAL_LABELS[kind], scores, total=True))
+    return lines
 
 
 def _earlier_terms(

@@ -49,6 +49,51 @@ def report_filter(
     if team_id:
         agreements = agreements.filter(Q(marketing_team_id=team_id) | Q(sales_team_id=team_id))
     pairs = list(agreements.order_by("pk").values_list("pk", "sales_team_id", "calendar__timezone"))
+    return _filter(
+        pairs,
+        now=now,
+        start=start,
+        end=end,
+        default_days=default_days,
+        rep_id=rep_id,
+        tier=tier,
+        lead_source=lead_source,
+    )
+
+
+def agreements_filter(
+    agreements: list[Agreement],
+    *,
+    now: datetime,
+    start: date | None = None,
+    end: date | None = None,
+    rep_id: int | None = None,
+) -> ReportFilter:
+    """The report filter over these agreements (no visibility check: the caller chose them),
+    built exactly as `report_filter` builds it: so a home page, the scorecard and the review
+    pack read the same figures as the report pages for the same range."""
+    pairs = sorted((a.pk, a.sales_team_id, a.calendar.timezone) for a in agreements)
+    return _filter(pairs, now=now, start=start, end=end, rep_id=rep_id)
+
+
+def agreements_tz(agreements: list[Agreement]) -> ZoneInfo:
+    """The time zone a report over these agreements is cut in: the first one's calendar
+    (by id), else TIME_ZONE."""
+    first = min(agreements, key=lambda a: a.pk, default=None)
+    return ZoneInfo(first.calendar.timezone if first else settings.TIME_ZONE)
+
+
+def _filter(
+    pairs: list[tuple[int, int, str]],
+    *,
+    now: datetime,
+    start: date | None,
+    end: date | None,
+    default_days: int = 90,
+    rep_id: int | None = None,
+    tier: str = "",
+    lead_source: str = "",
+) -> ReportFilter:
     tz = ZoneInfo(pairs[0][2] if pairs else settings.TIME_ZONE)
     today = now.astimezone(tz).date()
     end = end or today

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -14,7 +15,7 @@ from django.utils import timezone
 from reports import metrics, tables
 from reports.forms import LeadsBehindForm, ReportFilterForm, errors_of
 from reports.scorecard import scorecard
-from reports.selectors import agreements_visible_to, local_midnight
+from reports.selectors import agreements_filter, agreements_visible_to, local_midnight
 
 PAGES = {"compliance": tables.compliance_tables, "funnel": tables.funnel_tables}
 
@@ -213,15 +214,15 @@ def _review_context(request: HttpRequest) -> tuple[int, dict]:
         return 400, {"agreements": agreements, "error": "Give the month as YYYY-MM.", "tables": {}}
     start = local_midnight(month, tz)
     card = scorecard(agreement, now=now, count=3, at=start)
-    f = metrics.ReportFilter(
-        start=metrics.recent_periods("month", start, tz, 6)[0].start,
-        end=card.periods[-1].end,
+    # Built as the report pages build theirs (closed days from the rollups), so the pack's
+    # trend shows the compliance page's figure for the same month.
+    f = agreements_filter(
+        [agreement],
         now=now,
-        agreement_ids=(agreement.pk,),
-        sales_team_ids=(agreement.sales_team_id,),
-        tz=tz,
+        start=metrics.recent_periods("month", start, tz, 6)[0].start.date(),
+        end=(card.periods[-1].end - timedelta(microseconds=1)).date(),
     )
-    month_f = metrics.ReportFilter(**{**f.__dict__, "start": card.periods[-1].start})
+    month_f = replace(f, start=card.periods[-1].start)
     with metrics.report_reads():
         trend = tables.trend_table(metrics.trend(f, "month"), "month")
         breaches = tables.breaches_table(metrics.breaches_by_cause(month_f))

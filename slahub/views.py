@@ -1,10 +1,9 @@
-"""Home pages by role, and settings. Thin views: reads in slahub.dashboard and the
-selectors, writes in the services."""
+"""Home pages by role, and settings. Thin views: the homes' figures in reports.homes (the
+report metrics), the queue's reads in slahub.dashboard, writes in the services."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
@@ -27,9 +26,9 @@ from agreements.models import (
     Side,
     Team,
 )
-from agreements.periods import period_containing
 from agreements.services import membership_remove, membership_set
 from leads import selectors as lead_selectors
+from reports import homes
 from slahub import dashboard
 
 PAGE_SIZE = 25
@@ -82,7 +81,6 @@ def team_home(request: HttpRequest) -> HttpResponse:
     if not teams:
         raise PermissionDenied("The team page is for sales managers.")
     now = timezone.now()
-    tz = teams[0].timezone
     unassigned = Paginator(lead_selectors.leads_nobody_owes(teams), 10).get_page(
         request.GET.get("page")
     )
@@ -93,14 +91,15 @@ def team_home(request: HttpRequest) -> HttpResponse:
         .order_by("first_name", "username")
     )
     breaches = dashboard.breaches_to_acknowledge(teams)
+    figures = homes.team_home(teams, now=now)
     return render(
         request,
         "dashboard/team.html",
         {
             "nav": "home",
             "teams": teams,
-            "compliance": dashboard.team_compliance(teams, now=now, tz=tz),
-            "reps": dashboard.rep_compliance(teams, now=now, tz=tz),
+            "compliance": figures.compliance,
+            "reps": figures.reps,
             "unassigned": unassigned,
             "members": members,
             "breaches": breaches[:10],
@@ -135,29 +134,29 @@ def marketing_home(request: HttpRequest) -> HttpResponse:
     commitments = list(version.commitments.all()) if version else []
     volume = [c for c in commitments if c.kind == Commitment.Kind.LEAD_VOLUME]
     quality = next((c for c in commitments if c.kind == Commitment.Kind.LEAD_QUALITY), None)
-    paces = [dashboard.quota_pace(agreement, c, now=now) for c in volume]
+    figures = homes.marketing_home(agreement, volume=volume, quality=quality, now=now)
     tz = agreement.calendar.timezone
-    period = period_containing(quality.period if quality else "month", now, ZoneInfo(tz))
-    today_start, today_end = dashboard.local_day(now, tz)
-    reasons = dashboard.rejection_reasons_ranked(agreement, start=period.start, end=period.end)
+    today_start, today_end = lead_selectors.local_day(now, tz)
     handed = Paginator(
         dashboard.handed_off_between(agreement, today_start, today_end), PAGE_SIZE
     ).get_page(request.GET.get("page"))
+    period = figures.period
     context.update(
         {
             "version": version,
-            "paces": paces,
+            "paces": figures.paces,
             "charts": [
-                {"id": f"quota-data-{i}", "data": p.chart, "pace": p} for i, p in enumerate(paces)
+                {"id": f"quota-data-{i}", "data": p.chart, "pace": p}
+                for i, p in enumerate(figures.paces)
             ],
             "quality": quality,
             "period": period,
             "period_last_day": period.end - timedelta(days=1),
-            "acceptance": dashboard.acceptance(agreement, start=period.start, end=period.end),
-            "reasons": reasons,
+            "acceptance": figures.acceptance,
+            "reasons": figures.reasons,
             "reasons_chart": {
-                "labels": [r["rejection_reason"] or "(no reason)" for r in reasons],
-                "values": [r["n"] for r in reasons],
+                "labels": [reason for reason, _, _ in figures.reasons],
+                "values": [n for _, n, _ in figures.reasons],
                 "label": "Rejected leads",
             },
             "handed": handed,

@@ -54,11 +54,34 @@ def test_on_pace_is_not_at_risk(volume):
     assert november(volume).at_risk_at is None
 
 
-def test_reaching_the_target_meets_the_month_early(volume):
+def test_reaching_the_target_early_is_signalled_and_the_count_runs_to_the_end(volume):
     sal_on(volume, 3, 10)
     assert checks.quota_evaluation(now=berlin(2026, 11, 12)).met == 1
     period = november(volume)
-    assert (period.status, period.actual, period.met_at) == ("met", 10, berlin(2026, 11, 12))
+    # Reached on 12 November: said once (met_at), but the month keeps counting.
+    assert (period.status, period.actual, period.met_at) == ("open", 10, berlin(2026, 11, 12))
+    sal_on(volume, 20, 3)
+    assert checks.quota_evaluation(now=berlin(2026, 11, 21)).met == 0  # not said twice
+    assert (november(volume).status, november(volume).actual) == ("open", 13)
+    checks.quota_evaluation(now=berlin(2026, 12, 1, 0, 1))
+    period = november(volume)
+    # Closed at the end with the month's final count; met when the target was first reached.
+    assert (period.status, period.actual, period.met_at) == ("met", 13, berlin(2026, 11, 12))
+    assert period.closed_at == berlin(2026, 12, 1, 0, 1)
+
+
+def test_a_month_closed_early_by_the_former_rule_keeps_counting_until_its_end(volume):
+    sal_on(volume, 3, 10)
+    checks.quota_evaluation(now=berlin(2026, 11, 12))
+    # As the evaluation used to leave it: closed as met the moment the target was reached.
+    Obligation.objects.filter(pk=november(volume).pk).update(
+        status="met", closed_at=berlin(2026, 11, 12)
+    )
+    sal_on(volume, 20, 2)
+    checks.quota_evaluation(now=berlin(2026, 11, 21))
+    assert (november(volume).status, november(volume).actual) == ("met", 12)
+    checks.quota_evaluation(now=berlin(2026, 12, 1, 0, 1))
+    assert november(volume).closed_at == berlin(2026, 12, 1, 0, 1)  # final figure recorded
 
 
 def test_a_missed_month_is_a_breach_for_marketing(volume):

@@ -194,7 +194,9 @@ def test_the_team_page_costs_a_fixed_number_of_queries(
         handed(team_org, berlin(2026, 11, 24, 9, i), name=f"Bulk {i}", owner=None)
     client.force_login(team_org.sales_manager)
     client.get(reverse("team-home"))
-    with django_assert_max_num_queries(10):
+    # 12: the figures are read as the reports read them, so the report filter costs two
+    # (the team's agreements, how far their rollups go) before the one read of the clocks.
+    with django_assert_max_num_queries(12):
         response = client.get(reverse("team-home"))
     assert response.context["unassigned"].paginator.count == 21
 
@@ -263,7 +265,8 @@ def test_marketing_sees_quota_pace_against_target(client, marketing_org, frozen)
 def test_marketing_sees_acceptance_and_ranked_rejection_reasons(client, marketing_org, frozen):
     client.force_login(marketing_org.marketing_manager)
     response = client.get(reverse("marketing-home"))
-    assert response.context["acceptance"] == {"accepted": 8, "rejected": 3, "pct": 800 / 11}
+    acceptance = response.context["acceptance"]
+    assert (acceptance.accepted, acceptance.rejected, acceptance.pct) == (8, 3, 72.7)
     assert "73%" in response.content.decode()
     assert response.context["reasons_chart"]["labels"] == ["No budget", "Not our kind of company"]
     assert response.context["reasons_chart"]["values"] == [2, 1]
