@@ -165,7 +165,7 @@ class PeriodSerializer(serializers.Serializer):
     target = serializers.IntegerField(allow_null=True)
     actual = serializers.IntegerField(allow_null=True)
     attainment_pct = serializers.FloatField(**Pct)
-    status = serializers.ChoiceField(choices=["met", "missed", "running"])
+    status = serializers.ChoiceField(choices=["running", "met", "missed", "waived", "not judged"])
     at_risk = serializers.BooleanField()
 
 

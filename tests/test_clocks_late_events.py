@@ -6,7 +6,7 @@ counts nowhere. Histories on a Mon–Fri 09:00–17:00 Berlin calendar, worked o
     first touch is due Thu 14:00 and the disposition Fri 13:00.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -48,8 +48,6 @@ def status(lead, kind, attempt=1) -> str:
 
 
 def compliance(org, *, now=MON_12, start=(2026, 11, 19), end=(2026, 11, 23)):
-    from datetime import date
-
     f = report_filter(org.sales_manager, now=now, start=date(*start), end=date(*end))
     with metrics.report_reads():
         result = metrics.sales_compliance(f)
@@ -221,3 +219,27 @@ def test_a_waived_breach_counts_as_neither_kept_nor_missed(terms, rolled):
     assert Obligation.objects.get(pk=waived.obligation_id).status == WAIVED
     assert Obligation.objects.get(pk=upheld.obligation_id).status == BREACHED
     assert metrics.pct(1, 2) == 50.0
+
+
+def test_a_waived_quota_miss_reads_waived_and_an_unjudged_quality_period_not_judged(org):
+    add_commitment(org.version, "lead_volume", target=5, stage="sal", period="month")
+    add_commitment(org.version, "lead_quality", min_acceptance_pct=60, period="month")
+    activate(org, now=berlin(2026, 10, 15))
+    checks.quota_evaluation(now=berlin(2026, 11, 2))  # opens November
+    checks.quota_evaluation(now=berlin(2026, 12, 1, 0, 1))  # November ended: 0 of 5 SALs
+    breach = Breach.objects.get(kind="lead_volume")
+    services.breach_resolve(
+        breach=breach, user=org.sales_manager, resolution="waived", now=berlin(2026, 12, 1, 9)
+    )
+
+    f = report_filter(
+        org.marketing_manager,
+        now=berlin(2026, 12, 1, 10),
+        start=date(2026, 11, 1),
+        end=date(2026, 11, 30),
+    )
+    periods = metrics.period_results(f, kinds=("lead_volume", "lead_quality"))
+    assert [(p.kind, p.status, p.actual) for p in periods] == [
+        ("lead_quality", "not judged", None),  # no disposition at all (minimum sample 10)
+        ("lead_volume", "waived", 0),
+    ]

@@ -115,7 +115,7 @@ class PeriodResult:
     target: int | None
     actual: int | None
     sample: int | None
-    status: str  # met, missed, running
+    status: str  # running, met, missed, waived, not judged
     at_risk: bool = False
     order: int = 0
     target_reached: bool = False  # a running volume period that has reached its target
@@ -127,6 +127,16 @@ class PeriodResult:
         if self.kind != Kind.LEAD_VOLUME or not self.target or self.actual is None:
             return None
         return pct(self.actual, self.target)
+
+
+# How an ended quota period reads: a waived miss counts as neither kept nor missed; a quality
+# period with fewer dispositions than its minimum sample is not judged.
+PERIOD_OUTCOMES = {
+    Status.MET: "met",
+    Status.BREACHED: "missed",
+    Status.WAIVED: "waived",
+    Status.CANCELLED: "not judged",
+}
 
 
 def period_results(
@@ -166,7 +176,7 @@ def period_results(
                 else:
                     actual = reached.count()
         else:
-            status = "met" if o.status == Status.MET else "missed"
+            status = PERIOD_OUTCOMES[o.status]
         results.append(
             PeriodResult(
                 obligation_id=o.pk,
