@@ -3,7 +3,7 @@
 Run by the periodic checks every minute (`reports.tasks.refresh_rollups`) and by
 `manage.py refresh_rollups`. Each step is one transaction under an advisory lock, so two
 workers never rebuild the same rows at once. The rows are computed by the very queries of
-`reports.metrics` (`clock_rows`, `first_touch_delays`, `disposition_rows`,
+`reports.metrics.live` (`clock_rows`, `first_touch_delays`, `disposition_rows`,
 `funnel_facts_sql`), grouped finer: the rollup cannot count differently from the live path.
 
 - A sales team without rollups gets them built in full (all closed days, every lead's funnel
@@ -29,14 +29,12 @@ from django.db.models.functions import Cast, TruncDate
 from agreements.models import Agreement
 from leads.models import Lead, Obligation, StageEvent
 from reports import rollups
-from reports.metrics import (
+from reports.metrics.filters import SALES_KINDS, Kind, ReportFilter
+from reports.metrics.live import (
     CLOCK_DIMENSIONS,
     FACT_COLUMNS,
     FACT_FLAGS,
-    SALES_KINDS,
     EpochSeconds,
-    Kind,
-    ReportFilter,
     clock_rows,
     disposition_rows,
     first_touch_delays,

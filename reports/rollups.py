@@ -1,6 +1,6 @@
 """Reading the rollups, and marking leads whose rollup rows must be read again.
 
-The rows are written by `reports.refresh` only; `reports.metrics` decides what to read from
+The rows are written by `reports.refresh` only; `reports.metrics.source` decides what to read from
 here (closed days, funnel facts) and what live. Everything here is PostgreSQL-only: on other
 databases (development) `coverage` says "nothing rolled up" and the reports read live.
 """
@@ -19,7 +19,7 @@ from agreements.models import Commitment
 from reports.models import ClockDay, DispositionDay, RollupState, StaleLead
 
 if TYPE_CHECKING:
-    from reports.metrics import ReportFilter
+    from reports.metrics.filters import ReportFilter
 
 
 def enabled() -> bool:

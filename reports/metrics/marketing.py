@@ -1,0 +1,182 @@
+"""Marketing figures: acceptance, rejection reasons and volume attainment per quota period."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from agreements.models import Commitment
+from agreements.periods import acceptance_pct
+from leads.models import Obligation
+from leads.selectors import leads_reaching_stage
+from reports.metrics.filters import Kind, ReportFilter, Status, _bucket_of, buckets, pct
+from reports.metrics.source import disposition_counts, disposition_days
+
+if TYPE_CHECKING:
+    from reports.metrics.sales import DayCounts
+
+
+@dataclass
+class Acceptance:
+    accepted: int = 0
+    rejected: int = 0
+    floor_pct: int | None = None
+    min_sample: int | None = None
+
+    @property
+    def dispositioned(self) -> int:
+        return self.accepted + self.rejected
+
+    @property
+    def pct(self) -> float | None:
+        value = acceptance_pct(self.accepted, self.rejected)
+        return None if value is None else round(value, 1)
+
+    @property
+    def judged(self) -> bool:
+        """Enough dispositions to hold marketing to its floor."""
+        return self.floor_pct is not None and self.dispositioned >= (self.min_sample or 0)
+
+    @property
+    def below_floor(self) -> bool | None:
+        if not self.judged or self.pct is None:
+            return None
+        return self.pct < self.floor_pct
+
+
+def _quality_terms(f: ReportFilter) -> tuple[int | None, int | None]:
+    """The acceptance floor of the first active lead-quality commitment in scope."""
+    commitment = (
+        Commitment.objects.filter(
+            kind=Kind.LEAD_QUALITY,
+            version__status="active",
+            version__agreement_id__in=f.agreement_ids,
+        )
+        .order_by("order", "id")
+        .first()
+    )
+    if commitment is None:
+        return None, None
+    return commitment.min_acceptance_pct, commitment.min_sample
+
+
+def acceptance(f: ReportFilter, days: DayCounts | None = None) -> Acceptance:
+    dispositions = days.dispositions if days else disposition_days(f)
+    accepted = sum(a for a, _ in dispositions.values())
+    rejected = sum(r for _, r in dispositions.values())
+    floor, sample = _quality_terms(f)
+    return Acceptance(accepted, rejected, floor, sample)
+
+
+NO_REASON = "(no reason given)"
+
+
+def rejection_reasons(f: ReportFilter) -> list[tuple[str, int, float | None]]:
+    """(reason, rejections, share %) most frequent first; the reason is the one recorded
+    with the rejection."""
+    counts: dict[str, int] = {}
+    for (_, reason), (_, rejected) in disposition_counts(f, by=("reason",)).items():
+        if rejected:
+            counts[reason] = counts.get(reason, 0) + rejected
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    total = sum(counts.values())
+    return [(reason or NO_REASON, n, pct(n, total)) for reason, n in ranked]
+
+
+# Marketing: volume attainment per period --------------------------------------------------
+
+
+@dataclass
+class PeriodResult:
+    """One quota period of a lead-volume commitment: actual against target."""
+
+    obligation_id: int
+    agreement_id: int
+    agreement: str
+    commitment_id: int
+    kind: str
+    stage: str
+    period: str
+    start: datetime
+    end: datetime
+    target: int | None
+    actual: int | None
+    sample: int | None
+    status: str  # met, missed, running
+    at_risk: bool = False
+    order: int = 0
+
+    @property
+    def attainment_pct(self) -> float | None:
+        if self.kind != Kind.LEAD_VOLUME or not self.target or self.actual is None:
+            return None
+        return pct(self.actual, self.target)
+
+
+def period_results(f: ReportFilter, kinds=(Kind.LEAD_VOLUME,)) -> list[PeriodResult]:
+    """The agreements' quota periods overlapping the range, oldest first. A closed period
+    shows what the quota evaluation recorded; a running one is counted live (one query each)
+    from `leads_reaching_stage`, the quota check's own selector. Agreement-level: rep, tier
+    and lead-source filters do not apply (the target is the agreement's)."""
+    rows = (
+        Obligation.objects.filter(
+            lead__isnull=True,
+            kind__in=kinds,
+            agreement_version__agreement_id__in=f.agreement_ids,
+            period_start__lt=f.end,
+            due_at__gt=f.start,
+        )
+        .select_related("commitment", "agreement_version__agreement")
+        .order_by("period_start", "kind", "commitment__order", "id")
+    )
+    results = []
+    for o in rows:  # periods, not leads: a handful per agreement and range
+        agreement = o.agreement_version.agreement
+        actual, sample = o.actual, o.sample
+        if o.status == Status.OPEN:
+            status = "running"
+            if o.kind == Kind.LEAD_VOLUME:
+                actual = leads_reaching_stage(
+                    agreement, o.commitment.stage, o.period_start, o.due_at
+                ).count()
+        else:
+            status = "met" if o.status == Status.MET else "missed"
+        results.append(
+            PeriodResult(
+                obligation_id=o.pk,
+                agreement_id=agreement.pk,
+                agreement=agreement.name,
+                commitment_id=o.commitment_id,
+                kind=o.kind,
+                stage=o.commitment.stage,
+                period=o.commitment.period,
+                start=o.period_start.astimezone(f.tz),
+                end=o.due_at.astimezone(f.tz),
+                target=o.target if o.kind == Kind.LEAD_VOLUME else o.commitment.min_acceptance_pct,
+                actual=actual,
+                sample=sample,
+                status=status,
+                at_risk=o.at_risk_at is not None and status == "running",
+                order=o.commitment.order,
+            )
+        )
+    return results
+
+
+# Trend --------------------------------------------------------------------------------------
+
+
+def acceptance_trend(
+    f: ReportFilter, grain: str, dispositions: dict[date, tuple[int, int]] | None = None
+) -> dict[date, Acceptance]:
+    """`acceptance` per week or month of the range (one query)."""
+    dispositions = disposition_days(f) if dispositions is None else dispositions
+    floor, sample = _quality_terms(f)
+    result = {k: Acceptance(0, 0, floor, sample) for k in buckets(f, grain)}
+    for day, (accepted, rejected) in dispositions.items():
+        point = result.get(_bucket_of(grain, day, f.tz))
+        if point is not None:
+            point.accepted += accepted
+            point.rejected += rejected
+    return result
