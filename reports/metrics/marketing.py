@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 from agreements.models import Commitment
 from agreements.periods import acceptance_pct
@@ -106,6 +107,8 @@ class PeriodResult:
     status: str  # met, missed, running
     at_risk: bool = False
     order: int = 0
+    clause: UUID | None = None  # the commitment's clause (the same across versions)
+    version_number: int = 0  # the version the period was opened under (its terms)
 
     @property
     def attainment_pct(self) -> float | None:
@@ -159,6 +162,8 @@ def period_results(f: ReportFilter, kinds=(Kind.LEAD_VOLUME,)) -> list[PeriodRes
                 status=status,
                 at_risk=o.at_risk_at is not None and status == "running",
                 order=o.commitment.order,
+                clause=o.commitment.clause,
+                version_number=o.agreement_version.number,
             )
         )
     return results
