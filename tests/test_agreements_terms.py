@@ -319,3 +319,35 @@ def test_a_past_months_review_pack_shows_the_terms_in_force_then(amended_history
         html = client.get(reverse("reports:review") + "?month=2026-10").content.decode()
     assert V1_FIRST_TOUCH in html and V2_FIRST_TOUCH not in html
     assert "at least 2 SALs each month" in html and "3 SALs" not in html
+
+
+def test_the_agreement_page_proposes_a_start_date_and_shows_it(terms, client):
+    import time_machine
+    from django.urls import reverse
+
+    v2 = amend(terms)
+    agreement = terms.agreement
+    with time_machine.travel(berlin(2026, 11, 10, 9), tick=False):
+        client.force_login(terms.sales_manager)
+        response = client.post(
+            reverse("version-propose", args=[agreement.pk, v2.number]),
+            {"effective_from": "2026-12-01"},
+        )
+        assert response.status_code == 302
+        client.post(reverse("version-sign", args=[agreement.pk, v2.number]))
+        client.force_login(terms.marketing_manager)
+        client.post(reverse("version-sign", args=[agreement.pk, v2.number]))
+        html = client.get(reverse("agreement-detail", args=[agreement.pk])).content.decode()
+    v2.refresh_from_db()
+    assert (v2.status, v2.effective_at) == ("scheduled", berlin(2026, 12, 1))  # 00:00 Berlin
+    assert "in force from 1 Dec 2026 00:00" in html
+    assert "in force since 1 Oct 2026 00:00" in html  # v1 until then
+    # A past date from a manager is refused on the page, with the reason why.
+    v3 = AgreementVersion.objects.create(agreement=agreement, number=3)
+    add_commitment(v3, "first_touch", within="PT1H")
+    with time_machine.travel(berlin(2026, 11, 10, 9), tick=False):
+        refused = client.post(
+            reverse("version-propose", args=[agreement.pk, 3]), {"effective_from": "2026-11-01"}
+        )
+    assert refused.status_code == 400
+    assert "Only staff may date terms before they are signed" in refused.content.decode()
