@@ -61,7 +61,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 class VersionInline(admin.TabularInline):
     model = AgreementVersion
-    fields = ["number", "status", "proposed_at", "activated_at", "ended_at", "summary"]
+    fields = ["number", "status", "proposed_at", "effective_at", "ended_at", "summary"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -112,10 +112,22 @@ class SignatureInline(admin.TabularInline):
 
 @admin.register(AgreementVersion)
 class AgreementVersionAdmin(admin.ModelAdmin):
-    list_display = ["agreement", "number", "status", "proposed_at", "activated_at", "ended_at"]
+    list_display = ["agreement", "number", "status", "proposed_at", "effective_at", "ended_at"]
     list_filter = ["status", "agreement"]
     search_fields = ["agreement__name", "summary"]
-    readonly_fields = ["status", "proposed_at", "activated_at", "ended_at", "created_by"]
+    # When terms start is chosen on proposal (page or API), where the services check it.
+    readonly_fields = [
+        "status",
+        "proposed_at",
+        "effective_from",
+        "effective_reason",
+        "effective_set_by",
+        "applies_to_running_periods",
+        "effective_at",
+        "activated_at",
+        "ended_at",
+        "created_by",
+    ]
     inlines = [CommitmentInline, SignatureInline]
     actions = ["propose", "sign"]
 

@@ -113,8 +113,8 @@ class CommitmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Commitment
-        fields = ["id", *COMMITMENT_FIELDS, "side", "sentence"]
-        read_only_fields = ["id", "side", "sentence"]
+        fields = ["id", "clause", *COMMITMENT_FIELDS, "side", "sentence"]
+        read_only_fields = ["id", "clause", "side", "sentence"]
         extra_kwargs = {
             "within": {"help_text": "ISO 8601 duration, e.g. PT4H (first touch, disposition)."},
             "every": {"help_text": "ISO 8601 duration between follow-up attempts, e.g. P2D."},
@@ -132,6 +132,11 @@ class CommitmentInSerializer(serializers.Serializer):
     """A new commitment on a draft version (the model checks the fields its kind needs)."""
 
     kind = serializers.ChoiceField(choices=Commitment.Kind.choices)
+    clause = serializers.UUIDField(
+        required=False,
+        help_text="Continue this clause of the agreement (its history reads on). Default: the "
+        "clause of the previous version's commitment of the same kind and applies_to, if any.",
+    )
     order = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
     name = serializers.CharField(required=False, allow_blank=True, max_length=150)
     applies_to = serializers.DictField(required=False)
@@ -185,6 +190,10 @@ class VersionSerializer(serializers.ModelSerializer):
             "created_by",
             "created_at",
             "proposed_at",
+            "effective_from",
+            "effective_reason",
+            "applies_to_running_periods",
+            "effective_at",
             "activated_at",
             "ended_at",
             "signatures",
@@ -223,6 +232,21 @@ class DraftSerializer(serializers.Serializer):
     summary = serializers.CharField(required=False, allow_blank=True, max_length=5000)
 
 
+class ProposeSerializer(serializers.Serializer):
+    effective_from = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="When the terms start. Empty: when the second side signs. A later time "
+        "schedules them; an earlier one (a backfill) is for staff, with effective_reason.",
+    )
+    effective_reason = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    applies_to_running_periods = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Judge the quota periods already running by these terms too.",
+    )
+
+
 class SignSerializer(serializers.Serializer):
     side = serializers.ChoiceField(
         choices=Side.choices,
@@ -232,6 +256,7 @@ class SignSerializer(serializers.Serializer):
 
 
 class ChangeSerializer(serializers.Serializer):
+    clause = serializers.UUIDField()
     kind = serializers.ChoiceField(choices=Commitment.Kind.choices)
     order = serializers.IntegerField()
     changes = serializers.DictField(
@@ -279,22 +304,28 @@ class GoalSerializer(serializers.ModelSerializer):
 
 
 def commitments_diff(old: list[Commitment], new: list[Commitment]) -> dict:
-    """What changed between two versions' commitments, matched by (kind, order)."""
-    before = {(c.kind, c.order): c for c in old}
-    after = {(c.kind, c.order): c for c in new}
+    """What changed between two versions' commitments, matched by clause (the same promise
+    across versions, even when its order changed)."""
+    before = {c.clause: c for c in old}
+    after = {c.clause: c for c in new}
     changed = []
-    for key in sorted(before.keys() & after.keys()):
-        a, b = before[key], after[key]
+    kept = sorted(before.keys() & after.keys(), key=lambda k: (after[k].kind, after[k].order))
+    for clause in kept:
+        a, b = before[clause], after[clause]
         changes = {
             f: {"from": getattr(a, f), "to": getattr(b, f)}
             for f in COMMITMENT_FIELDS
             if getattr(a, f) != getattr(b, f)
         }
         if changes:
-            changed.append({"kind": key[0], "order": key[1], "changes": changes})
+            changed.append({"clause": clause, "kind": b.kind, "order": b.order, "changes": changes})
+
+    def ordered(side: dict, keys) -> list[Commitment]:
+        return sorted((side[k] for k in keys), key=lambda c: (c.kind, c.order, c.pk))
+
     return {
-        "added": [after[k] for k in sorted(after.keys() - before.keys())],
-        "removed": [before[k] for k in sorted(before.keys() - after.keys())],
+        "added": ordered(after, after.keys() - before.keys()),
+        "removed": ordered(before, before.keys() - after.keys()),
         "changed": changed,
     }
 
@@ -443,6 +474,7 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return Response(CommitmentSerializer(commitment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
+        methods=["DELETE"],
         summary="Take a commitment out of a draft version",
         parameters=[
             *_VERSION_PARAMS,
@@ -451,29 +483,60 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         request=None,
         responses={204: None},
     )
+    @extend_schema(
+        methods=["PATCH"],
+        summary="Change a commitment of a draft version (it keeps its clause)",
+        parameters=[
+            *_VERSION_PARAMS,
+            OpenApiParameter("commitment", OpenApiTypes.INT, OpenApiParameter.PATH),
+        ],
+        request=CommitmentInSerializer(partial=True),
+        responses=CommitmentSerializer,
+    )
     @action(
         detail=True,
-        methods=["delete"],
+        methods=["patch", "delete"],
         url_path=r"versions/(?P<number>\d+)/commitments/(?P<commitment>\d+)",
     )
     def commitment(self, request, pk=None, number=None, commitment=None):
         version = self._version(number)
         require_agreement_manager(request.user, version.agreement)
         target = get_object_or_404(version.commitments.all(), pk=commitment)
-        services.commitment_delete(commitment=target)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        if request.method == "DELETE":
+            services.commitment_delete(commitment=target)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        serializer = CommitmentInSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        changes = dict(serializer.validated_data)
+        if "clause" in changes:
+            raise serializers.ValidationError({"clause": ["A commitment keeps its clause."]})
+        target = services.commitment_update(commitment=target, **changes)
+        return Response(CommitmentSerializer(target).data)
 
     @extend_schema(
         summary="Propose a draft version to the other side",
+        description="With `effective_from`, the terms start at that time instead of at the "
+        "second signature (a later time schedules the version; an earlier one, a backfill, "
+        "is for staff and needs `effective_reason`).",
         parameters=_VERSION_PARAMS,
-        request=None,
+        request=ProposeSerializer,
         responses=VersionSerializer,
     )
     @action(detail=True, methods=["post"], url_path=r"versions/(?P<number>\d+)/propose")
     def propose(self, request, pk=None, number=None):
         version = self._version(number)
         require_agreement_manager(request.user, version.agreement)
-        version = services.agreement_version_propose(version=version, now=timezone.now())
+        serializer = ProposeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        version = services.agreement_version_propose(
+            version=version,
+            now=timezone.now(),
+            user=request.user,
+            effective_from=data.get("effective_from"),
+            effective_reason=data.get("effective_reason", ""),
+            applies_to_running_periods=data.get("applies_to_running_periods", False),
+        )
         return Response(VersionSerializer(version).data)
 
     @extend_schema(

@@ -15,6 +15,28 @@ class DraftForm(forms.Form):
     )
 
 
+class ProposeForm(forms.Form):
+    """When the proposed terms start. Empty: when the second side signs."""
+
+    effective_from = forms.DateField(
+        required=False,
+        label="In force from",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Optional: a later date (00:00 in the agreement's time zone). Empty: as "
+        "soon as both sides have signed. An earlier date (a backfill) is for staff.",
+    )
+    effective_reason = forms.CharField(
+        required=False,
+        label="Why it starts in the past",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Required for an earlier date.",
+    )
+    applies_to_running_periods = forms.BooleanField(
+        required=False,
+        label="Also judge the quota periods already running by these terms",
+    )
+
+
 class CommitmentForm(forms.ModelForm):
     """One new promise in a draft. `tiers` fills the `applies_to` filter."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 import zoneinfo
 from datetime import date
 
@@ -11,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+
+from agreements import kinds
 
 
 def validate_timezone(value: str) -> None:
@@ -190,14 +193,19 @@ class Agreement(models.Model):
 
 
 class AgreementVersion(models.Model):
-    """One version of the terms. Active only once a manager of each side signed it."""
+    """One version of the terms. Signed only once a manager of each side signed it; in force
+    from `effective_at` (the second signature, a chosen later date, or a backfilled earlier
+    date) until `ended_at` (the next version's effective date, or retirement)."""
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         PROPOSED = "proposed", "Proposed"
+        SCHEDULED = "scheduled", "Scheduled"
         ACTIVE = "active", "Active"
         SUPERSEDED = "superseded", "Superseded"
         RETIRED = "retired", "Retired"
+
+    SIGNED_STATUSES = (Status.SCHEDULED, Status.ACTIVE, Status.SUPERSEDED, Status.RETIRED)
 
     agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
@@ -210,6 +218,26 @@ class AgreementVersion(models.Model):
     proposed_at = models.DateTimeField(null=True, blank=True)
     activated_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    effective_from = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Chosen start of the terms: a later date, or (staff, with a reason) an "
+        "earlier one to backfill history. Empty: in force when the second side signs.",
+    )
+    effective_reason = models.TextField(
+        blank=True, help_text="Why the terms start before they were signed (a backfill)."
+    )
+    effective_set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    applies_to_running_periods = models.BooleanField(
+        default=False,
+        help_text="The quota periods already running when the version comes into force are "
+        "judged by its terms too (otherwise they keep the terms they started under).",
+    )
+    effective_at = models.DateTimeField(
+        null=True, blank=True, help_text="In force from (set once both sides have signed)."
+    )
 
     class Meta:
         ordering = ["agreement", "-number"]
@@ -226,6 +254,19 @@ class AgreementVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agreement} v{self.number} ({self.status})"
+
+    @property
+    def label(self) -> str:
+        return f"v{self.number}"
+
+    def in_force_at(self, at) -> bool:
+        """Signed, effective at or before `at`, and not ended by then."""
+        return (
+            self.status in self.SIGNED_STATUSES
+            and self.effective_at is not None
+            and self.effective_at <= at
+            and (self.ended_at is None or self.ended_at > at)
+        )
 
 
 class Signature(models.Model):
@@ -249,12 +290,10 @@ class Signature(models.Model):
 class Commitment(models.Model):
     """One promise in a version. Per kind, commitments match leads in `order`; first wins."""
 
-    class Kind(models.TextChoices):
-        FIRST_TOUCH = "first_touch", "First touch"
-        FOLLOW_UP = "follow_up", "Follow-up cadence"
-        DISPOSITION = "disposition", "Disposition"
-        LEAD_VOLUME = "lead_volume", "Lead volume"
-        LEAD_QUALITY = "lead_quality", "Lead quality"
+    # The kinds, their sides and required fields come from the registry (agreements.kinds).
+    Kind = models.TextChoices(
+        "Kind", [(code.upper(), (code, spec.label)) for code, spec in kinds.KINDS.items()]
+    )
 
     class Clock(models.TextChoices):
         BUSINESS = "business", "Business time"
@@ -270,18 +309,18 @@ class Commitment(models.Model):
         SAL = "sal", "SAL"
         SQL = "sql", "SQL"
 
-    SIDE_OF_KIND = {
-        Kind.FIRST_TOUCH: Side.SALES,
-        Kind.FOLLOW_UP: Side.SALES,
-        Kind.DISPOSITION: Side.SALES,
-        Kind.LEAD_VOLUME: Side.MARKETING,
-        Kind.LEAD_QUALITY: Side.MARKETING,
-    }
-    LEAD_KINDS = (Kind.FIRST_TOUCH, Kind.FOLLOW_UP, Kind.DISPOSITION)
-    PERIOD_KINDS = (Kind.LEAD_VOLUME, Kind.LEAD_QUALITY)
+    SIDE_OF_KIND = {k: Side(kinds.KINDS[k].side) for k in Kind}
+    LEAD_KINDS = tuple(k for k in Kind if k in kinds.LEAD_KINDS)
+    PERIOD_KINDS = tuple(k for k in Kind if k in kinds.PERIOD_KINDS)
 
     version = models.ForeignKey(
         AgreementVersion, on_delete=models.CASCADE, related_name="commitments"
+    )
+    clause = models.UUIDField(
+        default=uuid.uuid4,
+        db_index=True,
+        help_text="The same promise across versions: an amended commitment keeps its clause, "
+        "so its history reads on.",
     )
     kind = models.CharField(max_length=15, choices=Kind.choices)
     order = models.PositiveIntegerField(default=0, help_text="Lower matches first within a kind.")
@@ -334,15 +373,10 @@ class Commitment(models.Model):
         return self.SIDE_OF_KIND[self.kind]
 
     def clean(self) -> None:
-        required = {
-            self.Kind.FIRST_TOUCH: ["within"],
-            self.Kind.DISPOSITION: ["within"],
-            self.Kind.FOLLOW_UP: ["attempts", "every"],
-            self.Kind.LEAD_VOLUME: ["target", "stage", "period"],
-            self.Kind.LEAD_QUALITY: ["min_acceptance_pct", "period"],
-        }.get(self.kind, [])
+        spec = kinds.KINDS.get(self.kind)
+        required = spec.required if spec else ()
         errors = {
-            name: f"Required for a {self.get_kind_display().lower()} commitment."
+            name: f"Required for a {spec.label.lower()} commitment."
             for name in required
             if getattr(self, name) in (None, "")
         }

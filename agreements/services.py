@@ -1,7 +1,8 @@
-"""Writes on agreements: drafting, proposing, signing and activating versions."""
+"""Writes on agreements: drafting, proposing, signing and bringing versions into force."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -37,10 +38,64 @@ COMMITMENT_FIELDS = [
 ]
 
 
-def commitment_create(*, version: AgreementVersion, **fields) -> Commitment:
+def _inherited_clause(version: AgreementVersion, kind: str, applies_to) -> uuid.UUID | None:
+    """The clause a new commitment of a draft continues: that of a commitment of the same
+    kind and the same `applies_to` in the version the draft was made from, whose clause the
+    draft does not hold yet (so removing a commitment and adding it back keeps its history)."""
+    previous = (
+        Commitment.objects.filter(
+            version__agreement_id=version.agreement_id, version__number=version.number - 1
+        )
+        .filter(kind=kind)
+        .exclude(clause__in=version.commitments.values("clause"))
+        .order_by("order", "id")
+    )
+    for candidate in previous:
+        if candidate.applies_to == (applies_to or {}):
+            return candidate.clause
+    return None
+
+
+def _check_clause(version: AgreementVersion, clause, kind: str) -> None:
+    """An explicit clause must be one of this agreement's, of the same kind, not yet in the
+    draft."""
+    same = Commitment.objects.filter(version__agreement_id=version.agreement_id, clause=clause)
+    if not same.exists():
+        raise ValidationError({"clause": "No commitment of this agreement has this clause."})
+    if same.exclude(kind=kind).exists():
+        raise ValidationError({"clause": "A clause keeps its kind across versions."})
+    if version.commitments.filter(clause=clause).exists():
+        raise ValidationError({"clause": "This version already holds this clause."})
+
+
+def commitment_create(*, version: AgreementVersion, clause=None, **fields) -> Commitment:
+    """Add a commitment to a draft. It continues a clause of the previous version when it has
+    the same kind and `applies_to` (or the `clause` given), else it starts a new clause."""
     if version.status != AgreementVersion.Status.DRAFT:
         raise ValidationError("Only a draft version's commitments can change.")
+    if clause is not None:
+        _check_clause(version, clause, fields.get("kind", ""))
+    else:
+        clause = _inherited_clause(version, fields.get("kind", ""), fields.get("applies_to"))
     commitment = Commitment(version=version, **fields)
+    if clause is not None:
+        commitment.clause = clause
+    commitment.full_clean()
+    commitment.save()
+    return commitment
+
+
+def commitment_update(*, commitment: Commitment, **fields) -> Commitment:
+    """Change a draft's commitment; it keeps its clause (an amendment of the same promise)."""
+    if commitment.version.status != AgreementVersion.Status.DRAFT:
+        raise ValidationError("Only a draft version's commitments can change.")
+    unknown = set(fields) - set(COMMITMENT_FIELDS)
+    if unknown:
+        raise ValidationError(f"Not a commitment field: {', '.join(sorted(unknown))}.")
+    if "kind" in fields and fields["kind"] != commitment.kind:
+        raise ValidationError({"kind": "A commitment keeps its kind; add a new one instead."})
+    for name, value in fields.items():
+        setattr(commitment, name, value)
     commitment.full_clean()
     commitment.save()
     return commitment
@@ -53,16 +108,21 @@ def commitment_delete(*, commitment: Commitment) -> None:
     commitment.delete()
 
 
+_UNFINISHED = (
+    AgreementVersion.Status.DRAFT,
+    AgreementVersion.Status.PROPOSED,
+    AgreementVersion.Status.SCHEDULED,
+)
+
+
 @transaction.atomic
 def agreement_version_draft(
     *, agreement: Agreement, user: AbstractBaseUser | None = None, summary: str = ""
 ) -> AgreementVersion:
-    """A new draft version, starting from a copy of the newest version's commitments."""
+    """A new draft version, starting from a copy of the newest version's commitments (each
+    copy keeps its clause)."""
     latest = agreement.versions.order_by("-number").first()
-    if latest and latest.status in (
-        AgreementVersion.Status.DRAFT,
-        AgreementVersion.Status.PROPOSED,
-    ):
+    if latest and latest.status in _UNFINISHED:
         raise ValidationError(f"Version {latest.number} is still {latest.status}; finish it first.")
     version = AgreementVersion.objects.create(
         agreement=agreement,
@@ -72,20 +132,87 @@ def agreement_version_draft(
     )
     if latest:
         Commitment.objects.bulk_create(
-            Commitment(version=version, **{f: getattr(c, f) for f in COMMITMENT_FIELDS})
+            Commitment(
+                version=version, clause=c.clause, **{f: getattr(c, f) for f in COMMITMENT_FIELDS}
+            )
             for c in latest.commitments.all()
         )
     return version
 
 
-def agreement_version_propose(*, version: AgreementVersion, now: datetime) -> AgreementVersion:
+def _check_effective_from(
+    version: AgreementVersion,
+    *,
+    effective_from: datetime | None,
+    reason: str,
+    user: AbstractBaseUser | None,
+    now: datetime,
+) -> None:
+    """A chosen start later than now is anyone's choice; an earlier one (a backfill, when an
+    agreement is onboarded with its history) is staff's, with the reason recorded, and never
+    before the start of the terms it replaces."""
+    if effective_from is None or effective_from > now:
+        return
+    if user is None or not user.is_staff:
+        raise ValidationError(
+            {"effective_from": "Only staff may date terms before they are signed (a backfill)."}
+        )
+    if not reason.strip():
+        raise ValidationError({"effective_reason": "Say why the terms start in the past."})
+    current = (
+        AgreementVersion.objects.filter(
+            agreement_id=version.agreement_id,
+            status__in=AgreementVersion.SIGNED_STATUSES,
+            effective_at__isnull=False,
+        )
+        .order_by("-effective_at")
+        .first()
+    )
+    if current is not None and effective_from <= current.effective_at:
+        raise ValidationError(
+            {
+                "effective_from": f"Version {current.number} is in force from "
+                f"{current.effective_at:%Y-%m-%d %H:%M}; the new terms must start later."
+            }
+        )
+
+
+def agreement_version_propose(
+    *,
+    version: AgreementVersion,
+    now: datetime,
+    user: AbstractBaseUser | None = None,
+    effective_from: datetime | None = None,
+    effective_reason: str = "",
+    applies_to_running_periods: bool = False,
+) -> AgreementVersion:
+    """Propose a draft for signature, with when its terms start: when the second side signs
+    (no `effective_from`), at a later chosen time, or, for a backfill by staff, at an
+    earlier one (with `effective_reason`). `applies_to_running_periods` makes the quota
+    periods already running when it comes into force count under its terms too."""
     if version.status != AgreementVersion.Status.DRAFT:
         raise ValidationError(f"Only a draft can be proposed; this version is {version.status}.")
     if not version.commitments.exists():
         raise ValidationError("A version needs at least one commitment before it is proposed.")
+    _check_effective_from(
+        version, effective_from=effective_from, reason=effective_reason, user=user, now=now
+    )
     version.status = AgreementVersion.Status.PROPOSED
     version.proposed_at = now
-    version.save(update_fields=["status", "proposed_at"])
+    version.effective_from = effective_from
+    version.effective_reason = effective_reason.strip() if effective_from else ""
+    version.effective_set_by = user if effective_from else None
+    version.applies_to_running_periods = applies_to_running_periods
+    version.save(
+        update_fields=[
+            "status",
+            "proposed_at",
+            "effective_from",
+            "effective_reason",
+            "effective_set_by",
+            "applies_to_running_periods",
+        ]
+    )
     return version
 
 
@@ -94,7 +221,7 @@ def agreement_version_sign(
     *, version: AgreementVersion, user: AbstractBaseUser, now: datetime, side: str | None = None
 ) -> Signature:
     """A manager signs the proposed version for their side; the second side's signature
-    activates it."""
+    puts it in force (now, at its backfilled date) or schedules it (a later chosen date)."""
     version = AgreementVersion.objects.select_for_update().get(pk=version.pk)
     if version.status != AgreementVersion.Status.PROPOSED:
         raise ValidationError(
@@ -115,30 +242,81 @@ def agreement_version_sign(
         version=version, side=unsigned[0], user=user, signed_at=now
     )
     if signed | {unsigned[0]} == {Side.MARKETING, Side.SALES}:
-        agreement_version_activate(version=version, now=now)
+        chosen = version.effective_from
+        if chosen is not None and chosen > now:
+            version.status = AgreementVersion.Status.SCHEDULED
+            version.effective_at = chosen
+            version.save(update_fields=["status", "effective_at"])
+        else:
+            # A chosen date passed while waiting for the signature counts from now; only a
+            # backfill (staff, with a reason) reaches back.
+            backfill = chosen is not None and version.effective_reason
+            version.effective_at = chosen if backfill else now
+            version.save(update_fields=["effective_at"])
+            agreement_version_activate(version=version, now=now)
     return signature
 
 
 @transaction.atomic
 def agreement_version_activate(*, version: AgreementVersion, now: datetime) -> AgreementVersion:
-    """Make a version signed by both sides the active one, superseding the previous."""
+    """Make a version signed by both sides the active one, from its effective date; the
+    previous active version ends at that date. A version scheduled for later waits."""
     sides = set(version.signatures.values_list("side", flat=True))
     if sides != {Side.MARKETING, Side.SALES}:
         raise ValidationError("A version becomes active only once both sides have signed it.")
+    version = AgreementVersion.objects.select_for_update().get(pk=version.pk)
     if version.status == AgreementVersion.Status.ACTIVE:
         return version
+    if version.effective_at is None:
+        version.effective_at = now
+    if version.effective_at > now:
+        raise ValidationError(
+            f"Version {version.number} comes into force on "
+            f"{version.effective_at:%Y-%m-%d %H:%M}, as both sides signed."
+        )
     AgreementVersion.objects.filter(
         agreement=version.agreement_id, status=AgreementVersion.Status.ACTIVE
-    ).update(status=AgreementVersion.Status.SUPERSEDED, ended_at=now)
+    ).update(status=AgreementVersion.Status.SUPERSEDED, ended_at=version.effective_at)
     version.status = AgreementVersion.Status.ACTIVE
     version.activated_at = now
-    version.save(update_fields=["status", "activated_at"])
+    version.save(update_fields=["status", "activated_at", "effective_at"])
     return version
 
 
+def agreement_versions_activate_due(*, now: datetime) -> int:
+    """Put in force the scheduled versions whose date has come (idempotent: a version
+    already active, or claimed by another check, is left alone). Returns how many."""
+    activated = 0
+    due = AgreementVersion.objects.filter(
+        status=AgreementVersion.Status.SCHEDULED, effective_at__lte=now
+    ).order_by("effective_at")
+    for pk in due.values_list("pk", flat=True):
+        with transaction.atomic():
+            version = (
+                AgreementVersion.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, status=AgreementVersion.Status.SCHEDULED)
+                .first()
+            )
+            if version is not None:
+                agreement_version_activate(version=version, now=now)
+                activated += 1
+    return activated
+
+
+@transaction.atomic
 def agreement_version_retire(*, version: AgreementVersion, now: datetime) -> AgreementVersion:
+    """End the terms in force now, or call off a version scheduled for later (it never
+    comes into force)."""
+    version = AgreementVersion.objects.select_for_update().get(pk=version.pk)
+    if version.status == AgreementVersion.Status.SCHEDULED and version.effective_at <= now:
+        version = agreement_version_activate(version=version, now=now)
+    if version.status == AgreementVersion.Status.SCHEDULED:
+        version.status = AgreementVersion.Status.RETIRED
+        version.ended_at = version.effective_at
+        version.save(update_fields=["status", "ended_at"])
+        return version
     if version.status != AgreementVersion.Status.ACTIVE:
-        raise ValidationError("Only the active version can be retired.")
+        raise ValidationError("Only the active or a scheduled version can be retired.")
     version.status = AgreementVersion.Status.RETIRED
     version.ended_at = now
     version.save(update_fields=["status", "ended_at"])

@@ -3,6 +3,9 @@ draft, propose and sign a new version (agreements.services holds the rules)."""
 
 from __future__ import annotations
 
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -13,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from agreements import services
-from agreements.forms import CommitmentForm, DraftForm
+from agreements.forms import CommitmentForm, DraftForm, ProposeForm
 from agreements.models import Agreement, AgreementVersion, Membership, Side, Signature
 from agreements.selectors import manager_sides, require_agreement_manager
 from agreements.wording import commitment_sentence
@@ -59,7 +62,12 @@ def _detail_context(request: HttpRequest, agreement: Agreement) -> dict:
         (
             v
             for v in versions
-            if v.status in (AgreementVersion.Status.DRAFT, AgreementVersion.Status.PROPOSED)
+            if v.status
+            in (
+                AgreementVersion.Status.DRAFT,
+                AgreementVersion.Status.PROPOSED,
+                AgreementVersion.Status.SCHEDULED,
+            )
         ),
         None,
     )
@@ -73,6 +81,7 @@ def _detail_context(request: HttpRequest, agreement: Agreement) -> dict:
         "manager_sides": sides,
         "can_sign": bool(pending and pending.status == "proposed" and sides - pending.signed_sides),
         "draft_form": DraftForm(),
+        "propose_form": ProposeForm(),
         "commitment_form": CommitmentForm(),
         "side_names": dict(Side.choices),
     }
@@ -158,10 +167,22 @@ def commitment_remove(request: HttpRequest, pk: int, number: int, commitment: in
 def version_propose(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     agreement = _managed_agreement(request, pk)
     version = _version(agreement, number)
+    form = ProposeForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, agreement, ValidationError("Check the date."), propose_form=form)
+    day = form.cleaned_data["effective_from"]
+    tz = ZoneInfo(agreement.calendar.timezone)
     try:
-        services.agreement_version_propose(version=version, now=timezone.now())
+        services.agreement_version_propose(
+            version=version,
+            now=timezone.now(),
+            user=request.user,
+            effective_from=datetime.combine(day, time(), tzinfo=tz) if day else None,
+            effective_reason=form.cleaned_data["effective_reason"],
+            applies_to_running_periods=form.cleaned_data["applies_to_running_periods"],
+        )
     except ValidationError as exc:
-        return _refused(request, agreement, exc)
+        return _refused(request, agreement, exc, propose_form=form)
     messages.success(request, f"Version {number} proposed: a manager of each side signs it next.")
     return redirect("agreement-detail", pk=agreement.pk)
 
@@ -181,6 +202,12 @@ def version_sign(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     side = dict(Side.choices)[signature.side]
     if version.status == AgreementVersion.Status.ACTIVE:
         messages.success(request, f"Signed for {side}. Version {number} is now in force.")
+    elif version.status == AgreementVersion.Status.SCHEDULED:
+        messages.success(
+            request,
+            f"Signed for {side}. Version {number} comes into force on "
+            f"{timezone.localtime(version.effective_at):%d %b %Y %H:%M}.",
+        )
     else:
         messages.success(request, f"Signed for {side}. Waiting for the other side's manager.")
     return redirect("agreement-detail", pk=agreement.pk)

@@ -9,8 +9,11 @@ from agreements.businesstime import ClockDuration
 _UNITS = [(86400, "day"), (3600, "hour"), (60, "minute"), (1, "second")]
 
 
-def _plural(n: int, unit: str) -> str:
+def plural(n: int, unit: str) -> str:
     return f"{n} {unit}{'' if n == 1 else 's'}"
+
+
+_plural = plural
 
 
 def duration_words(text: str, clock: str = "calendar") -> str:
@@ -57,31 +60,9 @@ def lead_scope(applies_to: dict[str, Any] | None) -> str:
 
 def commitment_sentence(commitment) -> str:
     """The promise as one sentence, e.g. 'Sales will make a first touch on every Tier A lead
-    within 15 business minutes of hand-off.'"""
-    c = commitment
-    scope = lead_scope(c.applies_to)
-    if c.kind == "first_touch":
-        return (
-            f"Sales will make a first touch on {scope} within "
-            f"{duration_words(c.within, c.clock)} of hand-off."
-        )
-    if c.kind == "follow_up":
-        return (
-            f"Sales will try {scope} {_plural(c.attempts, 'time')} in all, each attempt within "
-            f"{duration_words(c.every, c.clock)} of the previous one, until the lead is reached."
-        )
-    if c.kind == "disposition":
-        return (
-            f"Sales will accept or reject {scope} within {duration_words(c.within, c.clock)} "
-            "of hand-off."
-        )
-    if c.kind == "lead_volume":
-        return f"Marketing will deliver at least {c.target} {c.stage.upper()}s each {c.period}" + (
-            "." if not c.applies_to else f" ({scope})."
-        )
-    if c.kind == "lead_quality":
-        return (
-            f"Marketing will keep at least {c.min_acceptance_pct}% of the leads sales "
-            f"disposition each {c.period} accepted (judged from {c.min_sample} dispositions)."
-        )
-    return str(c)
+    within 15 business minutes of hand-off.' Each kind's sentence is its entry in
+    `agreements.kinds`."""
+    from agreements.kinds import KINDS
+
+    spec = KINDS.get(commitment.kind)
+    return spec.sentence(commitment) if spec else str(commitment)

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from agreements.models import Commitment
+from agreements.kinds import KINDS
 from agreements.wording import commitment_sentence
 from leads.models import Lead, Obligation
 
@@ -47,9 +47,9 @@ def short_duration(delta: timedelta) -> str:
 
 def clock_name(obligation: Obligation) -> str:
     """'First touch', 'Follow-up attempt 2', 'Disposition', 'Lead volume'."""
-    if obligation.kind == Commitment.Kind.FOLLOW_UP:
+    if obligation.kind == "follow_up":
         return f"Follow-up attempt {obligation.attempt}"
-    return Commitment.Kind(obligation.kind).label
+    return KINDS[obligation.kind].label
 
 
 def lead_label(lead: Lead) -> str:
@@ -108,11 +108,14 @@ def clock_context(obligation: Obligation, tz: ZoneInfo, *, now: datetime) -> dic
         context["lead_url"] = absolute("lead-detail", lead.pk)
     else:
         commitment = obligation.commitment
+        spec = KINDS[commitment.kind]  # how this kind states its progress (agreements.kinds)
         context["period"] = commitment.period
         context["target"] = obligation.target
         context["actual"] = obligation.actual
         context["sample"] = obligation.sample
         context["unit"] = f"{commitment.stage.upper()}s" if commitment.stage else "leads"
         context["min_acceptance_pct"] = commitment.min_acceptance_pct
-        context["is_volume"] = commitment.kind == Commitment.Kind.LEAD_VOLUME
+        context["is_volume"] = spec.paced
+        context["progress_label"] = spec.progress_label
+        context["progress"] = spec.progress(obligation) if spec.progress else ""
     return context

@@ -39,8 +39,9 @@ def _setup(now):
     agreement = Agreement.objects.create(
         name="Bench agreement", marketing_team=marketing, sales_team=sales, calendar=calendar
     )
+    signed = now - timedelta(days=400)
     version = AgreementVersion.objects.create(
-        agreement=agreement, number=1, status="active", activated_at=now - timedelta(days=400)
+        agreement=agreement, number=1, status="active", activated_at=signed, effective_at=signed
     )
     kinds = {
         "first_touch": {"within": "PT1H"},

@@ -12,19 +12,16 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Prefetch, Q
 
-from agreements.models import Commitment, Side
-from agreements.periods import Period, acceptance_pct, period_containing, volume_at_risk
-from agreements.selectors import active_versions
+from agreements.kinds import kind as kind_of
+from agreements.models import AgreementVersion, Commitment, Side
+from agreements.periods import Period, period_containing, volume_at_risk
+from agreements.selectors import in_force
+from agreements.services import agreement_versions_activate_due
 from leads import clocks, events
 from leads.models import Obligation
-from leads.selectors import (
-    dispositions_in,
-    leads_reaching_stage,
-    open_obligations_due,
-    open_obligations_to_warn,
-)
+from leads.selectors import open_obligations_due, open_obligations_to_warn
 
 BATCH = 500
 Status = Obligation.Status
@@ -79,6 +76,7 @@ def deadline_scan(*, now: datetime) -> ScanResult:
 
 @dataclass
 class QuotaResult:
+    activated: int = 0  # scheduled versions that came into force
     evaluated: int = 0
     at_risk: int = 0
     met: int = 0
@@ -86,14 +84,43 @@ class QuotaResult:
     opened: list[int] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return (
+        line = (
             f"quota evaluation: {self.evaluated} periods evaluated, {self.at_risk} at risk, "
             f"{self.met} met, {self.missed} missed"
         )
+        if self.activated:
+            line += f"; {self.activated} scheduled version(s) came into force"
+        return line
 
 
 def _period_obligation(commitment: Commitment, period: Period) -> Obligation:
-    agreement = commitment.version.agreement
+    """The period's obligation of this commitment's clause, opened under its version. If the
+    clause's period is already open under an earlier version, it moves to this one only when
+    this version says so (`applies_to_running_periods`); otherwise it keeps its terms."""
+    version = commitment.version
+    agreement = version.agreement
+    running = (
+        Obligation.objects.filter(
+            commitment__clause=commitment.clause,
+            commitment__version__agreement_id=agreement.pk,
+            period_start=period.start,
+            lead=None,
+        )
+        .select_related("commitment")
+        .first()
+    )
+    if running is not None:
+        moves = (
+            running.commitment_id != commitment.pk
+            and running.status == Status.OPEN
+            and version.applies_to_running_periods
+            and running.agreement_version_id != version.pk
+        )
+        if moves:
+            running.commitment, running.agreement_version = commitment, version
+            running.target = commitment.target
+            running.save(update_fields=["commitment", "agreement_version", "target"])
+        return running
     obligation, _ = Obligation.objects.get_or_create(
         commitment=commitment,
         period_start=period.start,
@@ -101,7 +128,7 @@ def _period_obligation(commitment: Commitment, period: Period) -> Obligation:
         defaults={
             "kind": commitment.kind,
             "side": Side.MARKETING,
-            "agreement_version": commitment.version,
+            "agreement_version": version,
             "team": agreement.marketing_team,
             "starts_at": period.start,
             "due_at": period.end,
@@ -112,25 +139,13 @@ def _period_obligation(commitment: Commitment, period: Period) -> Obligation:
 
 
 def _measure(obligation: Obligation, period: Period) -> bool | None:
-    """Set `actual` (and `sample` for quality) of a period obligation from the leads.
+    """Set `actual` (and `sample` for quality) of a period obligation from the leads, by the
+    kind's own measure (agreements.kinds).
 
     Returns whether it falls short of its promise so far, or None when there are too few
-    dispositions to judge marketing's lead quality.
+    to judge (marketing's lead quality below its minimum sample).
     """
-    commitment = obligation.commitment
-    agreement = commitment.version.agreement
-    if commitment.kind == Commitment.Kind.LEAD_VOLUME:
-        obligation.actual = leads_reaching_stage(
-            agreement, commitment.stage, period.start, period.end
-        ).count()
-        return obligation.actual < commitment.target
-    accepted, rejected = dispositions_in(agreement, period.start, period.end)
-    pct = acceptance_pct(accepted, rejected)
-    obligation.sample = accepted + rejected
-    obligation.actual = None if pct is None else round(pct)
-    if pct is None or obligation.sample < commitment.min_sample:
-        return None
-    return pct < commitment.min_acceptance_pct
+    return kind_of(obligation.commitment.kind).measure(obligation, period)
 
 
 def _close(obligation: Obligation, status: str, *, now: datetime) -> list[str]:
@@ -149,7 +164,7 @@ def _evaluate(obligation: Obligation, *, now: datetime, result: QuotaResult) -> 
     period = Period(commitment.period, obligation.period_start, obligation.due_at)
     short = _measure(obligation, period)
     result.evaluated += 1
-    volume = commitment.kind == Commitment.Kind.LEAD_VOLUME
+    spec = kind_of(commitment.kind)
     fields = ["actual", "sample"]
     if now >= obligation.due_at and short:
         obligation.met_at = None  # reached once, fallen short again by the end
@@ -160,14 +175,14 @@ def _evaluate(obligation: Obligation, *, now: datetime, result: QuotaResult) -> 
     if now >= obligation.due_at:
         result.met += short is False and obligation.met_at is None
         fields += _close(obligation, Status.MET if short is False else Status.CANCELLED, now=now)
-    elif volume and short is False:
+    elif spec.meets_early and short is False:
         if obligation.met_at is None:
             obligation.met_at = now
             fields.append("met_at")
             result.met += 1
     elif obligation.at_risk_at is None and (
-        volume_at_risk(obligation.actual, commitment.target, period.elapsed_fraction(now))
-        if volume
+        volume_at_risk(obligation.actual, obligation.target, period.elapsed_fraction(now))
+        if spec.paced
         else short
     ):
         obligation.at_risk_at = now
@@ -184,17 +199,58 @@ _UNFINISHED = Q(status=Status.OPEN) | Q(
 )
 
 
+def _governing(versions, period: Period, *, now: datetime):
+    """The version whose quota terms a period runs under: the one in force at the period's
+    start, unless a version that came into force during the period (by `now`) says it
+    applies to running periods (the latest such)."""
+    governing = in_force(versions, period.start)
+    for v in versions:
+        if (
+            v.applies_to_running_periods
+            and period.start < v.effective_at <= now
+            and v.in_force_at(now)
+            and (governing is None or v.effective_at > governing.effective_at)
+        ):
+            governing = v
+    return governing
+
+
 def quota_evaluation(*, now: datetime) -> QuotaResult:
-    """Open the current period of every quota of the active versions (from the first whole
-    period after activation), then measure every open period."""
-    result = QuotaResult()
-    for version in active_versions():
-        tz = ZoneInfo(version.agreement.calendar.timezone)
-        for commitment in version.commitments.filter(kind__in=Commitment.PERIOD_KINDS):
-            commitment.version = version
-            period = period_containing(commitment.period, now, tz)
-            if version.activated_at <= period.start:  # a quota runs for whole periods only
-                result.opened.append(_period_obligation(commitment, period).pk)
+    """Put scheduled versions whose date has come in force; open the current period of every
+    quota under the terms in force at the period's start (whole periods only: a version
+    coming into force mid-period applies from the next period, unless it says it applies
+    to running periods); then measure every open period."""
+    result = QuotaResult(activated=agreement_versions_activate_due(now=now))
+    signed = (
+        AgreementVersion.objects.filter(
+            status__in=AgreementVersion.SIGNED_STATUSES, effective_at__isnull=False
+        )
+        .select_related("agreement__calendar", "agreement__marketing_team")
+        .prefetch_related(
+            Prefetch(
+                "commitments",
+                queryset=Commitment.objects.filter(kind__in=Commitment.PERIOD_KINDS),
+                to_attr="quotas",
+            )
+        )
+        .order_by("agreement_id", "effective_at", "number")
+    )
+    by_agreement: dict[int, list[AgreementVersion]] = {}
+    for version in signed:
+        by_agreement.setdefault(version.agreement_id, []).append(version)
+    for versions in by_agreement.values():
+        if in_force(versions, now) is None:  # retired, or not yet in force: nothing opens
+            continue
+        tz = ZoneInfo(versions[0].agreement.calendar.timezone)
+        for period_kind in Commitment.Period.values:
+            period = period_containing(period_kind, now, tz)
+            version = _governing(versions, period, now=now)
+            if version is None:  # a quota runs for whole periods only
+                continue
+            for commitment in version.quotas:
+                if commitment.period == period_kind:
+                    commitment.version = version
+                    result.opened.append(_period_obligation(commitment, period).pk)
     # Periods opened under an older version are still judged after it was replaced.
     open_periods = Obligation.objects.filter(_UNFINISHED, lead__isnull=True).values_list(
         "pk", flat=True

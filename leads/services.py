@@ -13,7 +13,7 @@ from django.db import transaction
 
 from agreements.errors import PermissionDenied, ValidationError
 from agreements.models import Commitment, RejectionReason, Side, Team
-from agreements.selectors import active_version_for_sales_team
+from agreements.selectors import version_in_force
 from leads import clocks, events, rules
 from leads.models import (
     CLOSED_STAGES,
@@ -137,7 +137,7 @@ def lead_hand_off(
         _record_stage(lead, Stage.MQL, at=at, user=user, note="Handed off to sales")
     else:
         events.leads_changed([lead.pk])  # _record_stage marks it otherwise
-    version = active_version_for_sales_team(lead.sales_team_id)
+    version = version_in_force(sales_team_id=lead.sales_team_id, at=at)
     lead.agreement_version = version
     lead.save()
     opened: list = []

@@ -46,7 +46,7 @@ class ClockDay(models.Model):
     )
     day = models.DateField()
     kind = models.CharField(max_length=15)
-    order = models.PositiveIntegerField(default=0)
+    clause = models.UUIDField(null=True)  # the commitment's clause (the same across versions)
     user_id = models.BigIntegerField(null=True)
     tier = models.CharField(max_length=20, blank=True)
     lead_source = models.CharField(max_length=100, blank=True)

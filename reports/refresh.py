@@ -44,7 +44,7 @@ from reports.models import ClockDay, DispositionDay, FunnelLead, RollupState, St
 
 LOCK_KEY = 0x51A_7011  # pg_advisory_xact_lock key of the rollup refresh
 STALE_BATCH = 2000
-CLOCK_BY = ("agreement_id", "order", "user_id", "tier", "lead_source")
+CLOCK_BY = ("agreement_id", "clause", "user_id", "tier", "lead_source")
 DISPOSITION_BY = ("owner_id", "tier", "lead_source", "reason")
 FIRST_DAY = date(2000, 1, 1)  # reports start no earlier (reports.forms)
 MERGE_GAP_DAYS = 3  # rebuild runs of days as one range when this close

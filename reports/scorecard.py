@@ -1,13 +1,16 @@
-"""The mutual scorecard: each side's commitments in plain sentences, with their compliance
-per period (current and past) and the trend, side by side. Numbers come from reports.metrics."""
+"""The mutual scorecard: each side's commitments (clauses) in plain sentences, with their
+compliance per month (current and past) under the terms in force then, and the trend, side by
+side. Numbers come from reports.metrics."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from uuid import UUID
 
 from agreements.models import Agreement, AgreementVersion, Commitment, Side
 from agreements.periods import Period
+from agreements.selectors import in_force
 from agreements.wording import commitment_sentence
 from reports import metrics, rollups
 from reports.metrics import ReportFilter
@@ -21,7 +24,13 @@ class Score:
     detail: str = ""
     ok: bool | None = None  # kept (True), not kept (False), not judged (None)
     running: bool = False  # a quota period still running: its number is not final
-    earlier_terms: list[str] = field(default_factory=list)  # other versions' wording then
+    version: str = ""  # the version whose terms the month was judged under, e.g. "v2"
+    terms: str = ""  # those terms in words, when they differ from the line's sentence
+    notes: list[str] = field(default_factory=list)  # other terms in force during the month
+
+    @property
+    def earlier_terms(self) -> list[str]:  # the terms a month was judged under, in words
+        return ([f"Under {self.version}: {self.terms}"] if self.terms else []) + self.notes
 
 
 @dataclass
@@ -30,6 +39,8 @@ class ScoreLine:
     kind: str
     sentence: str
     scores: list[Score]
+    clause: UUID | None = None
+    in_force: bool = True  # the clause is part of the terms in force now
     total: bool = False  # all clauses of one kind added up
 
     @property
@@ -46,9 +57,15 @@ class ScoreLine:
 @dataclass
 class Scorecard:
     agreement: Agreement
-    version: AgreementVersion | None
+    version: AgreementVersion | None  # the version in force now (else the last one shown)
     periods: list[Period]
     lines: list[ScoreLine] = field(default_factory=list)
+    # Per period, the version in force at its start (or the first one to start in it).
+    period_versions: list[AgreementVersion | None] = field(default_factory=list)
+
+    @property
+    def columns(self) -> list[tuple[Period, AgreementVersion | None]]:
+        return list(zip(self.periods, self.period_versions, strict=True))
 
     def side(self, side: str) -> list[ScoreLine]:
         return [line for line in self.lines if line.side == side]
@@ -82,57 +99,115 @@ def scorecard(agreement: Agreement, *, now: datetime, count: int = 3, at: dateti
         return _scorecard(agreement, now=now, count=count, at=at)
 
 
+def _month_version(versions: list[AgreementVersion], period: Period):
+    """The version whose terms a month is judged under: the one in force at its start, else
+    the first to come into force during it."""
+    at_start = in_force(versions, period.start)
+    if at_start is not None:
+        return at_start
+    starting = [v for v in versions if period.start <= v.effective_at < period.end]
+    return starting[0] if starting else None
+
+
 def _scorecard(agreement: Agreement, *, now: datetime, count: int, at: datetime | None):
-    """The scorecard of the agreement's active version for the month holding `at` (default
-    `now`) and the `count - 1` months before it."""
+    """The scorecard for the month holding `at` (default `now`) and the `count - 1` months
+    before it: one line per clause of the versions in force in those months, each month with
+    the terms in force then (the version in force at its start) and the clause's figures of
+    that month, whatever version each clock started under."""
     tz = metrics.agreement_tz(agreement)
     periods = metrics.recent_periods("month", at or now, tz, count)
-    version = agreement.versions.filter(status=AgreementVersion.Status.ACTIVE).first()
-    card = Scorecard(agreement, version, periods)
-    if version is None:
+    versions = list(
+        agreement.versions.filter(
+            status__in=AgreementVersion.SIGNED_STATUSES, effective_at__isnull=False
+        )
+        .order_by("effective_at", "number")
+        .prefetch_related("commitments")
+    )
+    month_versions = [_month_version(versions, p) for p in periods]
+    shown = [
+        v
+        for v in versions
+        if v.effective_at < periods[-1].end
+        and (v.ended_at is None or v.ended_at > periods[0].start)
+        and v.effective_at != v.ended_at
+    ]
+    # The terms of reference: those in force at the end of the last month shown (now, if it
+    # is still running), so a past month's review pack reads the terms of its own time.
+    last_moment = min(now, periods[-1].end - timedelta(microseconds=1))
+    current = in_force(versions, last_moment) or (shown[-1] if shown else None)
+    card = Scorecard(agreement, current, periods, period_versions=month_versions)
+    if not shown:
         return card
     f = _period_filter(agreement, periods, now)
     keys = [p.start.date() for p in periods]
     clauses = metrics.clause_compliance(f, "month")
     volume = metrics.period_results(f)
     acceptance = metrics.acceptance_trend(f, "month")
-    commitments = version.commitments.order_by("kind", "order", "id")
-    earlier = _earlier_terms(agreement, version, commitments, periods)
-    for c in sorted(commitments, key=lambda c: (c.side != Side.SALES, c.kind, c.order)):
+    commitment_of = {c.pk: (v, c) for v in versions for c in v.commitments.all()}
+
+    # One line per clause; its sentence is the newest wording shown (the terms of reference
+    # when the clause is still part of them).
+    latest: dict[UUID, Commitment] = {}
+    for v in shown:
+        for c in v.commitments.all():
+            latest[c.clause] = c
+    in_force_now = {c.clause for c in current.commitments.all()} if current else set()
+
+    def wording(v: AgreementVersion | None, clause: UUID) -> Commitment | None:
+        if v is None:
+            return None
+        return next((c for c in v.commitments.all() if c.clause == clause), None)
+
+    def order_key(c: Commitment):
+        return (c.side != Side.SALES, c.kind, c.clause not in in_force_now, c.order)
+
+    for c in sorted(latest.values(), key=order_key):
+        sentence = commitment_sentence(c)
         scores = []
-        for index, (key, period) in enumerate(zip(keys, periods, strict=True)):
+        for key, period, month_v in zip(keys, periods, month_versions, strict=True):
+            terms = wording(month_v, c.clause)
+            label = month_v.label if month_v else ""
             if c.kind in metrics.SALES_KINDS:
-                cc = clauses.get((key, c.kind, c.order), metrics.ClockCompliance(c.kind))
-                scores.append(
-                    Score(cc.pct, f"{cc.met} of {cc.decided} on time" if cc.decided else "")
-                )
+                cc = clauses.get((key, c.kind, c.clause), metrics.ClockCompliance(c.kind))
+                score = Score(cc.pct, f"{cc.met} of {cc.decided} on time" if cc.decided else "")
             elif c.kind == Kind.LEAD_VOLUME:
                 rows = [
-                    r for r in volume if r.order == c.order and period.start <= r.start < period.end
+                    r
+                    for r in volume
+                    if r.clause == c.clause and period.start <= r.start < period.end
                 ]
                 target = sum(r.target or 0 for r in rows)
                 actual = sum(r.actual or 0 for r in rows)
                 running = any(r.status == "running" for r in rows)
-                scores.append(
-                    Score(
-                        metrics.pct(actual, target),
-                        f"{actual} of {target}{' so far' if running else ''}" if rows else "",
-                        None if running or not rows else actual >= target,
-                        running=running,
-                    )
+                score = Score(
+                    metrics.pct(actual, target),
+                    f"{actual} of {target}{' so far' if running else ''}" if rows else "",
+                    None if running or not rows else actual >= target,
+                    running=running,
                 )
+                if rows:  # a quota month is judged by its own period's terms
+                    opened_under, terms = commitment_of.get(rows[0].commitment_id, (month_v, terms))
+                    label = opened_under.label if opened_under else label
             else:
                 a = acceptance.get(key) or metrics.Acceptance()
-                judged = a.dispositioned >= c.min_sample and a.pct is not None
-                scores.append(
-                    Score(
-                        a.pct,
-                        f"{a.accepted} of {a.dispositioned} accepted" if a.dispositioned else "",
-                        (a.pct >= c.min_acceptance_pct) if judged else None,
-                    )
+                floor = terms or c
+                judged = a.dispositioned >= floor.min_sample and a.pct is not None
+                score = Score(
+                    a.pct,
+                    f"{a.accepted} of {a.dispositioned} accepted" if a.dispositioned else "",
+                    (a.pct >= floor.min_acceptance_pct) if judged and terms else None,
                 )
-            scores[-1].earlier_terms = earlier.get((index, c.kind, c.order), [])
-        card.lines.append(ScoreLine(c.side, c.kind, commitment_sentence(c), scores))
+            score.version = label if terms is not None else ""
+            month_sentence = commitment_sentence(terms) if terms is not None else ""
+            if month_sentence and month_sentence != sentence:
+                score.terms = month_sentence
+            score.notes = _changes_during(versions, period, month_v, c.clause, month_sentence)
+            scores.append(score)
+        card.lines.append(
+            ScoreLine(
+                c.side, c.kind, sentence, scores, clause=c.clause, in_force=c.clause in in_force_now
+            )
+        )
     card.lines[len(card.sales) : len(card.sales)] = _kind_totals(clauses, keys)
     return card
 
@@ -162,32 +237,26 @@ def _kind_totals(clauses: dict, keys: list) -> list[ScoreLine]:
     return lines
 
 
-def _earlier_terms(
-    agreement: Agreement, version: AgreementVersion, commitments, periods: list[Period]
-) -> dict[tuple[int, str, int], list[str]]:
-    """For each period and clause (kind, order), the wording of other versions in force
-    during that period where it differs from the active version's: a month's figures are
-    the clocks under the terms they started with, so the card says which terms those were."""
-    current = {(c.kind, c.order): commitment_sentence(c) for c in commitments}
-    others = (
-        agreement.versions.filter(activated_at__isnull=False)
-        .exclude(pk=version.pk)
-        .order_by("number")
-        .prefetch_related("commitments")
-    )
-    notes: dict[tuple[int, str, int], list[str]] = {}
-    for other in others:
-        for index, period in enumerate(periods):
-            ended = other.ended_at is not None and other.ended_at <= period.start
-            if other.activated_at >= period.end or ended:
-                continue
-            for c in other.commitments.all():
-                sentence = commitment_sentence(c)
-                if sentence != current.get((c.kind, c.order)):
-                    also = version.activated_at is not None and version.activated_at < period.end
-                    notes.setdefault((index, c.kind, c.order), []).append(
-                        f"{'Also under' if also else 'Under'} v{other.number}: {sentence}"
-                    )
+def _changes_during(
+    versions: list[AgreementVersion],
+    period: Period,
+    month_version: AgreementVersion | None,
+    clause: UUID,
+    month_sentence: str,
+) -> list[str]:
+    """Versions that came into force during the month (after the one it is judged under),
+    where this clause reads differently: its clocks started after that date ran under them."""
+    notes = []
+    for v in versions:
+        if v is month_version or not (period.start < v.effective_at < period.end):
+            continue
+        if v.ended_at is not None and v.ended_at <= v.effective_at:
+            continue
+        c = next((c for c in v.commitments.all() if c.clause == clause), None)
+        sentence = commitment_sentence(c) if c is not None else "(no such commitment)"
+        if sentence != month_sentence:
+            day = v.effective_at.astimezone(period.start.tzinfo)
+            notes.append(f"From {day:%-d %b} under {v.label}: {sentence}")
     return notes
 
 

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
+from agreements.kinds import label as kind_label
 from agreements.periods import period_containing
 from leads.models import FUNNEL
 from reports import metrics
@@ -355,19 +356,19 @@ def scorecard_table(card) -> Table:
     months = [p.start.date().strftime("%b %Y") for p in card.periods]
     columns = ["Side", "Commitment"]
     for month in months:
-        columns += [f"{month} %", f"{month} detail"]
+        columns += [f"{month} %", f"{month} detail", f"{month} terms"]
     table = Table("scorecard", "Mutual scorecard", [*columns, "Trend"])
     for line in card.lines:
         cells = [line.side, line.sentence]
         for score in line.scores:
-            cells += [score.value, score.detail]
+            named = score.version + (f": {score.terms}" if score.terms else "")
+            terms = "; ".join(t for t in (named, *score.notes) if t)
+            cells += [score.value, score.detail, terms]
         table.add(*cells, TREND_WORDS[line.trend])
     return table
 
 
 def breaches_table(rows: list[dict]) -> Table:
-    from agreements.models import Commitment
-
     table = Table(
         "breaches",
         "Breaches by cause",
@@ -376,7 +377,7 @@ def breaches_table(rows: list[dict]) -> Table:
     for r in rows:
         table.add(
             r["side"].capitalize(),
-            Commitment.Kind(r["kind"]).label,
+            kind_label(r["kind"]),
             r["total"],
             r["open"],
             r["acknowledged"],

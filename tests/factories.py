@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from itertools import count
 
 from django.contrib.auth.models import User
@@ -23,6 +23,11 @@ from leads import services as lead_services
 from leads.models import Lead
 
 _ids = count(1)
+
+# Terms signed at this time are in force for every scenario of the tests (clocks run under
+# the version in force at the hand-off, so terms signed "now" do not cover a lead handed
+# off yesterday).
+LONG_AGO = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def make_calendar(

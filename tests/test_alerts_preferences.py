@@ -10,7 +10,7 @@ from agreements.models import Team
 from alerts import selectors, services
 from alerts.models import Alert, NotificationPreference
 from leads import checks
-from tests.factories import activate, add_commitment, make_lead
+from tests.factories import LONG_AGO, activate, add_commitment, make_lead
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -23,7 +23,7 @@ def berlin(*args) -> datetime:
 def breach_in_berlin(org, now):
     Team.objects.filter(pk=org.sales.pk).update(timezone="Europe/Berlin")
     add_commitment(org.version, "first_touch", within="PT4H", warn_at_pct=None)
-    activate(org, now=now)
+    activate(org, now=LONG_AGO)
 
     def breach():
         make_lead(org, now=berlin(2026, 11, 24, 9), handed_off_at=berlin(2026, 11, 24, 9))

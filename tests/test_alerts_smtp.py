@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 from alerts import delivery
 from alerts.models import Alert
 from leads import checks
-from tests.factories import activate, add_commitment, make_lead
+from tests.factories import LONG_AGO, activate, add_commitment, make_lead
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -72,7 +72,7 @@ def breach_leads(org, count: int, *, at: datetime) -> None:
 def test_alerts_survive_an_smtp_outage_and_arrive_once(org, now, smtp):
     inbox, start, stop = smtp
     add_commitment(org.version, "first_touch", within="PT4H", warn_at_pct=None)
-    activate(org, now=now)
+    activate(org, now=LONG_AGO)
 
     # Server up: the first breach reaches the rep and the sales manager.
     breach_leads(org, 1, at=datetime(2026, 11, 25, 8, 0, tzinfo=BERLIN))

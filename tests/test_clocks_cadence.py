@@ -9,7 +9,7 @@ import pytest
 from agreements.errors import ValidationError
 from leads import checks, services
 from leads.models import Breach, Obligation
-from tests.factories import activate, add_commitment, make_lead
+from tests.factories import LONG_AGO, activate, add_commitment, make_lead
 
 BERLIN = ZoneInfo("Europe/Berlin")
 OPEN, MET, BREACHED, CANCELLED = "open", "met", "breached", "cancelled"
@@ -34,7 +34,7 @@ def cadence(org, now):
     add_commitment(org.version, "first_touch", within="PT1H")
     add_commitment(org.version, "follow_up", attempts=3, every="P2D")
     add_commitment(org.version, "disposition", within="P3D")
-    activate(org, now=now)
+    activate(org, now=LONG_AGO)
     return org
 
 
@@ -165,8 +165,15 @@ def test_clocks_keep_the_terms_they_started_with(cadence, now):
     old = make_lead(cadence, now=handed, handed_off_at=handed)
     v2 = agreement_version_draft(agreement=cadence.agreement)
     v2.commitments.filter(kind="first_touch").update(within="PT2H")
-    activate(cadence, now=now, version=v2)
+    activate(cadence, now=now, version=v2)  # in force from Wed 25 Nov 10:00
 
-    new = make_lead(cadence, now=handed, handed_off_at=handed)
+    later = berlin(2026, 11, 25, 11, 0)
+    new = make_lead(cadence, now=later, handed_off_at=later)
+    # A hand-off recorded now but dated before v2 was in force runs under v1 (PT1H): the
+    # terms in force at the hand-off, not the terms of the day it was recorded.
+    backdated = make_lead(cadence, now=later, handed_off_at=handed)
     assert clocks_of(old, "first_touch")[0].due_at == berlin(2026, 11, 24, 10, 0)
-    assert clocks_of(new, "first_touch")[0].due_at == berlin(2026, 11, 24, 11, 0)
+    assert clocks_of(new, "first_touch")[0].due_at == berlin(2026, 11, 25, 13, 0)
+    assert clocks_of(backdated, "first_touch")[0].due_at == berlin(2026, 11, 24, 10, 0)
+    assert (old.agreement_version, new.agreement_version) == (cadence.version, v2)
+    assert backdated.agreement_version == cadence.version

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agreements.models import Holiday
-from tests.factories import activate, add_commitment, make_calendar, make_lead, make_org
+from tests.factories import LONG_AGO, activate, add_commitment, make_calendar, make_lead, make_org
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -18,7 +18,7 @@ ROUND_THE_CLOCK = ((time(0), time(12)), (time(12), time(0)))
 def org_with(calendar, now, **commitment):
     org = make_org(calendar=calendar, now=now)
     add_commitment(org.version, "first_touch", **commitment)
-    activate(org, now=now)
+    activate(org, now=LONG_AGO)
     return org
 
 

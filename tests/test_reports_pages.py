@@ -200,15 +200,16 @@ def test_scorecard_shows_both_sides_promises_in_plain_words(
     assert "Marketing will deliver at least 5 SALs each month." in html
     parsed = parse(response)
     sales = parsed.tables["score-sales"]
-    assert sales[0] == ["Commitment", "Sep 2026", "Oct 2026", "Nov 2026", "Trend"]
+    # Each month is headed by the version in force at its start (v1 from 30 Sep).
+    assert sales[0] == ["Commitment", "Sep 2026 v1", "Oct 2026 v1", "Nov 2026 v1", "Trend"]
     first_touch = next(r for r in sales if r[0].startswith("Sales will make a first touch"))
     # October: L0 met (1 of 1); November: 3 of 6 → worse.
     assert first_touch[2:] == ["100.0% 1 of 1 on time", "50.0% 3 of 6 on time", "▼ worse"]
     # The CSV export carries the same numbers.
     rows = csv_rows(client_in, "scorecard", "scorecard", "")
-    assert rows[0][:4] == ["Side", "Commitment", "Sep 2026 %", "Sep 2026 detail"]
+    assert rows[0][:5] == ["Side", "Commitment", "Sep 2026 %", "Sep 2026 detail", "Sep 2026 terms"]
     ft_csv = next(r for r in rows if r[1].startswith("Sales will make a first touch"))
-    assert ft_csv[4:] == ["100.0", "1 of 1 on time", "50.0", "3 of 6 on time", "worse"]
+    assert ft_csv[5:] == ["100.0", "1 of 1 on time", "v1", "50.0", "3 of 6 on time", "v1", "worse"]
     marketing = parsed.tables["score-marketing"]
     volume = next(r for r in marketing if r[0].startswith("Marketing will deliver"))
     # November is still running: its count is not final, so no trend from one final month.
@@ -232,9 +233,11 @@ def test_scorecard_names_the_earlier_terms_a_month_was_judged_under(client, nov)
     assert first_touch[0] == (
         "Sales will make a first touch on every lead within 30 minutes of hand-off."
     )
-    # October was all v1; November's clocks started under v1 until the 20th, then v2.
+    v2 = first_touch[0]
+    # October was all v1. November is judged under the terms in force at its start (v1); its
+    # clocks started from the 20th ran under v2, and the month says so.
     assert first_touch[2] == f"100.0% 1 of 1 on time Under v1: {v1}"
-    assert first_touch[3] == f"50.0% 3 of 6 on time Also under v1: {v1}"
+    assert first_touch[3] == f"50.0% 3 of 6 on time Under v1: {v1} From 20 Nov under v2: {v2}"
     follow_up = next(r for r in sales if "attempt" in r[0])
     assert "under v1" not in " ".join(follow_up)  # unchanged terms: nothing to say
 

@@ -182,7 +182,7 @@ def test_two_refreshes_at_once_write_each_row_once(org, require_postgres):
     assert errors == []
     assert sorted(r.teams_built for r in results) == [0, 1]  # the other found the lock taken
     keys = ClockDay.objects.values_list(
-        "agreement_id", "day", "kind", "order", "user_id", "tier", "lead_source"
+        "agreement_id", "day", "kind", "clause", "user_id", "tier", "lead_source"
     )
     assert len(keys) == len(set(keys)) > 0
     days = DispositionDay.objects.values_list("team_id", "day", "owner_id", "tier", "reason")

@@ -53,7 +53,7 @@ def fill_done_at(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agreements', '0002_commitment_min_gap'),
+        ('agreements', '0003_commitment_min_gap'),
         ('leads', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

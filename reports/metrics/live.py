@@ -76,7 +76,7 @@ def _touched_after(strict: bool) -> Exists:
 # Group columns the rollups keep, as the live querysets name them (`user_id` is a column).
 CLOCK_DIMENSIONS = {
     "agreement_id": F("agreement_version__agreement_id"),
-    "order": F("commitment__order"),
+    "clause": F("commitment__clause"),
     "tier": F("lead__tier"),
     "lead_source": F("lead__lead_source"),
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 from agreements.models import Commitment
 from agreements.periods import acceptance_pct
@@ -121,6 +122,8 @@ class PeriodResult:
     target_reached: bool = False  # a running volume period that has reached its target
     # When each lead counted in a running volume period first reached the stage (asked for).
     reached_at: list[datetime] | None = None
+    clause: UUID | None = None  # the commitment's clause (the same across versions)
+    version_number: int = 0  # the version the period was opened under (its terms)
 
     @property
     def attainment_pct(self) -> float | None:
@@ -196,6 +199,8 @@ def period_results(
                 order=o.commitment.order,
                 target_reached=status == "running" and o.met_at is not None,
                 reached_at=times,
+                clause=o.commitment.clause,
+                version_number=o.agreement_version.number,
             )
         )
     return results

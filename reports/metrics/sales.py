@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date
+from uuid import UUID
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
@@ -185,11 +186,12 @@ def time_to_first_touch(f: ReportFilter, days: DayCounts | None = None) -> TimeT
 # Scorecard and review pack ----------------------------------------------------------------
 
 
-def clause_compliance(f: ReportFilter, grain: str) -> dict[tuple[date, str, int], ClockCompliance]:
-    """Sales compliance per period and clause (kind and order, the same across versions of
-    the agreement), by the same rule as `sales_compliance`: the day counts added up."""
-    result: dict[tuple[date, str, int], ClockCompliance] = {}
-    for (day, kind, order), counts in clock_days(f, by=("order",)).items():
-        key = (_bucket_of(grain, day, f.tz), kind, order)
+def clause_compliance(f: ReportFilter, grain: str) -> dict[tuple[date, str, UUID], ClockCompliance]:
+    """Sales compliance per period, kind and clause (a commitment's identity across the
+    versions of the agreement), by the same rule as `sales_compliance`: the day counts added
+    up, so a kind's clauses add up to the kind's figure."""
+    result: dict[tuple[date, str, UUID], ClockCompliance] = {}
+    for (day, kind, clause), counts in clock_days(f, by=("clause",)).items():
+        key = (_bucket_of(grain, day, f.tz), kind, clause)
         _add(result.setdefault(key, ClockCompliance(kind)), counts)
     return result

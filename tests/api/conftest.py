@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from agreements.models import Commitment
 from integrations.services import api_token_create
-from tests.factories import activate, add_commitment
+from tests.factories import LONG_AGO, activate, add_commitment
 
 Kind = Commitment.Kind
 
@@ -36,7 +36,7 @@ def sla(org, now, require_postgres):
     add_commitment(org.version, Kind.FIRST_TOUCH, within="PT4H", clock="business")
     add_commitment(org.version, Kind.FOLLOW_UP, attempts=3, every="P1D", clock="business")
     add_commitment(org.version, Kind.DISPOSITION, within="P1D", clock="business")
-    activate(org, now=now)
+    activate(org, now=LONG_AGO)
     return org
 
 

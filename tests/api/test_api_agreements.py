@@ -3,6 +3,8 @@ teams, calendars and goals; who may do what."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from agreements.api import commitments_diff
@@ -85,12 +87,25 @@ def test_a_commitment_comes_out_of_a_draft_only(sla, frozen, as_user):
 
 
 def test_commitments_diff_reports_changed_fields():
-    old = [Commitment(kind="first_touch", order=0, within="PT4H", clock="business")]
-    new = [Commitment(kind="first_touch", order=0, within="PT2H", clock="business")]
-
-    assert commitments_diff(old, new)["changed"] == [
-        {"kind": "first_touch", "order": 0, "changes": {"within": {"from": "PT4H", "to": "PT2H"}}}
+    """Matched by clause, not by (kind, order): a clause that moved down the order is the same
+    promise changed; a new clause at the old order is an addition."""
+    clause, other = uuid.uuid4(), uuid.uuid4()
+    old = [Commitment(clause=clause, kind="first_touch", order=0, within="PT4H", clock="business")]
+    new = [
+        Commitment(clause=other, kind="first_touch", order=0, within="PT1H", clock="business"),
+        Commitment(clause=clause, kind="first_touch", order=1, within="PT2H", clock="business"),
     ]
+
+    diff = commitments_diff(old, new)
+    assert diff["changed"] == [
+        {
+            "clause": clause,
+            "kind": "first_touch",
+            "order": 1,
+            "changes": {"order": {"from": 0, "to": 1}, "within": {"from": "PT4H", "to": "PT2H"}},
+        }
+    ]
+    assert [c.clause for c in diff["added"]] == [other] and diff["removed"] == []
 
 
 def test_members_cannot_draft_and_commitments_are_checked(sla, frozen, as_user):
