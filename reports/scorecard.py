@@ -179,10 +179,12 @@ def _scorecard(agreement: Agreement, *, now: datetime, count: int, at: datetime 
                 target = sum(r.target or 0 for r in rows)
                 actual = sum(r.actual or 0 for r in rows)
                 running = any(r.status == "running" for r in rows)
+                waived = any(r.status == "waived" for r in rows)  # neither kept nor missed
+                detail = f"{actual} of {target}{' so far' if running else ''}" if rows else ""
                 score = Score(
                     metrics.pct(actual, target),
-                    f"{actual} of {target}{' so far' if running else ''}" if rows else "",
-                    None if running or not rows else actual >= target,
+                    f"{detail} (miss waived)" if waived else detail,
+                    None if running or waived or not rows else actual >= target,
                     running=running,
                 )
                 if rows:  # a quota month is judged by its own period's terms

@@ -14,6 +14,7 @@ import pytest
 from leads import checks, services
 from leads.models import Breach, Obligation
 from reports import metrics, refresh
+from reports.scorecard import scorecard
 from reports.selectors import report_filter
 from tests.factories import activate, add_commitment, make_lead
 from tests.test_reports_data import roll_up
@@ -243,3 +244,7 @@ def test_a_waived_quota_miss_reads_waived_and_an_unjudged_quality_period_not_jud
         ("lead_quality", "not judged", None),  # no disposition at all (minimum sample 10)
         ("lead_volume", "waived", 0),
     ]
+    card = scorecard(org.agreement, now=berlin(2026, 12, 1, 10), at=berlin(2026, 11, 15))
+    [line] = [line for line in card.lines if line.kind == "lead_volume"]
+    november = line.scores[-1]
+    assert (november.value, november.ok, november.detail) == (0.0, None, "0 of 5 (miss waived)")
