@@ -3,13 +3,14 @@ which team."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from agreements.batch import once
-from agreements.models import AgreementVersion, Commitment, Membership, Team
+from agreements.models import Agreement, AgreementVersion, Commitment, Membership, Side, Team
 
 
 def is_manager(user: AbstractBaseUser, team: Team) -> bool:
@@ -117,3 +118,61 @@ def commitments_in_order(version: AgreementVersion, kinds) -> list[Commitment]:
         ("commitments", version.pk, tuple(kinds)),
         lambda: list(version.commitments.filter(kind__in=kinds).order_by("kind", "order", "id")),
     )
+
+
+# Who is who -------------------------------------------------------------------------------
+
+
+@dataclass
+class Roles:
+    """A person's memberships, read once per page."""
+
+    memberships: list[Membership] = field(default_factory=list)
+
+    def teams(self, side: str | None = None, *, managed: bool = False) -> list[Team]:
+        return [
+            m.team
+            for m in self.memberships
+            if (side is None or m.team.side == side)
+            and (not managed or m.role == Membership.Role.MANAGER)
+        ]
+
+    def home_of(self, user) -> str:
+        """The URL name of this person's home page (staff outside teams: the team page)."""
+        if not self.memberships and user.is_staff:
+            return "team-home"
+        return self.home
+
+    @property
+    def home(self) -> str:
+        """The URL name of a team member's home page."""
+        if self.teams(Side.SALES, managed=True):
+            return "team-home"
+        if self.teams(Side.SALES):
+            return "queue"
+        if self.teams(Side.MARKETING):
+            return "marketing-home"
+        return "welcome"
+
+    @property
+    def is_any_manager(self) -> bool:
+        return any(m.role == Membership.Role.MANAGER for m in self.memberships)
+
+    def timezone(self) -> str:
+        return self.memberships[0].team.timezone if self.memberships else "UTC"
+
+
+def roles_of(user) -> Roles:
+    return Roles(list(Membership.objects.filter(user=user).select_related("team")))
+
+
+def agreements_of(teams: list[Team]) -> QuerySet[Agreement]:
+    return (
+        Agreement.objects.filter(Q(marketing_team__in=teams) | Q(sales_team__in=teams))
+        .select_related("calendar", "marketing_team", "sales_team")
+        .distinct()
+    )
+
+
+def active_version(agreement: Agreement) -> AgreementVersion | None:
+    return agreement.versions.filter(status=AgreementVersion.Status.ACTIVE).first()

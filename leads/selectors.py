@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 
-from agreements.models import Agreement, Commitment, Membership
-from leads.models import CLOSED_STAGES, Lead, Obligation, StageEvent, stages_at_or_beyond
+from agreements.models import Agreement, Commitment, Membership, Team
+from leads.models import CLOSED_STAGES, Breach, Lead, Obligation, StageEvent, stages_at_or_beyond
 
 
 def agreement_leads(agreement: Agreement) -> QuerySet[Lead]:
@@ -146,6 +146,27 @@ def leads_nobody_owes(teams) -> QuerySet[Lead]:
     )
 
 
+def breaches_to_acknowledge(teams: list[Team]) -> QuerySet[Breach]:
+    """Open breaches of `teams`, the most recent first."""
+    return (
+        Breach.objects.filter(team__in=teams, status=Breach.Status.OPEN)
+        .select_related("lead", "user")
+        .order_by("-due_at", "-id")
+    )
+
+
+def handed_off_between(agreement: Agreement, start: datetime, end: datetime) -> QuerySet[Lead]:
+    return (
+        Lead.objects.filter(
+            sales_team_id=agreement.sales_team_id,
+            handed_off_at__gte=start,
+            handed_off_at__lt=end,
+        )
+        .select_related("owner")
+        .order_by("-handed_off_at", "-id")
+    )
+
+
 # Visibility: members see their own teams' leads, clocks and breaches; staff see all. -----
 
 
@@ -186,8 +207,6 @@ def obligations_visible_to(user) -> QuerySet[Obligation]:
 def breaches_visible_to(user):
     """Both sides of an agreement see its breaches (mutual visibility)."""
     from django.db.models import Q
-
-    from leads.models import Breach
 
     if user.is_staff:
         return Breach.objects.all()

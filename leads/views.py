@@ -14,7 +14,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from agreements.models import RejectionReason, Team
+from agreements.models import RejectionReason, Side, Team
+from agreements.selectors import roles_of
 from agreements.wording import commitment_sentence
 from leads import rules, services
 from leads.forms import (
@@ -29,8 +30,14 @@ from leads.forms import (
     StageForm,
 )
 from leads.models import Activity, Breach, Lead, Obligation
-from leads.selectors import breach_rights, breaches_visible_to, leads_visible_to, queue_lead
-from slahub.dashboard import roles_of
+from leads.selectors import (
+    breach_rights,
+    breaches_visible_to,
+    follow_ups_due,
+    leads_visible_to,
+    queue_lead,
+    queue_leads,
+)
 
 PAGE_SIZE = 25
 
@@ -71,6 +78,28 @@ def _visible_lead(request: HttpRequest, pk: int) -> Lead:
             "owner", "sales_team", "marketing_team", "agreement_version__agreement"
         ),
         pk=pk,
+    )
+
+
+# Sales rep: my queue ---------------------------------------------------------------------
+
+
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    roles = roles_of(request.user)
+    now = timezone.now()
+    page = Paginator(queue_leads(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "dashboard/queue.html",
+        {
+            "nav": "home",
+            "page": page,
+            "follow_ups": follow_ups_due(request.user, now=now, tz=roles.timezone()),
+            "reasons": list(RejectionReason.objects.filter(is_active=True)),
+            "now": now,
+            "is_sales": bool(roles.teams(Side.SALES)),
+        },
     )
 
 

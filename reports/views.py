@@ -6,13 +6,18 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils import timezone
 
-from reports import metrics, tables
+from agreements.models import Commitment, Side, Team
+from agreements.selectors import active_version, agreements_of, roles_of
+from leads import selectors as lead_selectors
+from reports import homes, metrics, tables
 from reports.forms import LeadsBehindForm, ReportFilterForm, errors_of
 from reports.scorecard import scorecard
 from reports.selectors import agreements_filter, agreements_visible_to, local_midnight
@@ -260,3 +265,100 @@ def review(request: HttpRequest) -> HttpResponse:
     """The monthly review pack: one printable page for the joint review of a month."""
     status, context = _review_context(request)
     return render(request, "reports/review.html", context, status=status)
+
+
+# Role homes: the sales manager's team page and marketing's page --------------------------
+
+
+@login_required
+def team_home(request: HttpRequest) -> HttpResponse:
+    roles = roles_of(request.user)
+    teams = roles.teams(Side.SALES, managed=True)
+    if not teams and request.user.is_staff:
+        teams = list(Team.objects.filter(side=Side.SALES))
+    if not teams:
+        raise PermissionDenied("The team page is for sales managers.")
+    now = timezone.now()
+    unassigned = Paginator(lead_selectors.leads_nobody_owes(teams), 10).get_page(
+        request.GET.get("page")
+    )
+    members = list(
+        get_user_model()
+        .objects.filter(memberships__team__in=teams)
+        .distinct()
+        .order_by("first_name", "username")
+    )
+    breaches = lead_selectors.breaches_to_acknowledge(teams)
+    figures = homes.team_home(teams, now=now)
+    return render(
+        request,
+        "dashboard/team.html",
+        {
+            "nav": "home",
+            "teams": teams,
+            "compliance": figures.compliance,
+            "reps": figures.reps,
+            "unassigned": unassigned,
+            "members": members,
+            "breaches": breaches[:10],
+            "breach_count": breaches.count(),
+            "now": now,
+        },
+    )
+
+
+# Marketing -------------------------------------------------------------------------------
+
+
+@login_required
+def marketing_home(request: HttpRequest) -> HttpResponse:
+    roles = roles_of(request.user)
+    teams = roles.teams(Side.MARKETING) or (
+        list(Team.objects.filter(side=Side.MARKETING)) if request.user.is_staff else []
+    )
+    if not teams:
+        raise PermissionDenied("The marketing page is for marketing teams.")
+    agreements = list(agreements_of(teams))
+    context: dict = {"nav": "home", "teams": teams, "agreements": agreements}
+    agreement = next(
+        (a for a in agreements if str(a.pk) == request.GET.get("agreement")),
+        agreements[0] if agreements else None,
+    )
+    context["agreement"] = agreement
+    if agreement is None:
+        return render(request, "dashboard/marketing.html", context)
+    now = timezone.now()
+    version = active_version(agreement)
+    commitments = list(version.commitments.all()) if version else []
+    volume = [c for c in commitments if c.kind == Commitment.Kind.LEAD_VOLUME]
+    quality = next((c for c in commitments if c.kind == Commitment.Kind.LEAD_QUALITY), None)
+    figures = homes.marketing_home(agreement, volume=volume, quality=quality, now=now)
+    tz = agreement.calendar.timezone
+    today_start, today_end = lead_selectors.local_day(now, tz)
+    handed = Paginator(
+        lead_selectors.handed_off_between(agreement, today_start, today_end), 25
+    ).get_page(request.GET.get("page"))
+    period = figures.period
+    context.update(
+        {
+            "version": version,
+            "paces": figures.paces,
+            "charts": [
+                {"id": f"quota-data-{i}", "data": p.chart, "pace": p}
+                for i, p in enumerate(figures.paces)
+            ],
+            "quality": quality,
+            "period": period,
+            "period_last_day": period.end - timedelta(days=1),
+            "acceptance": figures.acceptance,
+            "reasons": figures.reasons,
+            "reasons_chart": {
+                "labels": [reason for reason, _, _ in figures.reasons],
+                "values": [n for _, n, _ in figures.reasons],
+                "label": "Rejected leads",
+            },
+            "handed": handed,
+            "now": now,
+        }
+    )
+    return render(request, "dashboard/marketing.html", context)

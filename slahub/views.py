@@ -1,16 +1,13 @@
-"""Home pages by role, and settings. Thin views: the homes' figures in reports.homes (the
-report metrics), the queue's reads in slahub.dashboard, writes in the services."""
+"""The home redirect and the settings pages. The role homes are the apps' own: the rep's
+queue in leads.views, the team and marketing homes in reports.views."""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,17 +16,13 @@ from django.views.decorators.http import require_POST
 
 from agreements.models import (
     BusinessCalendar,
-    Commitment,
     Holiday,
     Membership,
     RejectionReason,
-    Side,
     Team,
 )
+from agreements.selectors import roles_of
 from agreements.services import membership_remove, membership_set
-from leads import selectors as lead_selectors
-from reports import homes
-from slahub import dashboard
 
 PAGE_SIZE = 25
 
@@ -37,7 +30,7 @@ PAGE_SIZE = 25
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Each person lands on the page that answers their question."""
-    return redirect(dashboard.roles_of(request.user).home_of(request.user))
+    return redirect(roles_of(request.user).home_of(request.user))
 
 
 @login_required
@@ -45,132 +38,11 @@ def welcome(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/welcome.html", {"nav": "home"})
 
 
-# Sales rep: my queue ---------------------------------------------------------------------
-
-
-@login_required
-def queue(request: HttpRequest) -> HttpResponse:
-    roles = dashboard.roles_of(request.user)
-    now = timezone.now()
-    page = Paginator(lead_selectors.queue_leads(request.user), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    return render(
-        request,
-        "dashboard/queue.html",
-        {
-            "nav": "home",
-            "page": page,
-            "follow_ups": lead_selectors.follow_ups_due(request.user, now=now, tz=roles.timezone()),
-            "reasons": list(RejectionReason.objects.filter(is_active=True)),
-            "now": now,
-            "is_sales": bool(roles.teams(Side.SALES)),
-        },
-    )
-
-
-# Sales manager: team ---------------------------------------------------------------------
-
-
-@login_required
-def team_home(request: HttpRequest) -> HttpResponse:
-    roles = dashboard.roles_of(request.user)
-    teams = roles.teams(Side.SALES, managed=True)
-    if not teams and request.user.is_staff:
-        teams = list(Team.objects.filter(side=Side.SALES))
-    if not teams:
-        raise PermissionDenied("The team page is for sales managers.")
-    now = timezone.now()
-    unassigned = Paginator(lead_selectors.leads_nobody_owes(teams), 10).get_page(
-        request.GET.get("page")
-    )
-    members = list(
-        get_user_model()
-        .objects.filter(memberships__team__in=teams)
-        .distinct()
-        .order_by("first_name", "username")
-    )
-    breaches = dashboard.breaches_to_acknowledge(teams)
-    figures = homes.team_home(teams, now=now)
-    return render(
-        request,
-        "dashboard/team.html",
-        {
-            "nav": "home",
-            "teams": teams,
-            "compliance": figures.compliance,
-            "reps": figures.reps,
-            "unassigned": unassigned,
-            "members": members,
-            "breaches": breaches[:10],
-            "breach_count": breaches.count(),
-            "now": now,
-        },
-    )
-
-
-# Marketing -------------------------------------------------------------------------------
-
-
-@login_required
-def marketing_home(request: HttpRequest) -> HttpResponse:
-    roles = dashboard.roles_of(request.user)
-    teams = roles.teams(Side.MARKETING) or (
-        list(Team.objects.filter(side=Side.MARKETING)) if request.user.is_staff else []
-    )
-    if not teams:
-        raise PermissionDenied("The marketing page is for marketing teams.")
-    agreements = list(dashboard.agreements_of(teams))
-    context: dict = {"nav": "home", "teams": teams, "agreements": agreements}
-    agreement = next(
-        (a for a in agreements if str(a.pk) == request.GET.get("agreement")),
-        agreements[0] if agreements else None,
-    )
-    context["agreement"] = agreement
-    if agreement is None:
-        return render(request, "dashboard/marketing.html", context)
-    now = timezone.now()
-    version = dashboard.active_version(agreement)
-    commitments = list(version.commitments.all()) if version else []
-    volume = [c for c in commitments if c.kind == Commitment.Kind.LEAD_VOLUME]
-    quality = next((c for c in commitments if c.kind == Commitment.Kind.LEAD_QUALITY), None)
-    figures = homes.marketing_home(agreement, volume=volume, quality=quality, now=now)
-    tz = agreement.calendar.timezone
-    today_start, today_end = lead_selectors.local_day(now, tz)
-    handed = Paginator(
-        dashboard.handed_off_between(agreement, today_start, today_end), PAGE_SIZE
-    ).get_page(request.GET.get("page"))
-    period = figures.period
-    context.update(
-        {
-            "version": version,
-            "paces": figures.paces,
-            "charts": [
-                {"id": f"quota-data-{i}", "data": p.chart, "pace": p}
-                for i, p in enumerate(figures.paces)
-            ],
-            "quality": quality,
-            "period": period,
-            "period_last_day": period.end - timedelta(days=1),
-            "acceptance": figures.acceptance,
-            "reasons": figures.reasons,
-            "reasons_chart": {
-                "labels": [reason for reason, _, _ in figures.reasons],
-                "values": [n for _, n, _ in figures.reasons],
-                "label": "Rejected leads",
-            },
-            "handed": handed,
-            "now": now,
-        }
-    )
-    return render(request, "dashboard/marketing.html", context)
-
-
 # Settings --------------------------------------------------------------------------------
 
 
 def _require_manager(request: HttpRequest) -> None:
-    if not (request.user.is_staff or dashboard.roles_of(request.user).is_any_manager):
+    if not (request.user.is_staff or roles_of(request.user).is_any_manager):
         raise PermissionDenied("Only a team manager changes these settings.")
 
 
@@ -207,7 +79,7 @@ def settings_calendars(request: HttpRequest) -> HttpResponse:
     calendars = BusinessCalendar.objects.prefetch_related("hours", "custom_holidays").order_by(
         "name"
     )
-    can_edit = request.user.is_staff or dashboard.roles_of(request.user).is_any_manager
+    can_edit = request.user.is_staff or roles_of(request.user).is_any_manager
     return render(
         request,
         "settings/calendars.html",
@@ -262,7 +134,7 @@ def settings_teams(request: HttpRequest) -> HttpResponse:
     teams = Team.objects.select_related("calendar").prefetch_related(
         Prefetch("memberships", queryset=Membership.objects.select_related("user"))
     )
-    managed = {t.pk for t in dashboard.roles_of(request.user).teams(managed=True)}
+    managed = {t.pk for t in roles_of(request.user).teams(managed=True)}
     return render(
         request,
         "settings/teams.html",
@@ -278,7 +150,7 @@ def settings_teams(request: HttpRequest) -> HttpResponse:
 
 def _managed_team(request: HttpRequest, pk: int) -> Team:
     team = get_object_or_404(Team, pk=pk)
-    managed = {t.pk for t in dashboard.roles_of(request.user).teams(managed=True)}
+    managed = {t.pk for t in roles_of(request.user).teams(managed=True)}
     if not (request.user.is_staff or team.pk in managed):
         raise PermissionDenied("Only a manager of this team changes its members.")
     return team
@@ -323,7 +195,7 @@ class ReasonForm(forms.ModelForm):
 
 @login_required
 def settings_reasons(request: HttpRequest) -> HttpResponse:
-    can_edit = request.user.is_staff or dashboard.roles_of(request.user).is_any_manager
+    can_edit = request.user.is_staff or roles_of(request.user).is_any_manager
     form = ReasonForm()
     status = 200
     if request.method == "POST":

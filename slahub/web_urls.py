@@ -6,14 +6,15 @@ from django.urls import path
 
 from agreements import views as agreement_views
 from leads import views as lead_views
+from reports import views as report_views
 from slahub import views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("welcome/", views.welcome, name="welcome"),
-    path("queue/", views.queue, name="queue"),
-    path("team/", views.team_home, name="team-home"),
-    path("marketing/", views.marketing_home, name="marketing-home"),
+    path("queue/", lead_views.queue, name="queue"),
+    path("team/", report_views.team_home, name="team-home"),
+    path("marketing/", report_views.marketing_home, name="marketing-home"),
     # Leads
     path("leads/<int:pk>/", lead_views.lead_detail, name="lead-detail"),
     path("leads/<int:pk>/activities/", lead_views.lead_log_activity, name="lead-log-activity"),
