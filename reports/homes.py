@@ -182,6 +182,7 @@ class QuotaPace:
     elapsed: float
     chart: dict
     period: metrics.PeriodResult | None = None  # the quota period the check judges
+    note: str = ""  # when the running period is judged under other terms than these
 
     @property
     def last_day(self) -> datetime:
@@ -241,13 +242,28 @@ def _paces(
     paces = []
     for c in volume:
         period = periods[c.pk]
-        result = next((r for r in results if r.order == c.order and r.start == period.start), None)
+        result = next(
+            (r for r in results if r.clause == c.clause and r.start == period.start), None
+        )
+        starts = f"{period.end.astimezone(f.tz):%-d %b}"
         if result is not None and result.reached_at is not None:
             firsts, target = result.reached_at, result.target or 0
+            note = (
+                ""
+                if result.commitment_id == c.pk
+                else f"This {c.period} is judged under v{result.version_number}'s terms "
+                f"(a target of {target}); these terms apply from {starts}."
+            )
         else:  # no quota period judged (the terms came into force after it began)
             reached = leads_reaching_stage(agreement, c.stage, period.start, period.end)
             firsts, target = sorted(row["first_reached"] for row in reached), c.target or 0
-        paces.append(_pace(c, period, firsts, target, now=now, result=result))
+            note = (
+                f"No quota is judged this {c.period}: these terms came into force after it "
+                f"began and apply from {starts}. The count is shown for information."
+            )
+        pace = _pace(c, period, firsts, target, now=now, result=result)
+        pace.note = note
+        paces.append(pace)
     return paces
 
 

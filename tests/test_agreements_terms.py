@@ -351,3 +351,20 @@ def test_the_agreement_page_proposes_a_start_date_and_shows_it(terms, client):
         )
     assert refused.status_code == 400
     assert "Only staff may date terms before they are signed" in refused.content.decode()
+
+
+def test_the_marketing_home_shows_the_running_month_under_its_own_terms(terms, client):
+    import time_machine
+    from django.urls import reverse
+
+    checks.quota_evaluation(now=berlin(2026, 11, 2))  # November opens under v1: 10 SALs
+    sign(terms, amend(terms), at=berlin(2026, 11, 10, 12))  # v2 (20 SALs) in force mid-month
+    client.force_login(terms.marketing_manager)
+    with time_machine.travel(berlin(2026, 11, 20, 12), tick=False):
+        page = client.get(reverse("marketing-home")).content.decode()
+
+    # The card is v2's promise, but November is judged against v1's 10; December against 20.
+    assert "at least 20 SALs each month" in page
+    assert 'data-figure="volume.sal.target">10<' in page
+    assert "This month is judged under v1&#x27;s terms (a target of 10)" in page
+    assert "these terms apply from 1 Dec" in page
