@@ -37,6 +37,7 @@ class KindSpec:
     paced: bool = False  # at risk by pace (actual ÷ elapsed share) rather than by `short`
     progress: Callable[[Any], str] | None = None  # "3 of 10 SALs", "33% of 6 dispositions…"
     progress_label: str = ""
+    compliance_label: str = ""  # lead clocks: the row of the compliance reports
 
     @property
     def is_lead_clock(self) -> bool:
@@ -132,9 +133,33 @@ def _quality_progress(obligation) -> str:
 KINDS: dict[str, KindSpec] = {
     spec.code: spec
     for spec in (
-        KindSpec("first_touch", "First touch", SALES, LEAD, ("within",), _first_touch),
-        KindSpec("follow_up", "Follow-up cadence", SALES, LEAD, ("attempts", "every"), _follow_up),
-        KindSpec("disposition", "Disposition", SALES, LEAD, ("within",), _disposition),
+        KindSpec(
+            "first_touch",
+            "First touch",
+            SALES,
+            LEAD,
+            ("within",),
+            _first_touch,
+            compliance_label="First touch within the SLA",
+        ),
+        KindSpec(
+            "follow_up",
+            "Follow-up cadence",
+            SALES,
+            LEAD,
+            ("attempts", "every"),
+            _follow_up,
+            compliance_label="Follow-up attempts on time (spacing kept)",
+        ),
+        KindSpec(
+            "disposition",
+            "Disposition",
+            SALES,
+            LEAD,
+            ("within",),
+            _disposition,
+            compliance_label="Accepted or rejected within the SLA",
+        ),
         KindSpec(
             "lead_volume",
             "Lead volume",

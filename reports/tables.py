@@ -11,17 +11,14 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
+from agreements.kinds import KINDS, LEAD_KINDS
 from agreements.kinds import label as kind_label
 from agreements.periods import period_containing
 from leads.models import FUNNEL
 from reports import metrics
 from reports.metrics import ReportFilter
 
-KIND_LABELS = {
-    "first_touch": "First touch within the SLA",
-    "follow_up": "Follow-up attempts on time (spacing kept)",
-    "disposition": "Accepted or rejected within the SLA",
-}
+KIND_LABELS = {code: KINDS[code].compliance_label for code in LEAD_KINDS}
 STAGE_LABELS = {
     "mql": "MQL",
     "sal": "SAL",
