@@ -86,6 +86,10 @@
     window.setInterval(tick, 1000);
     drawCharts(document);
   });
+  // <button data-print>: print the page (no inline onclick under the CSP).
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) window.print();
+  });
   document.addEventListener("htmx:afterSwap", function (event) {
     tick();
     drawCharts(event.target);
