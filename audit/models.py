@@ -27,6 +27,7 @@ class Action(models.TextChoices):
     WEBHOOK_CREATE = "webhook.create", "Webhook subscribed"
     WEBHOOK_UPDATE = "webhook.update", "Webhook changed"
     WEBHOOK_DELETE = "webhook.delete", "Webhook deleted"
+    USER_ACCESS = "user.access", "Staff, superuser or active flag changed"
 
 
 class AuditEvent(models.Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import QuerySet
@@ -76,6 +77,8 @@ def teams_of(obj: models.Model) -> list[int]:
         return _user_teams(obj.user_id)
     if label == "integrations.webhooksubscription":
         return _user_teams(obj.owner_id)
+    if obj._meta.label == settings.AUTH_USER_MODEL:
+        return _user_teams(obj.pk)
     return []
 
 

@@ -161,6 +161,16 @@ def test_tokens_and_webhooks_are_logged_without_their_secrets(org):
     assert raw_key not in everything and key not in everything and secret not in everything
 
 
+def test_a_users_access_flags_are_logged(org):
+    org.rep.is_staff = True
+    org.rep.save()
+    org.rep.first_name = "Rita"
+    org.rep.save()  # no flag changed: no event
+    (event,) = events(Action.USER_ACCESS)
+    assert event.changes == {"user": "rep", "is_staff": True}
+    assert team_ids(event) == {org.sales.pk}
+
+
 def test_an_event_is_part_of_its_services_transaction(org):
     newcomer = make_user("newcomer")
     with pytest.raises(RuntimeError), transaction.atomic():
