@@ -8,6 +8,7 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+import audit
 from agreements.errors import PermissionDenied, ValidationError
 from agreements.models import (
     Agreement,
@@ -68,6 +69,7 @@ def _check_clause(version: AgreementVersion, clause, kind: str) -> None:
         raise ValidationError({"clause": "This version already holds this clause."})
 
 
+@transaction.atomic
 def commitment_create(*, version: AgreementVersion, clause=None, **fields) -> Commitment:
     """Add a commitment to a draft. It continues a clause of the previous version when it has
     the same kind and `applies_to` (or the `clause` given), else it starts a new clause."""
@@ -82,9 +84,11 @@ def commitment_create(*, version: AgreementVersion, clause=None, **fields) -> Co
         commitment.clause = clause
     commitment.full_clean()
     commitment.save()
+    audit.record("commitment.create", commitment, changes=fields)
     return commitment
 
 
+@transaction.atomic
 def commitment_update(*, commitment: Commitment, **fields) -> Commitment:
     """Change a draft's commitment; it keeps its clause (an amendment of the same promise)."""
     if commitment.version.status != AgreementVersion.Status.DRAFT:
@@ -98,13 +102,16 @@ def commitment_update(*, commitment: Commitment, **fields) -> Commitment:
         setattr(commitment, name, value)
     commitment.full_clean()
     commitment.save()
+    audit.record("commitment.update", commitment, changes=fields)
     return commitment
 
 
+@transaction.atomic
 def commitment_delete(*, commitment: Commitment) -> None:
     """Take a commitment out of a draft (a version proposed or in force stays as signed)."""
     if commitment.version.status != AgreementVersion.Status.DRAFT:
         raise ValidationError("Only a draft version's commitments can change.")
+    audit.record("commitment.delete", commitment, changes={"kind": commitment.kind})
     commitment.delete()
 
 
@@ -137,6 +144,7 @@ def agreement_version_draft(
             )
             for c in latest.commitments.all()
         )
+    audit.record("version.draft", version, user=user, changes={"summary": summary})
     return version
 
 
@@ -177,6 +185,7 @@ def _check_effective_from(
         )
 
 
+@transaction.atomic
 def agreement_version_propose(
     *,
     version: AgreementVersion,
@@ -213,6 +222,7 @@ def agreement_version_propose(
             "applies_to_running_periods",
         ]
     )
+    audit.record("version.propose", version, user=user, changes={"from": effective_from})
     return version
 
 
@@ -254,6 +264,7 @@ def agreement_version_sign(
             version.effective_at = chosen if backfill else now
             version.save(update_fields=["effective_at"])
             agreement_version_activate(version=version, now=now)
+    audit.record("version.sign", version, user=user, changes={"side": signature.side})
     return signature
 
 
@@ -280,6 +291,7 @@ def agreement_version_activate(*, version: AgreementVersion, now: datetime) -> A
     version.status = AgreementVersion.Status.ACTIVE
     version.activated_at = now
     version.save(update_fields=["status", "activated_at", "effective_at"])
+    audit.record("version.activate", version, changes={"effective_at": version.effective_at})
     return version
 
 
@@ -314,12 +326,14 @@ def agreement_version_retire(*, version: AgreementVersion, now: datetime) -> Agr
         version.status = AgreementVersion.Status.RETIRED
         version.ended_at = version.effective_at
         version.save(update_fields=["status", "ended_at"])
+        audit.record("version.retire", version, changes={"scheduled": True})
         return version
     if version.status != AgreementVersion.Status.ACTIVE:
         raise ValidationError("Only the active or a scheduled version can be retired.")
     version.status = AgreementVersion.Status.RETIRED
     version.ended_at = now
     version.save(update_fields=["status", "ended_at"])
+    audit.record("version.retire", version, changes={"ended_at": now})
     return version
 
 
@@ -335,11 +349,14 @@ def membership_remove(*, team, user: AbstractBaseUser) -> None:
     )
     if membership.role == Membership.Role.MANAGER and managers.count() == 1:
         raise ValidationError(f"{user} is the last manager of {team}: name another one first.")
+    audit.record("membership.remove", membership, changes={"user": user.get_username()})
     membership.delete()
 
 
+@transaction.atomic
 def membership_set(*, team, user: AbstractBaseUser, role: str) -> Membership:
     membership, _ = Membership.objects.update_or_create(
         team=team, user=user, defaults={"role": role}
     )
+    audit.record("membership.set", membership, changes={"user": user.get_username(), "role": role})
     return membership

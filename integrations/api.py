@@ -17,6 +17,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+import audit
 from agreements.models import Side, Team
 from integrations import services, signing
 from integrations.models import (
@@ -152,6 +153,11 @@ class WebhookViewSet(
         serializer.instance = services.webhook_subscription_update(
             subscription=serializer.instance, data=serializer.validated_data
         )
+
+    @transaction.atomic
+    def perform_destroy(self, instance):
+        audit.record("webhook.delete", instance, changes={"url": instance.url})
+        instance.delete()
 
     @extend_schema(
         summary="The subscription's delivery log, newest first",

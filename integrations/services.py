@@ -15,6 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+import audit
 from agreements.batch import batch
 from agreements.errors import PermissionDenied, ValidationError
 from agreements.models import Agreement, Goal, GoalCheckIn, Membership, Team
@@ -42,6 +43,7 @@ def hash_key(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
+@transaction.atomic
 def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
     """A new token for `user`; returns it with the raw key, which is never stored."""
     from django.utils import timezone
@@ -59,13 +61,16 @@ def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, st
     )
     token.full_clean()
     token.save()
+    audit.record("api_token.create", token, changes={"name": token.name, "owner": user.pk})
     return token, raw_key
 
 
+@transaction.atomic
 def api_token_revoke(*, token: ApiToken, now: datetime) -> None:
     if token.revoked_at is None:
         token.revoked_at = now
         token.save(update_fields=["revoked_at"])
+        audit.record("api_token.revoke", token, changes={"name": token.name})
 
 
 def api_token_authenticate(*, raw_key: str, now: datetime) -> ApiToken | None:
@@ -342,6 +347,7 @@ def goal_check_in(*, goal: Goal, user, on, value, note: str = "") -> GoalCheckIn
 # Webhook subscriptions and sources ------------------------------------------------------
 
 
+@transaction.atomic
 def webhook_subscription_create(
     *, owner, url: str, events: list[str], name: str = ""
 ) -> tuple[WebhookSubscription, str]:
@@ -352,9 +358,11 @@ def webhook_subscription_create(
     )
     subscription.full_clean()
     subscription.save()
+    audit.record("webhook.create", subscription, changes={"url": url, "events": events})
     return subscription, secret
 
 
+@transaction.atomic
 def webhook_subscription_update(
     *, subscription: WebhookSubscription, data: dict[str, Any]
 ) -> WebhookSubscription:
@@ -373,6 +381,7 @@ def webhook_subscription_update(
         subscription.is_active = False
     subscription.full_clean()
     subscription.save()
+    audit.record("webhook.update", subscription, changes=data)
     return subscription
 
 

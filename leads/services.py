@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+import audit
 from agreements.errors import PermissionDenied, ValidationError
 from agreements.models import Commitment, RejectionReason, Side, Team
 from agreements.selectors import version_in_force
@@ -304,6 +305,7 @@ def activity_undo(*, activity: Activity, user, now: datetime, reason: str = "") 
     breaches = clocks.breach_overdue(lead, before=now, now=now)
     if breaches:
         events.breaches_created(breaches, now=now)
+    audit.record("activity.undo", record, user=user, changes={"reason": record.reason})
     return record
 
 
@@ -431,6 +433,7 @@ def breach_acknowledge(*, breach: Breach, user, note: str = "", now: datetime) -
     breach.status = Breach.Status.ACKNOWLEDGED
     breach.acknowledged_at, breach.acknowledged_by, breach.acknowledge_note = now, user, note
     breach.save()
+    audit.record("breach.acknowledge", breach, user=user, changes={"note": note})
     return breach
 
 
@@ -445,6 +448,7 @@ def breach_dispute(*, breach: Breach, user, reason: str, now: datetime) -> Breac
     breach.status = Breach.Status.DISPUTED
     breach.disputed_at, breach.disputed_by, breach.dispute_reason = now, user, reason
     breach.save()
+    audit.record("breach.dispute", breach, user=user, changes={"reason": reason})
     return breach
 
 
@@ -468,10 +472,13 @@ def breach_resolve(
         Obligation.objects.filter(pk=breach.obligation_id).update(status=Obligation.Status.WAIVED)
         events.leads_changed([breach.lead_id])
     events.breach_resolved(breach, now=now)
+    audit.record("breach.resolve", breach, user=user, changes={"resolution": resolution})
     return breach
 
 
+@transaction.atomic
 def breach_comment(*, breach: Breach, user, body: str) -> BreachComment:
     if not (body or "").strip():
         raise ValidationError({"body": "Write a comment."})
+    audit.record("breach.comment", breach, user=user, changes={"comment": body.strip()})
     return BreachComment.objects.create(breach=breach, author=user, body=body.strip())

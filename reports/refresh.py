@@ -188,7 +188,7 @@ def _write_funnel_facts(leads) -> None:
     selected += ["f.entered_at", *(f"f.{flag} = 1" for flag in FACT_FLAGS), "f.ft_open_due"]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {connection.ops.quote_name(FunnelLead._meta.db_table)}"
+            f"INSERT INTO {connection.ops.quote_name(FunnelLead._meta.db_table)}"  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
             f" ({', '.join(columns)}) SELECT {', '.join(selected)} FROM ({sql}) f",
             params,
         )
@@ -250,7 +250,7 @@ def _claim_stale(limit: int) -> list[int]:
     table = qn(StaleLead._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"DELETE FROM {table} WHERE lead_id IN"
+            f"DELETE FROM {table} WHERE lead_id IN"  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
             f" (SELECT lead_id FROM {table} ORDER BY lead_id LIMIT %s FOR UPDATE SKIP LOCKED)"
             " RETURNING lead_id",
             [limit],

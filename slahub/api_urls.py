@@ -3,12 +3,12 @@
 from django.http import JsonResponse
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from agreements.api import AgreementViewSet, CalendarViewSet, GoalViewSet, TeamViewSet
 from integrations.api import ImportViewSet, InboundWebhookView, WebhookViewSet
 from leads.api import ActivityViewSet, BreachViewSet, LeadViewSet, ObligationViewSet
+from slahub.api_docs import DocsView, SchemaView
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -35,7 +35,7 @@ urlpatterns = [
     path("v1/", include("reports.api")),
     path("v1/", include(router.urls)),
     path("v1/inbound/<slug:slug>/", InboundWebhookView.as_view(), name="inbound-webhook"),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("schema/", SchemaView.as_view(), name="api-schema"),
+    path("docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^(?P<rest>.*)$", not_found),
 ]

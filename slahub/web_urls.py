@@ -5,6 +5,7 @@ link to them)."""
 from django.urls import path
 
 from agreements import views as agreement_views
+from audit import views as audit_views
 from leads import views as lead_views
 from reports import views as report_views
 from slahub import views
@@ -86,6 +87,7 @@ urlpatterns = [
     ),
     path("settings/notifications/", views.settings_notifications, name="settings-notifications"),
     path("settings/tokens/", views.settings_tokens, name="settings-tokens"),
+    path("settings/audit/", audit_views.audit_log, name="settings-audit"),
     path(
         "settings/tokens/<int:pk>/revoke/",
         views.settings_token_revoke,

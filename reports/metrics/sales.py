@@ -84,7 +84,7 @@ def _ttft_values_sql(f: ReportFilter) -> tuple[str, list]:
         if live is not None:
             delays = first_touch_delays(live).values("day", "ttft").order_by()
             inner, more = delays.query.sql_with_params()
-            parts.append(f"SELECT day, EXTRACT(EPOCH FROM ttft)::float AS s FROM ({inner}) l")
+            parts.append(f"SELECT day, EXTRACT(EPOCH FROM ttft)::float AS s FROM ({inner}) l")  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
             params += more
     except EmptyResultSet:  # nothing can match (no visible agreement)
         return "SELECT NULL::date AS day, NULL::float AS s WHERE false", []
@@ -131,7 +131,7 @@ def _ttft_summary_postgres(f: ReportFilter) -> TtftSummary:
             FROM ({values_sql}) delays
         ) d
         GROUP BY GROUPING SETS ((), (week), (month))
-    """
+    """  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
     medians: dict[str, dict[date, float | None]] = {"week": {}, "month": {}}
     overall = None
     with connection.cursor() as cursor:

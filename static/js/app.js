@@ -61,7 +61,16 @@
     }
   };
 
+  // A chart box sized by its data (data-rows, in rem): set here, as the CSP allows no
+  // inline style attribute.
+  function sizeBoxes(root) {
+    root.querySelectorAll(".chart-box[data-rows]").forEach(function (box) {
+      box.style.height = Math.max(parseInt(box.dataset.rows, 10) || 0, 8) + "rem";
+    });
+  }
+
   function drawCharts(root) {
+    sizeBoxes(root);
     if (!window.Chart) return;
     root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
       if (window.Chart.getChart(canvas)) return;
@@ -76,6 +85,10 @@
     tick();
     window.setInterval(tick, 1000);
     drawCharts(document);
+  });
+  // <button data-print>: print the page (no inline onclick under the CSP).
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) window.print();
   });
   document.addEventListener("htmx:afterSwap", function (event) {
     tick();

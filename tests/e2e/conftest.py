@@ -56,6 +56,7 @@ def http_cookies(settings):
 def open_page(browser, live_server, http_cookies):
     """`open_page(user)`: a fresh browser context logged in through the login form."""
     contexts = []
+    csp_errors: list[str] = []
 
     def _open(user, *, width: int = 1280, height: int = 900):
         context = browser.new_context(
@@ -66,6 +67,12 @@ def open_page(browser, live_server, http_cookies):
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15_000)
+        # Every page runs under the Content-Security-Policy: a refused script, style or
+        # connection shows in the console, and fails the test (at teardown).
+        page.on(
+            "console",
+            lambda msg: "Content Security Policy" in msg.text and csp_errors.append(msg.text),
+        )
         page.goto(f"{live_server.url}/")
         assert "/accounts/login/" in page.url  # every page is behind login
         page.get_by_label("Username").fill(user.username)
@@ -77,11 +84,19 @@ def open_page(browser, live_server, http_cookies):
     yield _open
     for context in contexts:
         context.close()
+    assert csp_errors == [], "\n".join(csp_errors)
 
 
 def axe_violations(page, *, impacts=("serious", "critical")) -> list[dict]:
     """Run axe-core (vendored) in the page; the violations of these impacts."""
-    page.add_script_tag(path=str(AXE))
+    # Served from the page's own origin: the CSP refuses inline script (add_script_tag's
+    # `path` inlines the file).
+    origin = "/".join(page.url.split("/", 3)[:3])
+    page.route(
+        f"{origin}/__axe__.js",
+        lambda route: route.fulfill(path=str(AXE), content_type="application/javascript"),
+    )
+    page.add_script_tag(url=f"{origin}/__axe__.js")
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return [
         {

@@ -186,6 +186,7 @@ def test_the_queue_fits_a_phone_screen(demo, open_page):
         "settings-reasons",
         "settings-notifications",
         "settings-tokens",
+        "settings-audit",
     ],
 )
 def test_the_other_pages_are_accessible(demo, open_page, name):

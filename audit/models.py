@@ -1,0 +1,57 @@
+"""One row per audited change (agreements, breaches, memberships, access)."""
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils import timezone
+
+
+class Action(models.TextChoices):
+    VERSION_DRAFT = "version.draft", "Version drafted"
+    VERSION_PROPOSE = "version.propose", "Version proposed"
+    VERSION_SIGN = "version.sign", "Version signed"
+    VERSION_ACTIVATE = "version.activate", "Version in force"
+    VERSION_RETIRE = "version.retire", "Version retired"
+    COMMITMENT_CREATE = "commitment.create", "Commitment added"
+    COMMITMENT_UPDATE = "commitment.update", "Commitment changed"
+    COMMITMENT_DELETE = "commitment.delete", "Commitment removed"
+    MEMBERSHIP_SET = "membership.set", "Member added or role changed"
+    MEMBERSHIP_REMOVE = "membership.remove", "Member removed"
+    BREACH_ACKNOWLEDGE = "breach.acknowledge", "Breach acknowledged"
+    BREACH_DISPUTE = "breach.dispute", "Breach disputed"
+    BREACH_RESOLVE = "breach.resolve", "Breach resolved"
+    BREACH_COMMENT = "breach.comment", "Breach commented"
+    ACTIVITY_UNDO = "activity.undo", "Touch undone"
+    API_TOKEN_CREATE = "api_token.create", "API token created"
+    API_TOKEN_REVOKE = "api_token.revoke", "API token revoked"
+    WEBHOOK_CREATE = "webhook.create", "Webhook subscribed"
+    WEBHOOK_UPDATE = "webhook.update", "Webhook changed"
+    WEBHOOK_DELETE = "webhook.delete", "Webhook deleted"
+    USER_ACCESS = "user.access", "Staff, superuser or active flag changed"
+
+
+class AuditEvent(models.Model):
+    """Kept when its object, its actor or its teams are gone: the names are copied."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+    )
+    actor_name = models.CharField(max_length=150, blank=True, help_text="Empty: the system.")
+    action = models.CharField(max_length=30, choices=Action.choices, db_index=True)
+    object_type = models.CharField(max_length=60)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    teams = models.ManyToManyField("agreements.Team", related_name="audit_events", blank=True)
+    changes = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["action", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name or 'system'} {self.action}"
