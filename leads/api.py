@@ -452,7 +452,7 @@ class LeadViewSet(
         serializer = LeadCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        with bounds.backfill(data.pop("backfill_reason", "")):
+        with bounds.backfill(data.pop("backfill_reason", ""), by=request.user):
             result, lead = integration_services.lead_upsert(
                 data=data, now=timezone.now(), user=request.user
             )
@@ -497,7 +497,7 @@ class LeadViewSet(
         serializer.is_valid(raise_exception=True)
         now = timezone.now()
         at = _past_or_now(serializer.validated_data.get("at"), now)
-        with bounds.backfill(serializer.validated_data.get("backfill_reason")):
+        with bounds.backfill(serializer.validated_data.get("backfill_reason"), by=request.user):
             services.lead_hand_off(lead=lead, at=at, now=now, user=request.user)
         return self._detail(lead)
 
@@ -512,7 +512,7 @@ class LeadViewSet(
         serializer.is_valid(raise_exception=True)
         now = timezone.now()
         at = _past_or_now(serializer.validated_data.get("at"), now)
-        with bounds.backfill(serializer.validated_data.get("backfill_reason")):
+        with bounds.backfill(serializer.validated_data.get("backfill_reason"), by=request.user):
             lead = services.lead_accept(lead=lead, now=now, at=at, user=request.user)
         return self._detail(lead)
 
@@ -529,7 +529,7 @@ class LeadViewSet(
         serializer.is_valid(raise_exception=True)
         now = timezone.now()
         at = _past_or_now(serializer.validated_data.get("at"), now)
-        with bounds.backfill(serializer.validated_data.get("backfill_reason")):
+        with bounds.backfill(serializer.validated_data.get("backfill_reason"), by=request.user):
             lead = services.lead_reject(
                 lead=lead,
                 reason=serializer.validated_data["reason"],
@@ -552,7 +552,7 @@ class LeadViewSet(
         serializer.is_valid(raise_exception=True)
         now = timezone.now()
         data = serializer.validated_data
-        with bounds.backfill(data.get("backfill_reason")):
+        with bounds.backfill(data.get("backfill_reason"), by=request.user):
             lead = services.lead_set_stage(
                 lead=lead,
                 stage=data["stage"],
@@ -582,7 +582,7 @@ class LeadViewSet(
                 items.append({"data": item.validated_data})
             else:
                 items.append({"errors": integration_services._plain(item.errors)})
-        with bounds.backfill(serializer.validated_data.get("backfill_reason")):
+        with bounds.backfill(serializer.validated_data.get("backfill_reason"), by=request.user):
             outcomes = integration_services.lead_upsert_many(
                 items, now=timezone.now(), user=request.user
             )
@@ -640,7 +640,7 @@ class ActivityViewSet(
         data = dict(serializer.validated_data)
         lead = data["lead"]
         _require(rules.can_work_lead(request.user, lead), "Only sales logs touches.")
-        with bounds.backfill(data.pop("backfill_reason", "")):
+        with bounds.backfill(data.pop("backfill_reason", ""), by=request.user):
             result, activity = integration_services.activity_upsert(
                 lead=lead, data=data, now=timezone.now(), user=request.user
             )

@@ -7,9 +7,9 @@ A touch's `occurred_at`, an accept/reject/stage `at` and a hand-off's `handed_of
 - do not precede the lead's hand-off (for a hand-off: the lead's last recorded stage
   change, e.g. the recycle before a hand-off again);
 - lie no further back than the backfill window (`SLAHUB_BACKFILL_DAYS`, default 7) — unless
-  a staff user gives a reason (`with backfill("…"):` around the service call); each such
-  backfill is recorded (`leads.models.Backfill`). Writes with no acting user (the demo
-  replay, management commands) are the system's own and skip the window.
+  a staff user gives a reason (`with backfill("…", by=user):` around the service call);
+  each such backfill is recorded (`leads.models.Backfill`). Writes with no acting user
+  (the demo replay, management commands) are the system's own and skip the window.
 
 A refused time raises a ValidationError on the field, which the API answers as a 400 in its
 error shape and the pages show as a form error."""
@@ -27,18 +27,21 @@ from agreements.errors import ValidationError
 
 MIN_YEAR, MAX_YEAR = 2000, 2999
 
-_reason: contextvars.ContextVar[str] = contextvars.ContextVar("backfill_reason", default="")
+_backfill: contextvars.ContextVar[tuple[str, object]] = contextvars.ContextVar(
+    "backfill", default=("", None)
+)
 
 
 @contextlib.contextmanager
-def backfill(reason: str | None) -> Iterator[None]:
+def backfill(reason: str | None, *, by=None) -> Iterator[None]:
     """Event times checked inside this block may lie beyond the window when the acting user
-    is staff; `reason` is recorded with each of them."""
-    token = _reason.set((reason or "").strip()[:300])
+    (`by`, e.g. the staff user logging a rep's old call; else the event's user) is staff;
+    `reason` is recorded with each of them."""
+    token = _backfill.set(((reason or "").strip()[:300], by))
     try:
         yield
     finally:
-        _reason.reset(token)
+        _backfill.reset(token)
 
 
 def window() -> timedelta:
@@ -60,8 +63,11 @@ def _earliest(lead, field: str) -> datetime | None:
     return last.first()
 
 
-def check_event_time(lead, at: datetime | None, *, now: datetime, user, field: str) -> None:
-    """Refuse an event time outside its bounds (see the module); `None` means `now`."""
+def check_event_time(
+    lead, at: datetime | None, *, now: datetime, user, field: str, record: bool = True
+) -> None:
+    """Refuse an event time outside its bounds (see the module); `None` means `now`.
+    A staff backfill is recorded unless `record` is false (a form checking ahead)."""
     if at is None:
         return
     check_supported(at, field)
@@ -75,7 +81,8 @@ def check_event_time(lead, at: datetime | None, *, now: datetime, user, field: s
         )
     if user is None or at >= now - window():
         return
-    reason = _reason.get()
+    reason, by = _backfill.get()
+    user = by or user
     if not (getattr(user, "is_staff", False) and reason):
         days = window().days
         raise ValidationError(
@@ -84,6 +91,8 @@ def check_event_time(lead, at: datetime | None, *, now: datetime, user, field: s
                 "a `backfill_reason`."
             }
         )
+    if not record:
+        return
     from leads.models import Backfill
 
     Backfill.objects.create(

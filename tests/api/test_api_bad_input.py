@@ -195,3 +195,28 @@ def test_the_schema_allows_a_blank_breach_resolution(sla, as_user):
         return found
 
     assert values(components["Breach"]["properties"]["resolution"]) == {"", "upheld", "waived"}
+
+
+def test_staff_backfill_through_the_api_with_a_reason(sla, push_lead, as_user, frozen):
+    from leads.models import Backfill
+    from tests.factories import make_user
+
+    staff = as_user(make_user("ops", is_staff=True))
+    old = "2026-11-02T09:00:00+01:00"  # Monday, 23 days before now
+    refused = push_lead("crm-old", client=as_user(sla.marketer), handed_off_at=old)
+    assert "more than 7 days back" in _error(refused, 400, "invalid")["fields"]["handed_off_at"][0]
+    not_a_reason = push_lead("crm-old", client=staff, handed_off_at=old, backfill_reason=" ")
+    _error(not_a_reason, 400, "invalid")
+    pushed = push_lead("crm-old", client=staff, handed_off_at=old, backfill_reason="CRM migration")
+    assert pushed.status_code == 201, pushed.json()
+    lead = pushed.json()["id"]
+    url = f"/api/v1/leads/{lead}/accept/"
+    at = {"at": "2026-11-02T11:00:00+01:00", "backfill_reason": "from the CRM"}
+    _error(as_user(sla.rep).post(url, at, format="json"), 400, "invalid")  # a rep: no
+    accepted = staff.post(url, at, format="json")
+    assert accepted.status_code == 200, accepted.json()
+    assert accepted.json()["accepted_at"] == "2026-11-02T10:00:00Z"
+    assert sorted(Backfill.objects.values_list("field", "reason")) == [
+        ("at", "from the CRM"),
+        ("handed_off_at", "CRM migration"),
+    ]
