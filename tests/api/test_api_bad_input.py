@@ -220,3 +220,13 @@ def test_staff_backfill_through_the_api_with_a_reason(sla, push_lead, as_user, f
         ("at", "from the CRM"),
         ("handed_off_at", "CRM migration"),
     ]
+
+
+def test_an_effective_date_out_of_the_supported_years_is_a_400(sla, as_user, frozen):
+    manager = as_user(sla.sales_manager)
+    base = f"/api/v1/agreements/{sla.agreement.pk}"
+    assert manager.post(f"{base}/versions/", {"summary": "v2"}, format="json").status_code == 201
+    answer = manager.post(
+        f"{base}/versions/2/propose/", {"effective_from": "9999-01-01T00:00:00Z"}, format="json"
+    )
+    assert "effective_from" in _error(answer, 400, "invalid")["fields"]
