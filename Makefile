@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint format bench migrate check-migrations clean
+.PHONY: run test fuzz install lint format bench migrate check-migrations clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+# The API against its own OpenAPI schema alone (schemathesis, 100 examples per operation,
+# part of `make test` too): SLAHUB_FUZZ_EXAMPLES, SLAHUB_FUZZ_SECONDS tune it.
+fuzz: $(STAMP)
+	$(BIN)/python -m pytest tests/api/test_api_schema.py -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -246,6 +246,13 @@ class ProposeSerializer(serializers.Serializer):
         help_text="Judge the quota periods already running by these terms too.",
     )
 
+    def validate_effective_from(self, value):
+        from leads.bounds import MAX_YEAR, MIN_YEAR
+
+        if value is not None and not MIN_YEAR <= value.year <= MAX_YEAR:
+            raise serializers.ValidationError(f"Give a time between {MIN_YEAR} and {MAX_YEAR}.")
+        return value
+
 
 class SignSerializer(serializers.Serializer):
     side = serializers.ChoiceField(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.db import transaction
 from django.shortcuts import get_object_or_404
@@ -11,7 +9,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -29,6 +27,7 @@ from integrations.models import (
     WebhookSubscription,
 )
 from integrations.serializers import ActivityInSerializer, LeadUpsertSerializer
+from slahub.api_defaults import loads_checked
 from slahub.api_errors import RequestTooLarge, json_body_limit, upload_limit
 
 # Webhook subscriptions ------------------------------------------------------------------
@@ -231,9 +230,9 @@ class InboundWebhookView(APIView):
         except signing.SignatureError as exc:
             raise SignatureRefused(exc.message, code=exc.code) from None
         try:
-            payload = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
-            raise serializers.ValidationError("The body is not valid JSON.") from None
+            payload = loads_checked(request.body)
+        except ParseError as exc:
+            raise serializers.ValidationError(f"The body is not valid JSON: {exc.detail}") from None
         envelope = InboundEventSerializer(data=payload)
         envelope.is_valid(raise_exception=True)
         event = envelope.validated_data

@@ -44,10 +44,9 @@ def verify(
         raise SignatureError(
             "missing_signature", f"Send the {TIMESTAMP_HEADER} and {SIGNATURE_HEADER} headers."
         )
-    try:
-        sent_at = int(timestamp)
-    except ValueError:
-        raise SignatureError("bad_timestamp", "The timestamp must be Unix seconds.") from None
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        raise SignatureError("bad_timestamp", "The timestamp must be Unix seconds.")
+    sent_at = int(timestamp)
     if abs(now.timestamp() - sent_at) > tolerance:
         raise SignatureError(
             "stale_timestamp", f"The timestamp is more than {tolerance} seconds from now."

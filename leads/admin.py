@@ -1,11 +1,20 @@
 """Admin for leads and clocks. Changes that move clocks go through the lead services."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
 from agreements.errors import PermissionDenied, ValidationError
-from leads import services
-from leads.models import Activity, Breach, BreachComment, Lead, Obligation, StageEvent
+from leads import bounds, services
+from leads.models import (
+    Activity,
+    Backfill,
+    Breach,
+    BreachComment,
+    Lead,
+    Obligation,
+    StageEvent,
+)
 
 
 class StageEventInline(admin.TabularInline):
@@ -122,8 +131,48 @@ class LeadAdmin(admin.ModelAdmin):
         )
 
 
+class ActivityAdminForm(forms.ModelForm):
+    backfill_reason = forms.CharField(
+        required=False,
+        max_length=300,
+        help_text="Why a touch further back than the backfill window is recorded (staff).",
+    )
+
+    class Meta:
+        model = Activity
+        fields = [
+            "lead",
+            "kind",
+            "outcome",
+            "occurred_at",
+            "user",
+            "note",
+            "source_system",
+            "external_id",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        lead, at = data.get("lead"), data.get("occurred_at")
+        if lead is not None and at is not None:
+            try:
+                with bounds.backfill(data.get("backfill_reason"), by=self.acting_user):
+                    bounds.check_event_time(
+                        lead,
+                        at,
+                        now=timezone.now(),
+                        user=data.get("user") or self.acting_user,
+                        field="occurred_at",
+                        record=False,
+                    )
+            except ValidationError as exc:
+                raise forms.ValidationError(exc.message_dict) from None
+        return data
+
+
 @admin.register(Activity)
 class ActivityAdmin(admin.ModelAdmin):
+    form = ActivityAdminForm
     list_display = ["lead", "kind", "outcome", "occurred_at", "user", "source_system"]
     list_filter = ["kind", "outcome", "source_system"]
     search_fields = ["lead__name", "lead__company", "external_id", "note"]
@@ -134,19 +183,40 @@ class ActivityAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # a logged touch is a fact; it already moved the clocks
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.acting_user = request.user
+        return form
+
     def save_model(self, request, obj, form, change) -> None:
-        created = services.activity_log(
-            lead=obj.lead,
-            kind=obj.kind,
-            outcome=obj.outcome,
-            occurred_at=obj.occurred_at,
-            user=obj.user or request.user,
-            note=obj.note,
-            source_system=obj.source_system,
-            external_id=obj.external_id,
-            now=timezone.now(),
-        )
+        with bounds.backfill(form.cleaned_data.get("backfill_reason"), by=request.user):
+            created = services.activity_log(
+                lead=obj.lead,
+                kind=obj.kind,
+                outcome=obj.outcome,
+                occurred_at=obj.occurred_at,
+                user=obj.user or request.user,
+                note=obj.note,
+                source_system=obj.source_system,
+                external_id=obj.external_id,
+                now=timezone.now(),
+            )
         obj.pk = created.pk
+
+
+@admin.register(Backfill)
+class BackfillAdmin(admin.ModelAdmin):
+    """Times recorded beyond the backfill window, on staff's word (read only)."""
+
+    list_display = ["lead", "field", "occurred_at", "recorded_at", "user", "reason"]
+    list_select_related = ["lead", "user"]
+    search_fields = ["lead__name", "reason"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Obligation)

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as ApiValidationError
@@ -26,7 +26,7 @@ from integrations.serializers import (
     LeadDataSerializer,
     LeadUpsertSerializer,
 )
-from leads import rules, services
+from leads import bounds, rules, services
 from leads.models import (
     LEAD_DATA_FIELDS,
     Activity,
@@ -100,10 +100,33 @@ class LeadUpdateSerializer(LeadDataSerializer):
     """Descriptive fields and the owner; stage and hand-off have their own actions."""
 
 
+BACKFILL_HELP = (
+    "Staff only: why a time further back than the backfill window (SLAHUB_BACKFILL_DAYS, "
+    "default 7 days) is recorded; it is kept with the event."
+)
+
+
+def backfill_reason_field():
+    return serializers.CharField(
+        max_length=300, required=False, allow_blank=True, write_only=True, help_text=BACKFILL_HELP
+    )
+
+
 class AtSerializer(serializers.Serializer):
     at = serializers.DateTimeField(
-        required=False, help_text="When it happened (default: now). Not in the future."
+        required=False,
+        help_text="When it happened (default: now). Not in the future, not before the "
+        "hand-off, at most the backfill window back.",
     )
+    backfill_reason = backfill_reason_field()
+
+
+class LeadCreateSerializer(LeadUpsertSerializer):
+    backfill_reason = backfill_reason_field()
+
+
+class ActivityCreateSerializer(ActivityInSerializer):
+    backfill_reason = backfill_reason_field()
 
 
 class RejectSerializer(AtSerializer):
@@ -122,6 +145,7 @@ class BulkLeadsSerializer(serializers.Serializer):
         max_length=BULK_MAX,
         help_text=f"Up to {BULK_MAX} leads, each shaped like LeadUpsert.",
     )
+    backfill_reason = backfill_reason_field()
 
 
 class BulkItemSerializer(serializers.Serializer):
@@ -192,7 +216,20 @@ class ObligationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "enum": ["", *Breach.Resolution.values],
+        "description": "Empty until resolved.",
+    }
+)
+class ResolutionOrBlankField(serializers.CharField):
+    """A breach's resolution: `upheld`, `waived`, or empty while unresolved."""
+
+
 class BreachSerializer(serializers.ModelSerializer):
+    resolution = ResolutionOrBlankField(read_only=True)
+
     class Meta:
         model = Breach
         fields = [
@@ -408,15 +445,17 @@ class LeadViewSet(
         description="An upsert: 201 when created, 200 when updated or unchanged. Sending "
         "`handed_off_at` hands the lead to sales and starts its clocks; `stage` moves it "
         "through the same services as the stage/accept/reject actions.",
-        request=LeadUpsertSerializer,
+        request=LeadCreateSerializer,
         responses={201: LeadDetailSerializer, 200: LeadDetailSerializer},
     )
     def create(self, request):
-        serializer = LeadUpsertSerializer(data=request.data)
+        serializer = LeadCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result, lead = integration_services.lead_upsert(
-            data=serializer.validated_data, now=timezone.now(), user=request.user
-        )
+        data = dict(serializer.validated_data)
+        with bounds.backfill(data.pop("backfill_reason", ""), by=request.user):
+            result, lead = integration_services.lead_upsert(
+                data=data, now=timezone.now(), user=request.user
+            )
         code = status.HTTP_201_CREATED if result == "created" else status.HTTP_200_OK
         return self._detail(lead, code)
 
@@ -458,7 +497,8 @@ class LeadViewSet(
         serializer.is_valid(raise_exception=True)
         now = timezone.now()
         at = _past_or_now(serializer.validated_data.get("at"), now)
-        services.lead_hand_off(lead=lead, at=at, now=now, user=request.user)
+        with bounds.backfill(serializer.validated_data.get("backfill_reason"), by=request.user):
+            services.lead_hand_off(lead=lead, at=at, now=now, user=request.user)
         return self._detail(lead)
 
     @extend_schema(
@@ -472,7 +512,8 @@ class LeadViewSet(
         serializer.is_valid(raise_exception=True)
         now = timezone.now()
         at = _past_or_now(serializer.validated_data.get("at"), now)
-        lead = services.lead_accept(lead=lead, now=now, at=at, user=request.user)
+        with bounds.backfill(serializer.validated_data.get("backfill_reason"), by=request.user):
+            lead = services.lead_accept(lead=lead, now=now, at=at, user=request.user)
         return self._detail(lead)
 
     @extend_schema(
@@ -488,13 +529,14 @@ class LeadViewSet(
         serializer.is_valid(raise_exception=True)
         now = timezone.now()
         at = _past_or_now(serializer.validated_data.get("at"), now)
-        lead = services.lead_reject(
-            lead=lead,
-            reason=serializer.validated_data["reason"],
-            now=now,
-            at=at,
-            user=request.user,
-        )
+        with bounds.backfill(serializer.validated_data.get("backfill_reason"), by=request.user):
+            lead = services.lead_reject(
+                lead=lead,
+                reason=serializer.validated_data["reason"],
+                now=now,
+                at=at,
+                user=request.user,
+            )
         return self._detail(lead)
 
     @extend_schema(
@@ -510,14 +552,15 @@ class LeadViewSet(
         serializer.is_valid(raise_exception=True)
         now = timezone.now()
         data = serializer.validated_data
-        lead = services.lead_set_stage(
-            lead=lead,
-            stage=data["stage"],
-            now=now,
-            at=_past_or_now(data.get("at"), now),
-            note=data.get("note", ""),
-            user=request.user,
-        )
+        with bounds.backfill(data.get("backfill_reason"), by=request.user):
+            lead = services.lead_set_stage(
+                lead=lead,
+                stage=data["stage"],
+                now=now,
+                at=_past_or_now(data.get("at"), now),
+                note=data.get("note", ""),
+                user=request.user,
+            )
         return self._detail(lead)
 
     @extend_schema(
@@ -539,9 +582,10 @@ class LeadViewSet(
                 items.append({"data": item.validated_data})
             else:
                 items.append({"errors": integration_services._plain(item.errors)})
-        outcomes = integration_services.lead_upsert_many(
-            items, now=timezone.now(), user=request.user
-        )
+        with bounds.backfill(serializer.validated_data.get("backfill_reason"), by=request.user):
+            outcomes = integration_services.lead_upsert_many(
+                items, now=timezone.now(), user=request.user
+            )
         counts = {"created": 0, "updated": 0, "unchanged": 0, "error": 0}
         results = []
         for index, (raw, outcome) in enumerate(
@@ -585,18 +629,21 @@ class ActivityViewSet(
         description="Meets the lead's open first-touch or follow-up clock. A touch with a "
         "(source_system, external_id) already recorded is not logged again: the answer is "
         "200 with the existing touch instead of 201.",
-        request=ActivityInSerializer,
+        request=ActivityCreateSerializer,
         responses={201: ActivitySerializer, 200: ActivitySerializer},
     )
     def create(self, request):
-        serializer = ActivityInSerializer(data=request.data, leads=leads_visible_to(request.user))
+        serializer = ActivityCreateSerializer(
+            data=request.data, leads=leads_visible_to(request.user)
+        )
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = dict(serializer.validated_data)
         lead = data["lead"]
         _require(rules.can_work_lead(request.user, lead), "Only sales logs touches.")
-        result, activity = integration_services.activity_upsert(
-            lead=lead, data=data, now=timezone.now(), user=request.user
-        )
+        with bounds.backfill(data.pop("backfill_reason", ""), by=request.user):
+            result, activity = integration_services.activity_upsert(
+                lead=lead, data=data, now=timezone.now(), user=request.user
+            )
         code = status.HTTP_201_CREATED if result == "created" else status.HTTP_200_OK
         return Response(ActivitySerializer(activity).data, status=code)
 

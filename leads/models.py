@@ -392,3 +392,23 @@ class BreachComment(models.Model):
 
     def __str__(self) -> str:
         return f"Comment by {self.author} on {self.breach_id}"
+
+
+class Backfill(models.Model):
+    """A time recorded further back than the backfill window, on staff's word: who, when,
+    which event time, and why (leads.bounds)."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="backfills")
+    field = models.CharField(max_length=30, help_text="The time given: at, occurred_at, …")
+    occurred_at = models.DateTimeField(help_text="The time recorded for the event.")
+    recorded_at = models.DateTimeField(help_text="When it was recorded.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    reason = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Backfill of {self.field} on lead {self.lead_id} ({self.occurred_at:%Y-%m-%d})"

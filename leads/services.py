@@ -15,7 +15,7 @@ import audit
 from agreements.errors import PermissionDenied, ValidationError
 from agreements.models import Commitment, RejectionReason, Side, Team
 from agreements.selectors import version_in_force
-from leads import clocks, events, rules
+from leads import bounds, clocks, events, rules
 from leads.models import (
     CLOSED_STAGES,
     CONVERTED_STAGES,
@@ -127,6 +127,7 @@ def lead_hand_off(
         lead.sales_team = _default_sales_team()
         if lead.sales_team is None:
             raise ValidationError({"sales_team": "Choose the sales team that receives the lead."})
+    bounds.check_event_time(lead, at, now=now, user=user, field="handed_off_at")
     missed: list[Breach] = []
     if lead.handed_off_at:  # a hand-off again (after a recycle): what fell due stays missed
         missed = clocks.breach_overdue(lead, before=at, now=now)
@@ -193,6 +194,7 @@ def activity_log(
     activity.full_clean()
     if occurred_at > now:
         raise ValidationError({"occurred_at": "A touch cannot be logged in the future."})
+    bounds.check_event_time(lead, occurred_at, now=now, user=user, field="occurred_at")
     activity.save()
     events.leads_changed([lead.pk])
     if lead.handed_off_at is None or occurred_at < lead.handed_off_at:
@@ -333,6 +335,7 @@ def lead_accept(*, lead: Lead, now: datetime, user=None, at: datetime | None = N
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     _require_handed_off(lead)
     at = at or now
+    bounds.check_event_time(lead, at, now=now, user=user, field="at")
     lead.accepted_at = at
     _record_stage(lead, Stage.SAL, at=at, user=user)
     lead.save()
@@ -367,6 +370,7 @@ def lead_reject(
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     _require_handed_off(lead)
     at = at or now
+    bounds.check_event_time(lead, at, now=now, user=user, field="at")
     lead.rejection_reason = rejection_reason_label(reason)
     lead.rejected_at = at
     _record_stage(lead, Stage.REJECTED, at=at, user=user, note=lead.rejection_reason)
@@ -392,6 +396,7 @@ def lead_set_stage(
         raise ValidationError({"stage": "Reject a lead with the reject action and a reason."})
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     at = at or now
+    bounds.check_event_time(lead, at, now=now, user=user, field="at")
     _record_stage(lead, stage, at=at, user=user, note=note)
     lead.save()
     breaches = clocks.breach_overdue(lead, before=at, now=now)

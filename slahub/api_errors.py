@@ -124,6 +124,7 @@ _ERRORS = {
     "404": "Not found, or not visible to you.",
     "409": "Conflicts with a concurrent change; try again.",
     "413": "The request body is too large.",
+    "415": "The body's content type is not accepted (send JSON).",
     "429": "Too many requests; slow down.",
 }
 
@@ -132,7 +133,7 @@ class SchemaWithErrors(AutoSchema):
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         for code, description in _ERRORS.items():
-            if code == "413" and self.method in ("GET", "DELETE"):
+            if code in ("413", "415") and self.method in ("GET", "DELETE"):
                 continue
             if code not in responses:
                 responses[code] = self._get_response_for_code(

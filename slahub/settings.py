@@ -247,6 +247,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CHECK_INTERVAL_SECONDS = env.int("SLAHUB_CHECK_INTERVAL", default=60)
+SLAHUB_BACKFILL_DAYS = env.int("SLAHUB_BACKFILL_DAYS", default=7)  # leads/bounds.py
 CELERY_BEAT_SCHEDULE = {
     "deadline-scan": {"task": "leads.tasks.deadline_scan", "schedule": CHECK_INTERVAL_SECONDS},
     "quota-evaluation": {

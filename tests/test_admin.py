@@ -89,3 +89,35 @@ def test_changing_the_owner_in_the_admin_reassigns_open_clocks(staff_client, org
     assert Lead.objects.get(pk=lead.pk).owner == org.rep2
     assert Obligation.objects.get(lead=lead).user == org.rep2
     assert not Breach.objects.exists()
+
+
+def test_a_touch_too_far_back_is_a_form_error_unless_staff_give_a_reason(staff_client, org):
+    from leads.models import Backfill
+
+    lead = make_lead(
+        org,
+        now=datetime(2026, 11, 2, 9, tzinfo=BERLIN),
+        handed_off_at=datetime(2026, 11, 2, 9, tzinfo=BERLIN),
+    )
+    form = {
+        "lead": lead.pk,
+        "kind": "call",
+        "outcome": "attempted",
+        "occurred_at_0": "2026-11-02",
+        "occurred_at_1": "09:30:00",  # 23 days before now, beyond the 7-day window
+        "user": org.rep.pk,
+        "source_system": "",
+        "external_id": "",
+        "note": "",
+    }
+    with time_machine.travel(datetime(2026, 11, 25, 10, 40, tzinfo=BERLIN), tick=False):
+        refused = staff_client.post("/admin/leads/activity/add/", form)
+        assert refused.status_code == 200
+        assert "more than 7 days back" in refused.content.decode()
+        assert not Activity.objects.filter(lead=lead).exists()
+        done = staff_client.post(
+            "/admin/leads/activity/add/", {**form, "backfill_reason": "CRM call log import"}
+        )
+    assert done.status_code == 302
+    assert Activity.objects.filter(lead=lead).count() == 1
+    assert Backfill.objects.get().reason == "CRM call log import"

@@ -100,7 +100,7 @@ def test_a_missed_month_is_a_breach_for_marketing(volume):
 
 def test_leads_accepted_outside_the_month_do_not_count(volume):
     checks.quota_evaluation(now=berlin(2026, 11, 2))
-    lead = make_lead(volume, now=berlin(2026, 10, 30), handed_off_at=berlin(2026, 10, 30, 9))
+    lead = make_lead(volume, now=berlin(2026, 10, 30, 9), handed_off_at=berlin(2026, 10, 30, 9))
     services.lead_accept(lead=lead, now=berlin(2026, 10, 31, 10))
     sal_on(volume, 5, 1)
     checks.quota_evaluation(now=berlin(2026, 11, 6))
