@@ -59,8 +59,12 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
         ]
 
     def validate_url(self, value: str) -> str:
-        if not value.lower().startswith(("http://", "https://")):
-            raise serializers.ValidationError("Use an http:// or https:// URL.")
+        from integrations import egress
+
+        try:
+            egress.validate_url(value)
+        except egress.Refused as exc:
+            raise serializers.ValidationError(str(exc)) from exc
         return value
 
     def validate_events(self, value) -> list[str]:
@@ -386,8 +390,10 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             now=timezone.now(),
         )
         from integrations.tasks import run_import
+        from slahub.queueing import enqueue_after_commit
 
-        transaction.on_commit(lambda: run_import.delay(record.pk))
+        # Recorded first; if the broker is down, the import sweeper starts it.
+        enqueue_after_commit(run_import, record.pk)
         return Response(ImportSerializer(record).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
