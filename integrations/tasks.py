@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError, close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from django.utils import timezone
 
 from integrations import deliveries, services
@@ -56,7 +56,8 @@ def run_import(self, import_id: int) -> str:
             # committed; the import resumes from its stored offset once the lease is released
             # (or has expired, if the database is still away).
             log.warning("import %s: database error; resuming later", import_id, exc_info=True)
-            close_old_connections()
+            if not connection.in_atomic_block:
+                close_old_connections()  # a dead connection is reopened for the release
             try:
                 services.import_release(import_id=import_id)
             except (OperationalError, InterfaceError):
