@@ -16,15 +16,21 @@ from django.db import transaction
 log = logging.getLogger("slahub.queueing")
 
 # Publishing gives up quickly: the sweeper, not the request, is the safety net.
-RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "timeout": 1}
+RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 
 def enqueue(task, *args) -> bool:
     """Send `task(*args)` to the broker now; False (logged) when the broker refused it."""
     try:
         task.apply_async(args=args, retry=True, retry_policy=RETRY_POLICY)
-    except Exception:  # noqa: BLE001 - any broker failure; the sweeper re-sends the work
-        log.warning("broker unavailable: %s%r not enqueued (the sweeper will)", task.name, args)
+    except Exception as exc:  # noqa: BLE001 - any broker failure; the sweeper re-sends the work
+        log.warning(
+            "broker unavailable (%s: %s): %s%r not enqueued; the sweeper will send it",
+            type(exc).__name__,
+            exc,
+            task.name,
+            args,
+        )
         return False
     return True
 
