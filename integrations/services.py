@@ -575,8 +575,9 @@ def import_run_chunk(
                 )
                 if not progressed:  # the lease was lost to another run: undo this group
                     transaction.set_rollback(True)
-                    record.refresh_from_db()
-                    return ImportChunk(record, claimed=True, more=False)
+            if not progressed:
+                record.refresh_from_db()
+                return ImportChunk(record, claimed=True, more=False)
             processed += len(group)
             done_here += len(group)
         else:

@@ -45,10 +45,13 @@ from tests.webhook_receivers import Receiver, closed_port
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
-def report(capsys, name: str, started: float, **counts) -> None:
+def report(request, name: str, started: float, **counts) -> None:
+    """The test's counts: printed (-s) and, through the report's user_properties, listed in
+    the "fault suite" summary at the end of the run (tests/conftest.py; works under xdist)."""
     line = " ".join(f"{k}={v}" for k, v in counts.items())
-    with capsys.disabled():
-        print(f"\nFAULT {name}: {line} ({time.monotonic() - started:.1f}s)")
+    line = f"FAULT {name}: {line} ({time.monotonic() - started:.1f}s)"
+    request.node.user_properties.append(("fault", line))
+    print(line)
 
 
 @pytest.fixture
@@ -99,7 +102,7 @@ def delivered_once(receiver) -> Counter:
 
 
 def test_redis_down_api_writes_and_checks_answer_and_the_sweepers_lose_nothing(
-    broker, org, receiver, tmp_path, capsys
+    broker, org, receiver, tmp_path, request
 ):
     started = time.monotonic()
     queue = new_queue("redis-down")
@@ -175,7 +178,7 @@ def test_redis_down_api_writes_and_checks_answer_and_the_sweepers_lose_nothing(
     assert len(sent) == deliveries and set(sent.values()) == {1}
     assert Lead.objects.filter(external_id__startswith="i-").count() == 10
     report(
-        capsys,
+        request,
         "redis-down",
         started,
         api_writes="201,201,202",
@@ -188,7 +191,7 @@ def test_redis_down_api_writes_and_checks_answer_and_the_sweepers_lose_nothing(
 
 
 def test_a_worker_killed_mid_webhook_delivery_loses_and_doubles_nothing(
-    broker, org, settings, tmp_path, capsys
+    broker, org, settings, tmp_path, request
 ):
     started = time.monotonic()
     settings.SLAHUB_WEBHOOK_ALLOW_HOSTS = ["127.0.0.1"]
@@ -227,7 +230,7 @@ def test_a_worker_killed_mid_webhook_delivery_loses_and_doubles_nothing(
     attempts = Counter(WebhookDelivery.objects.values_list("attempts", flat=True))
     assert attempts == {1: 3, 2: 1}  # the one held by the dead worker took a second attempt
     report(
-        capsys,
+        request,
         "sigkill-mid-delivery",
         started,
         at_kill=dict(killed),
@@ -238,7 +241,7 @@ def test_a_worker_killed_mid_webhook_delivery_loses_and_doubles_nothing(
 
 
 def test_a_scan_killed_mid_run_records_every_breach_alert_and_webhook_once(
-    broker, org, settings, tmp_path, capsys
+    broker, org, settings, tmp_path, request
 ):
     started = time.monotonic()
     settings.SLAHUB_WEBHOOK_ALLOW_HOSTS = ["127.0.0.1"]
@@ -274,7 +277,7 @@ def test_a_scan_killed_mid_run_records_every_breach_alert_and_webhook_once(
         {b: 1 for b in Breach.objects.values_list("pk", flat=True)}
     )
     report(
-        capsys,
+        request,
         "sigkill-mid-scan",
         started,
         breaches_at_kill=at_kill,
@@ -285,7 +288,7 @@ def test_a_scan_killed_mid_run_records_every_breach_alert_and_webhook_once(
 
 
 def test_two_beats_and_two_workers_record_and_send_everything_once(
-    broker, org, receiver, inbox, tmp_path, capsys
+    broker, org, receiver, inbox, tmp_path, request
 ):
     started = time.monotonic()
     receiver.delay = 0.05
@@ -318,7 +321,7 @@ def test_two_beats_and_two_workers_record_and_send_everything_once(
     assert set(ids) == {a.message_id for a in Alert.objects.filter(status="sent")}
     assert set(ids.values()) == {1} and not unsent.exists()
     report(
-        capsys,
+        request,
         "two-beats-two-workers",
         started,
         breaches=40,
@@ -328,7 +331,7 @@ def test_two_beats_and_two_workers_record_and_send_everything_once(
 
 
 def test_the_workers_database_connection_dropped_mid_import_resumes_exactly(
-    broker, org, tmp_path, capsys
+    broker, org, tmp_path, request
 ):
     started = time.monotonic()
     queue = new_queue("pg-drop")
@@ -374,7 +377,7 @@ def test_the_workers_database_connection_dropped_mid_import_resumes_exactly(
     assert Lead.objects.filter(external_id__startswith="p-").count() == rows
     assert at_drop < rows, "the import finished before the connection was dropped"
     report(
-        capsys,
+        request,
         "pg-terminate-mid-import",
         started,
         rows=rows,

@@ -112,3 +112,23 @@ def test_a_held_import_waits_for_its_lease_and_a_lost_message_is_swept(client, s
     later = now + timedelta(minutes=6)  # that run died: its lease expired
     assert services.imports_to_resume(now=later) == [pk]
     assert services.import_run_chunk(import_id=pk, now=later).status == "done"
+
+
+def test_a_run_that_lost_its_lease_undoes_its_group(client, sla, now, monkeypatch):
+    """A run slower than its lease finds another run's token when it writes progress: its
+    group is rolled back and it stops, leaving the rows to the run that holds the import."""
+    record = upload(client, big_csv(30), sla.sales.pk)
+    real = services._upsert_item
+    calls = {"n": 0}
+
+    def overtaken(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 10:
+            Import.objects.filter(pk=record["id"]).update(claim_token="another-run")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_upsert_item", overtaken)
+    chunk = services.import_run_chunk(import_id=record["id"], now=now)
+    assert (chunk.claimed, chunk.more, chunk.processed_rows) == (True, False, 0)
+    assert not ImportRow.objects.exists()
+    assert not Lead.objects.exists()
