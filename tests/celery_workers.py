@@ -83,6 +83,17 @@ class Worker:
         self.kill()
 
 
+class Beat(Worker):
+    """`celery beat` with its own schedule file, sending to `queue` (same environment)."""
+
+    def start(self) -> Beat:
+        schedule = Path(self.env["SLAHUB_VAR_DIR"]) / f"beat-{uuid.uuid4().hex[:8]}"
+        command = [sys.executable, "-m", "celery", "-A", "slahub", "beat"]
+        command += ["--loglevel=ERROR", f"--schedule={schedule}", "--max-interval=1"]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env)
+        return self
+
+
 def wait_for(condition, *, timeout: float = 60, what: str = "the workers") -> None:
     """Poll `condition()` (a database read) until true; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
