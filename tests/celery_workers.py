@@ -41,8 +41,23 @@ def producer(broker_url: str, queue: str):
         configure_producer(*saved)
 
 
+QUEUES: list[str] = []
+
+
 def new_queue(name: str) -> str:
-    return f"faults-{name}-{uuid.uuid4().hex[:8]}"
+    queue = f"faults-{name}-{uuid.uuid4().hex[:8]}"
+    QUEUES.append(queue)
+    return queue
+
+
+def drop_queues(broker_url: str) -> None:
+    """Delete the test queues' leftovers (messages, kombu bindings) from this Redis DB."""
+    import redis
+
+    client = redis.Redis.from_url(broker_url)
+    for queue in QUEUES:
+        client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+    QUEUES.clear()
 
 
 class Worker:

@@ -34,7 +34,15 @@ from integrations.models import Import, ImportRow, WebhookDelivery, WebhookSubsc
 from integrations.tasks import deliver_webhook, run_import, sweep_imports, sweep_webhooks
 from leads import checks
 from leads.models import Breach, Lead, Obligation
-from tests.celery_workers import ROOT, Beat, Worker, new_queue, producer, wait_for
+from tests.celery_workers import (
+    ROOT,
+    Beat,
+    Worker,
+    drop_queues,
+    new_queue,
+    producer,
+    wait_for,
+)
 from tests.conftest import redis_url
 from tests.factories import activate, add_commitment, make_lead, make_org, make_user
 from tests.test_alerts_crash import StallingInbox
@@ -55,7 +63,9 @@ def report(request, name: str, started: float, **counts) -> None:
 
 @pytest.fixture
 def broker(require_postgres):
-    return redis_url()
+    url = redis_url()
+    yield url
+    drop_queues(url)
 
 
 @pytest.fixture
