@@ -165,3 +165,48 @@ def test_two_attempts_at_once_send_each_delivery_once(transactional_db, require_
     assert sorted(outcomes) == ["delivered"] * 5 + ["skipped"] * 5
     assert len(receiver.requests) == 5
     assert set(WebhookDelivery.objects.values_list("status", "attempts")) == {("delivered", 1)}
+
+
+def test_https_goes_to_the_checked_address_and_verifies_the_host_name(
+    db, settings, monkeypatch, tmp_path
+):
+    """TLS to the pinned address still names the URL's host (SNI) and checks the
+    certificate against it: a certificate for another name is refused."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.skip("needs the openssl command")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=hooks.test"]
+        + ["-addext", "subjectAltName=DNS:hooks.test"],
+        check=True,
+        capture_output=True,
+    )
+    settings.SLAHUB_WEBHOOK_ALLOW_HOSTS = ["hooks.test", "other.test"]
+    real_getaddrinfo, real_context = socket.getaddrinfo, ssl.create_default_context
+
+    def fake(host, port, *args, **kwargs):
+        if host in ("hooks.test", "other.test"):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    monkeypatch.setattr(ssl, "create_default_context", lambda: real_context(cafile=str(cert)))
+    with Receiver(204) as receiver:
+        server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_context.load_cert_chain(cert, key)
+        receiver.server.socket = server_context.wrap_socket(
+            receiver.server.socket, server_side=True
+        )
+        good = _delivery(f"https://hooks.test:{receiver.port}/hook")
+        assert deliveries.attempt(delivery_id=good.pk, now=NOW).status == "delivered"
+        wrong = _delivery(f"https://other.test:{receiver.port}/hook")
+        assert deliveries.attempt(delivery_id=wrong.pk, now=NOW).status == "retry"
+    wrong.refresh_from_db()
+    assert wrong.last_error == egress.UNREACHABLE
+    [(_path, headers, _body)] = receiver.requests
+    assert headers["Host"] == f"hooks.test:{receiver.port}"
