@@ -59,8 +59,12 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
         ]
 
     def validate_url(self, value: str) -> str:
-        if not value.lower().startswith(("http://", "https://")):
-            raise serializers.ValidationError("Use an http:// or https:// URL.")
+        from integrations import egress
+
+        try:
+            egress.validate_url(value)
+        except egress.Refused as exc:
+            raise serializers.ValidationError(str(exc)) from exc
         return value
 
     def validate_events(self, value) -> list[str]:
@@ -134,7 +138,9 @@ class WebhookViewSet(
         description="Each delivery is a JSON POST signed like inbound events: header "
         "X-SLAHub-Signature = sha256=HMAC-SHA256(secret, timestamp + '.' + body), with "
         "X-SLAHub-Timestamp. Failed deliveries are retried with exponential backoff; after "
-        "repeated failures in a row the subscription is disabled.",
+        "repeated failures in a row the subscription is disabled. Only http(s) URLs to "
+        "public addresses are accepted (unless SLAHUB_WEBHOOK_ALLOW_HOSTS allows one); "
+        "redirects are not followed.",
         request=WebhookSubscriptionSerializer,
         responses={201: WebhookCreatedSerializer},
     )
@@ -370,8 +376,9 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         summary="Upload a CSV of leads; it is imported in the background",
         description="Presets: `salesforce` (Lead export), `hubspot` (contacts export), "
         "`custom` (give the whole mapping). Each row is upserted on its own, like a bulk "
-        "item: bad rows are reported and never stop the good ones. Poll the import for "
-        "progress and read `rows/` for the per-row report.",
+        "item: bad rows are reported and never stop the good ones. Large files run in "
+        "chunks; poll the import for progress (`processed_rows` of `total_rows`) and read "
+        "`rows/` for the per-row report.",
         request={"multipart/form-data": ImportInSerializer, "application/json": ImportInSerializer},
         responses={202: ImportSerializer},
     )
@@ -391,8 +398,10 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             now=timezone.now(),
         )
         from integrations.tasks import run_import
+        from slahub.queueing import enqueue_after_commit
 
-        transaction.on_commit(lambda: run_import.delay(record.pk))
+        # Recorded first; if the broker is down, the import sweeper starts it.
+        enqueue_after_commit(run_import, record.pk)
         return Response(ImportSerializer(record).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(

@@ -1,22 +1,35 @@
 """Outbound webhooks: record one delivery per interested subscription inside the
 transaction that made the change, send it after commit (Celery), retry with exponential
-backoff, and disable a subscription after too many failures in a row."""
+backoff, and disable a subscription after too many failures in a row.
+
+Sending follows the email outbox (alerts/delivery.py):
+
+1. *Claim* one delivery with a conditional UPDATE — `pending`, or `sending` with an expired
+   lease — to `sending` with a fresh `claim_token`, `lease_until` and `attempts + 1`. Only
+   the attempt that changed the row goes on: two workers never send one delivery at once.
+2. *Send* outside any transaction (integrations/egress.py: public addresses only, the
+   resolved address checked and connected to, no redirects).
+3. *Mark* with an UPDATE conditional on the token: `delivered`, back to `pending` with
+   backoff, or `failed`.
+
+The one at-least-once window: a worker that dies after the receiver answered 2xx and
+before step 3 committed leaves the row `sending`; after the lease it is sent again, with
+the same `X-SLAHub-Delivery` id (the envelope's `id`), so the receiver can drop the copy.
+"""
 
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 
-from integrations import signing
+from integrations import egress, signing
 from integrations.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
 USER_AGENT = "SLA-Hub-Webhooks/1"
@@ -77,15 +90,11 @@ def record(event: str, items: Iterable[tuple[dict, set[int]]], *, now: datetime)
     if not deliveries:
         return 0
     WebhookDelivery.objects.bulk_create(deliveries)
-    ids = [d.pk for d in deliveries]
+    from integrations.tasks import deliver_webhook
+    from slahub.queueing import enqueue_many_after_commit
 
-    def send() -> None:
-        from integrations.tasks import deliver_webhook
-
-        for pk in ids:
-            deliver_webhook.delay(pk)
-
-    transaction.on_commit(send)
+    # Best effort: a delivery whose message is lost is sent by the retry sweeper.
+    enqueue_many_after_commit(deliver_webhook, [(d.pk,) for d in deliveries])
     return len(deliveries)
 
 
@@ -194,16 +203,43 @@ class Attempt:
     retry_in: int | None = None
 
 
-def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    timeout = getattr(settings, "WEBHOOK_TIMEOUT_SECONDS", 10)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310 # only http(s) URLs are subscribed (WebhookSubscriptionSerializer.validate_url)
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return None, str(getattr(exc, "reason", exc))[:500]
+def lease_seconds() -> int:
+    return getattr(settings, "WEBHOOK_LEASE_SECONDS", 600)
+
+
+def _claimable(now: datetime):
+    Status = WebhookDelivery.Status
+    return WebhookDelivery.objects.filter(
+        Q(status=Status.PENDING) | Q(status=Status.SENDING, lease_until__lte=now)
+    )
+
+
+def claim(*, delivery_id: int, now: datetime) -> tuple[str, WebhookDelivery | None]:
+    """Claim one delivery for this attempt (a conditional UPDATE); (token, row) or (token,
+    None) when it is not due, already sent, or held by another live attempt."""
+    token = uuid.uuid4().hex
+    claimed = (
+        _claimable(now)
+        .filter(pk=delivery_id)
+        .update(
+            status=WebhookDelivery.Status.SENDING,
+            claim_token=token,
+            lease_until=now + timedelta(seconds=lease_seconds()),
+            attempts=F("attempts") + 1,
+        )
+    )
+    if not claimed:
+        return token, None
+    return token, WebhookDelivery.objects.select_related("subscription").get(pk=delivery_id)
+
+
+def _mark(delivery: WebhookDelivery, token: str, **fields) -> bool:
+    """Write the outcome if this attempt still holds the claim."""
+    return bool(
+        WebhookDelivery.objects.filter(
+            pk=delivery.pk, claim_token=token, status=WebhookDelivery.Status.SENDING
+        ).update(lease_until=None, **fields)
+    )
 
 
 def signed_request(delivery: WebhookDelivery, *, now: datetime) -> tuple[bytes, dict[str, str]]:
@@ -222,35 +258,38 @@ def signed_request(delivery: WebhookDelivery, *, now: datetime) -> tuple[bytes, 
 
 
 def attempt(*, delivery_id: int, now: datetime) -> Attempt:
-    """Send one pending delivery now (outside any transaction) and record the outcome."""
-    delivery = (
-        WebhookDelivery.objects.select_related("subscription")
-        .filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING)
-        .first()
-    )
+    """Claim one delivery, send it (outside any transaction) and record the outcome."""
+    token, delivery = claim(delivery_id=delivery_id, now=now)
     if delivery is None:
         return Attempt("skipped")
     subscription = delivery.subscription
     if not subscription.is_active:
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            status=WebhookDelivery.Status.FAILED, last_error="The subscription is disabled."
+        _mark(
+            delivery,
+            token,
+            status=WebhookDelivery.Status.FAILED,
+            next_attempt_at=None,
+            last_error="The subscription is disabled.",
         )
         return Attempt("skipped")
     body, headers = signed_request(delivery, now=now)
-    code, error = _post(subscription.url, body, headers)
-    delivery.attempts += 1
-    delivery.last_attempt_at = now
-    delivery.last_status_code = code
+    code, error = egress.post(subscription.url, body, headers)
     if code is not None and 200 <= code < 300:
-        delivery.status = WebhookDelivery.Status.DELIVERED
-        delivery.delivered_at = now
-        delivery.next_attempt_at = None
-        delivery.last_error = ""
-        delivery.save()
+        _mark(
+            delivery,
+            token,
+            status=WebhookDelivery.Status.DELIVERED,
+            delivered_at=now,
+            next_attempt_at=None,
+            last_attempt_at=now,
+            last_status_code=code,
+            last_error="",
+        )
         WebhookSubscription.objects.filter(pk=subscription.pk).update(consecutive_failures=0)
         return Attempt("delivered")
 
-    delivery.last_error = error or f"HTTP {code}"
+    error = error or f"HTTP {code}"
+    failed = {"last_attempt_at": now, "last_status_code": code, "last_error": error[:500]}
     WebhookSubscription.objects.filter(pk=subscription.pk).update(
         consecutive_failures=F("consecutive_failures") + 1
     )
@@ -260,26 +299,32 @@ def attempt(*, delivery_id: int, now: datetime) -> Attempt:
             is_active=False,
             disabled_at=now,
             disabled_reason=f"{subscription.consecutive_failures} failed deliveries in a row; "
-            f"last: {delivery.last_error}"[:300],
+            f"last: {error}"[:300],
         )
-        outcome = Attempt("failed")
-    elif delivery.attempts >= max_attempts():
-        outcome = Attempt("failed")
-    else:
+    elif delivery.attempts < max_attempts():
         wait = backoff_seconds(delivery.attempts)
-        delivery.next_attempt_at = now + timedelta(seconds=wait)
-        outcome = Attempt("retry", retry_in=wait)
-    if outcome.status == "failed":
-        delivery.status = WebhookDelivery.Status.FAILED
-        delivery.next_attempt_at = None
-    delivery.save()
-    return outcome
+        _mark(
+            delivery,
+            token,
+            status=WebhookDelivery.Status.PENDING,
+            next_attempt_at=now + timedelta(seconds=wait),
+            **failed,
+        )
+        return Attempt("retry", retry_in=wait)
+    _mark(delivery, token, status=WebhookDelivery.Status.FAILED, next_attempt_at=None, **failed)
+    return Attempt("failed")
 
 
 def due_for_retry(*, now: datetime) -> list[int]:
-    """Pending deliveries whose next try is past due (a worker lost its retry)."""
+    """Deliveries nobody is sending although they are due: pending and 5 minutes past their
+    next try (the message was lost: broker down, worker restarted), or `sending` with an
+    expired lease (the worker died holding it)."""
+    Status = WebhookDelivery.Status
     return list(
         WebhookDelivery.objects.filter(
-            status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now - timedelta(minutes=5)
-        ).values_list("pk", flat=True)[:500]
+            Q(status=Status.PENDING, next_attempt_at__lte=now - timedelta(minutes=5))
+            | Q(status=Status.SENDING, lease_until__lte=now)
+        )
+        .order_by("next_attempt_at", "id")
+        .values_list("pk", flat=True)[:500]
     )

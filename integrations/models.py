@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from integrations import egress
+
 
 def new_secret() -> str:
     """A fresh signing secret for a webhook source or subscription."""
@@ -114,7 +116,7 @@ class WebhookSubscription(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_subscriptions"
     )
     name = models.CharField(max_length=100, blank=True)
-    url = models.URLField(max_length=500)
+    url = models.URLField(max_length=500, validators=[egress.url_validator])
     events = models.JSONField(default=list, help_text="Event names this receiver wants.")
     secret = models.CharField(max_length=128)
     is_active = models.BooleanField(default=True)
@@ -135,6 +137,7 @@ class WebhookDelivery(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
 
@@ -152,6 +155,9 @@ class WebhookDelivery(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
+    # Set while one attempt is sending (status `sending`); see integrations/deliveries.py.
+    claim_token = models.CharField(max_length=32, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -204,6 +210,10 @@ class Import(models.Model):
     unchanged_count = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
     error = models.CharField(max_length=500, blank=True)
+    # A chunk run holds the import until `lease_until` (see services.import_run_chunk);
+    # `processed_rows` is where the next chunk starts.
+    claim_token = models.CharField(max_length=32, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

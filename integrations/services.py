@@ -460,75 +460,176 @@ def import_create(
     return record
 
 
-PROGRESS_EVERY = 50
+PROGRESS_EVERY = 50  # rows per transaction: their upserts, row reports and progress together
 
 
-def import_run(*, import_id: int, now: datetime) -> Import:
-    """Upsert every row of the import, each in its own savepoint, recording a row report
-    and progress. A bad row is reported and never stops the good ones."""
+def _import_setting(name: str, default: int) -> int:
+    from django.conf import settings
+
+    return getattr(settings, name, default)
+
+
+def _import_claimable(now: datetime):
+    return Import.objects.filter(
+        Q(status__in=[Import.Status.PENDING, Import.Status.RUNNING])
+        & (Q(lease_until__isnull=True) | Q(lease_until__lte=now))
+    )
+
+
+class ImportChunk:
+    """What one chunk run did: `claimed` (False: done, failed or held by another run),
+    `more` (rows are left: enqueue the next chunk)."""
+
+    def __init__(self, record: Import, *, claimed: bool, more: bool) -> None:
+        self.record, self.claimed, self.more = record, claimed, more
+        self.status, self.processed_rows = record.status, record.processed_rows
+
+
+def import_run_chunk(
+    *,
+    import_id: int,
+    now: datetime,
+    max_rows: int | None = None,
+    max_seconds: float | None = None,
+) -> ImportChunk:
+    """Import the next rows of a claimed import, from its stored offset (`processed_rows`).
+
+    Claim: a conditional UPDATE takes a pending or running import whose lease is free or
+    expired (a crashed run's), with a fresh token and `lease_until`. Then up to `max_rows`
+    rows (settings.IMPORT_CHUNK_ROWS) or `max_seconds` (IMPORT_CHUNK_SECONDS), in groups of
+    PROGRESS_EVERY rows: each group's upserts (each in its own savepoint, so a bad row is
+    reported and never stops the good ones), row reports and progress commit together, so
+    a run killed mid-group leaves nothing of that group and the next run redoes exactly it.
+    The chunk releases the lease; the last one marks the import done."""
+    import itertools
+    import time
+    import uuid
+    from datetime import timedelta
+
     from integrations import csv_mapping
     from integrations.serializers import LeadUpsertSerializer
 
-    claimed = Import.objects.filter(pk=import_id, status=Import.Status.PENDING).update(
-        status=Import.Status.RUNNING, started_at=now
+    max_rows = max_rows or _import_setting("IMPORT_CHUNK_ROWS", 1000)
+    max_seconds = max_seconds or _import_setting("IMPORT_CHUNK_SECONDS", 60)
+    lease = timedelta(seconds=_import_setting("IMPORT_LEASE_SECONDS", 360))
+    token = uuid.uuid4().hex
+    claimed = (
+        _import_claimable(now)
+        .filter(pk=import_id)
+        .update(status=Import.Status.RUNNING, claim_token=token, lease_until=now + lease)
     )
     record = Import.objects.select_related("user").get(pk=import_id)
     if not claimed:
-        return record
-    counts = {"created": 0, "updated": 0, "unchanged": 0, "error": 0}
-    rows: list[ImportRow] = []
-    processed = 0
+        return ImportChunk(record, claimed=False, more=False)
+    if record.started_at is None:
+        Import.objects.filter(pk=record.pk).update(started_at=now)
+    mine = Import.objects.filter(pk=record.pk, claim_token=token, status=Import.Status.RUNNING)
     defaults = {"source_system": record.source_system}
     if record.sales_team_id:
         defaults["sales_team"] = record.sales_team_id
     if record.marketing_team_id:
         defaults["marketing_team"] = record.marketing_team_id
+    counts = {
+        "created": record.created_count,
+        "updated": record.updated_count,
+        "unchanged": record.unchanged_count,
+        "error": record.error_count,
+    }
+    processed = record.processed_rows
+    remaining = csv_mapping.rows(record.content)
+    remaining = itertools.islice(remaining, processed, None)
+    started = time.monotonic()
+    done_here = 0
+    finished = False
 
-    def flush() -> None:
-        ImportRow.objects.bulk_create(rows)
-        rows.clear()
-        Import.objects.filter(pk=record.pk).update(
-            processed_rows=processed,
-            created_count=counts["created"],
-            updated_count=counts["updated"],
-            unchanged_count=counts["unchanged"],
-            error_count=counts["error"],
-        )
+    with batch():  # terms and calendars looked up once per chunk
+        while done_here < max_rows and time.monotonic() - started < max_seconds:
+            group = list(itertools.islice(remaining, min(PROGRESS_EVERY, max_rows - done_here)))
+            if not group:
+                finished = True
+                break
+            with transaction.atomic():
+                rows = []
+                for number, raw in group:
+                    values = {
+                        **defaults,
+                        **csv_mapping.apply_mapping(record.preset, record.mapping, raw),
+                    }
+                    serializer = LeadUpsertSerializer(data=values, context={"user": record.user})
+                    if serializer.is_valid():
+                        outcome = _upsert_item(
+                            {"data": serializer.validated_data}, now=now, user=record.user
+                        )
+                    else:
+                        outcome = {"result": "error", "lead": None, "errors": serializer.errors}
+                    counts[outcome["result"]] += 1
+                    rows.append(
+                        ImportRow(
+                            import_run=record,
+                            number=number,
+                            result=outcome["result"],
+                            lead=outcome["lead"],
+                            external_id=str(values.get("external_id", ""))[:100],
+                            errors=_plain(outcome["errors"]),
+                        )
+                    )
+                ImportRow.objects.bulk_create(rows)
+                progressed = mine.filter(processed_rows=processed).update(
+                    processed_rows=processed + len(group),
+                    created_count=counts["created"],
+                    updated_count=counts["updated"],
+                    unchanged_count=counts["unchanged"],
+                    error_count=counts["error"],
+                    lease_until=now + lease,
+                )
+                if not progressed:  # the lease was lost to another run: undo this group
+                    transaction.set_rollback(True)
+            if not progressed:
+                record.refresh_from_db()
+                return ImportChunk(record, claimed=True, more=False)
+            processed += len(group)
+            done_here += len(group)
+        else:
+            finished = next(remaining, None) is None
 
-    # The import runs as of its start (`now`): terms and calendars are looked up once.
-    with batch():
-        for number, raw in csv_mapping.rows(record.content):
-            values = {**defaults, **csv_mapping.apply_mapping(record.preset, record.mapping, raw)}
-            serializer = LeadUpsertSerializer(data=values, context={"user": record.user})
-            if serializer.is_valid():
-                outcome = _upsert_item(
-                    {"data": serializer.validated_data}, now=now, user=record.user
-                )
-            else:
-                outcome = {"result": "error", "lead": None, "errors": serializer.errors}
-            counts[outcome["result"]] += 1
-            processed += 1
-            rows.append(
-                ImportRow(
-                    import_run=record,
-                    number=number,
-                    result=outcome["result"],
-                    lead=outcome["lead"],
-                    external_id=str(values.get("external_id", ""))[:100],
-                    errors=_plain(outcome["errors"]),
-                )
-            )
-            if processed % PROGRESS_EVERY == 0:
-                flush()
-    flush()
-    Import.objects.filter(pk=record.pk).update(status=Import.Status.DONE, finished_at=now)
+    if finished:
+        mine.update(status=Import.Status.DONE, finished_at=now, lease_until=None, claim_token="")
+    else:
+        mine.update(lease_until=None)
     record.refresh_from_db()
-    return record
+    return ImportChunk(record, claimed=True, more=not finished)
+
+
+def import_run(*, import_id: int, now: datetime) -> Import:
+    """Run every chunk of an import here and now (tests, the shell); returns it."""
+    while True:
+        chunk = import_run_chunk(import_id=import_id, now=now)
+        if not chunk.more:
+            return chunk.record
+
+
+def import_release(*, import_id: int) -> None:
+    """Give up this run's hold on an import (it resumes from its stored offset)."""
+    Import.objects.filter(pk=import_id, status=Import.Status.RUNNING).update(lease_until=None)
+
+
+def imports_to_resume(*, now: datetime, limit: int = 100) -> list[int]:
+    """Imports waiting with nobody working on them: pending ones whose message was lost
+    (a minute old), and running ones between chunks or whose run died (lease expired)."""
+    from datetime import timedelta
+
+    stale = Q(status=Import.Status.RUNNING) | Q(created_at__lte=now - timedelta(minutes=1))
+    return list(
+        _import_claimable(now)
+        .filter(stale)
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 def import_fail(*, import_id: int, error: str, now: datetime) -> None:
     Import.objects.filter(pk=import_id).exclude(status=Import.Status.DONE).update(
-        status=Import.Status.FAILED, error=error[:500], finished_at=now
+        status=Import.Status.FAILED, error=error[:500], finished_at=now, lease_until=None
     )
 
 

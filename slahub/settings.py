@@ -246,6 +246,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CHECK_INTERVAL_SECONDS = env.int("SLAHUB_CHECK_INTERVAL", default=60)
 SLAHUB_BACKFILL_DAYS = env.int("SLAHUB_BACKFILL_DAYS", default=7)  # leads/bounds.py
 CELERY_BEAT_SCHEDULE = {
@@ -265,6 +266,7 @@ CELERY_BEAT_SCHEDULE = {
     "alerts-digest": {"task": "alerts.tasks.send_digests", "schedule": 15 * 60},
     # Webhooks (integrations/tasks.py)
     "webhook-retries": {"task": "integrations.tasks.retry_due_webhooks", "schedule": 300},
+    "imports-resume": {"task": "integrations.tasks.resume_imports", "schedule": 60},
 }
 
 # Alerts (alerts/) -------------------------------------------------------------------------
@@ -341,6 +343,17 @@ API_UPLOAD_MAX_BYTES = env.int("API_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)
 WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=10)
 WEBHOOK_INBOUND_TOLERANCE_SECONDS = env.int("WEBHOOK_INBOUND_TOLERANCE_SECONDS", default=300)
+# Outbound webhooks reach only public addresses, except these host names and CIDRs
+# (e.g. "hooks.internal,10.0.5.0/24"); docs/api.md, integrations/egress.py.
+SLAHUB_WEBHOOK_ALLOW_HOSTS = env.list("SLAHUB_WEBHOOK_ALLOW_HOSTS", default=[])
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=10)
+# A delivery being sent is held this long; longer than a task may run.
+WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=600)
+# CSV imports run in chunks of at most this many rows / seconds; a chunk's hold (lease)
+# outlasts the task time limit, so a dead run's import resumes after it.
+IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=1000)
+IMPORT_CHUNK_SECONDS = env.int("IMPORT_CHUNK_SECONDS", default=60)
+IMPORT_LEASE_SECONDS = env.int("IMPORT_LEASE_SECONDS", default=360)
 
 # Logging ---------------------------------------------------------------------------------
 LOGGING = {

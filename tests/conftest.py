@@ -46,3 +46,19 @@ def org(db, now):
     from tests.factories import make_org
 
     return make_org(now=now)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The fault suite's counts (tests/test_faults.py), one line per test that ran."""
+    lines = [
+        value
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", "") == "call"
+        for key, value in getattr(report, "user_properties", [])
+        if key == "fault"
+    ]
+    if lines:
+        terminalreporter.section("fault suite")
+        for line in lines:
+            terminalreporter.write_line(line)

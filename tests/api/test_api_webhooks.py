@@ -159,6 +159,12 @@ def test_a_signed_but_invalid_event_gets_field_messages(sla, source, now, frozen
 # Outbound -------------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def _loopback_receivers(settings):
+    """These tests' fake receivers listen on 127.0.0.1, which only the allow-list opens."""
+    settings.SLAHUB_WEBHOOK_ALLOW_HOSTS = ["127.0.0.1"]
+
+
 class Receiver:
     """A real HTTP server on 127.0.0.1 answering every POST with `status`."""
 
