@@ -291,6 +291,7 @@ def lead_stage(request: HttpRequest, pk: int) -> HttpResponse:
     form = StageForm(request.POST)
     if not form.is_valid():
         return _after_action(request, lead, errors=form_errors(form))
+    access.require_stage_change(request.user, lead, form.cleaned_data["stage"])
     try:
         services.lead_set_stage(
             lead=lead,
