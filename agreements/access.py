@@ -164,6 +164,17 @@ def require_agreement_create(user, *, marketing_team, sales_team, calendar) -> N
         raise ValidationError({"calendar": f'Invalid pk "{calendar.pk}" - object does not exist.'})
 
 
+def require_goal_owner(agreement, owner) -> None:
+    """A goal's owner is a member of one of the agreement's two teams."""
+    if owner is None:
+        return
+    if not (
+        member_of_team(agreement.marketing_team_id, owner)
+        or member_of_team(agreement.sales_team_id, owner)
+    ):
+        raise ValidationError({"owner": "The owner must be a member of the agreement's teams."})
+
+
 # Calendars --------------------------------------------------------------------------------
 
 

@@ -318,6 +318,7 @@ GOAL_FIELDS = ["name", "metric", "target", "period", "starts_on", "ends_on", "ow
 
 def goal_create(*, agreement: Agreement, user, **fields) -> Goal:
     require_agreement_manager(user, agreement)
+    access.require_goal_owner(agreement, fields.get("owner"))
     goal = Goal(agreement=agreement, **{k: v for k, v in fields.items() if k in GOAL_FIELDS})
     goal.full_clean()
     goal.save()
@@ -326,6 +327,8 @@ def goal_create(*, agreement: Agreement, user, **fields) -> Goal:
 
 def goal_update(*, goal: Goal, user, data: dict[str, Any]) -> Goal:
     require_agreement_manager(user, goal.agreement)
+    if "owner" in data:
+        access.require_goal_owner(goal.agreement, data["owner"])
     for key, value in data.items():
         if key in GOAL_FIELDS:
             setattr(goal, key, value)

@@ -1,8 +1,10 @@
 """Admin for leads and clocks. Changes that move clocks go through the lead services."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from agreements import access
 from agreements.errors import PermissionDenied, ValidationError
 from leads import services
 from leads.models import Activity, Breach, BreachComment, Lead, Obligation, StageEvent
@@ -31,8 +33,20 @@ class ObligationInline(admin.TabularInline):
         return False
 
 
+class LeadAdminForm(forms.ModelForm):
+    class Meta:
+        model = Lead
+        fields = ["owner", "sales_team"]  # the admin adds its own fields
+
+    def clean(self):
+        data = super().clean()
+        access.require_owner(data.get("sales_team"), data.get("owner"))  # as every path
+        return data
+
+
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
+    form = LeadAdminForm
     list_display = [
         "name",
         "company",

@@ -405,6 +405,16 @@ API_CELLS = [
         lambda w, r: Goal.objects.get(pk=w.ids["goal"]).target == 70,
     ),
     Cell(
+        "goal owner from another pair",
+        post(
+            lambda w: f"/api/v1/goals/{w.ids['goal']}/",
+            lambda w: {"owner": w.b.users["mm"].pk},
+            method="patch",
+        ),
+        set(),
+        lambda w, r: Goal.objects.get(pk=w.ids["goal"]).owner_id == w.b.users["mm"].pk,
+    ),
+    Cell(
         "goal delete",
         post(lambda w: f"/api/v1/goals/{w.ids['goal']}/", method="delete"),
         A_MANAGERS | STAFF,
