@@ -375,6 +375,20 @@ API_CELLS = [
         ).signatures.exists(),
     ),
     Cell(
+        "version detail",
+        get(lambda w: f"/api/v1/agreements/{w.a.agreement.pk}/versions/2/"),
+        A_ALL | STAFF,
+        seen('"number":2'),
+    ),
+    Cell(
+        "version activate (unsigned)",
+        post(lambda w: f"/api/v1/agreements/{w.a.agreement.pk}/versions/2/activate/"),
+        set(),  # never before both sides have signed, whoever asks
+        lambda w, r: (
+            AgreementVersion.objects.get(agreement=w.a.agreement, number=2).status == "active"
+        ),
+    ),
+    Cell(
         "version diff",
         get(lambda w: f"/api/v1/agreements/{w.a.agreement.pk}/diff/?from=1&to=2"),
         A_ALL | STAFF,
@@ -382,6 +396,12 @@ API_CELLS = [
     ),
     # Goals
     Cell("goals list", get("/api/v1/goals/"), A_ALL | STAFF, seen("Victim goal")),
+    Cell(
+        "goal detail",
+        get(lambda w: f"/api/v1/goals/{w.ids['goal']}/"),
+        A_ALL | STAFF,
+        seen("Victim goal"),
+    ),
     Cell(
         "goal create",
         post(
@@ -542,6 +562,12 @@ API_CELLS = [
     # Touches, clocks, breaches
     Cell("activities list", get("/api/v1/activities/"), A_ALL | STAFF, seen("victim touch")),
     Cell(
+        "activity detail",
+        get(lambda w: f"/api/v1/activities/{w.ids['touch']}/"),
+        A_ALL | STAFF,
+        seen("victim touch"),
+    ),
+    Cell(
         "touch log",
         post(
             "/api/v1/activities/",
@@ -589,6 +615,12 @@ API_CELLS = [
         lambda w, r: r.status_code == 200 and r.json()["count"] > 0,
     ),
     Cell(
+        "breach detail",
+        get(lambda w: f"/api/v1/breaches/{w.ids['breach']}/"),
+        A_ALL | STAFF,
+        seen('"first_touch"'),
+    ),
+    Cell(
         "breach acknowledge",
         post(lambda w: f"/api/v1/breaches/{w.ids['breach']}/acknowledge/", {"note": "x"}),
         A_SALES | STAFF,  # the breached rep, or a manager of his team
@@ -609,6 +641,18 @@ API_CELLS = [
     # Webhooks and imports: the owner's own
     Cell("webhooks list", get("/api/v1/webhooks/"), {"a_sm"} | STAFF, seen("a.example/hook")),
     Cell(
+        "webhook detail",
+        get(lambda w: f"/api/v1/webhooks/{w.ids['subscription']}/"),
+        {"a_sm"} | STAFF,
+        seen("a.example/hook"),
+    ),
+    Cell(
+        "webhook create (one's own)",
+        post("/api/v1/webhooks/", {"url": "https://x.example/h", "events": ["breach.created"]}),
+        set(ROLES) - {"anon"},
+        lambda w, r: WebhookSubscription.objects.filter(url="https://x.example/h").exists(),
+    ),
+    Cell(
         "webhook change",
         post(lambda w: f"/api/v1/webhooks/{w.ids['subscription']}/", {"name": "X"}, "patch"),
         {"a_sm"} | STAFF,
@@ -627,6 +671,12 @@ API_CELLS = [
         lambda w, r: not WebhookSubscription.objects.filter(pk=w.ids["subscription"]).exists(),
     ),
     Cell("imports list", get("/api/v1/imports/"), {"a_mk"} | STAFF, seen("victim.csv")),
+    Cell(
+        "import detail",
+        get(lambda w: f"/api/v1/imports/{w.ids['import']}/"),
+        {"a_mk"} | STAFF,
+        seen("victim.csv"),
+    ),
     Cell(
         "import rows",
         get(lambda w: f"/api/v1/imports/{w.ids['import']}/rows/"),
@@ -821,6 +871,31 @@ PAGE_CELLS = [
         lambda w: f"/reports/compliance/?agreement={w.a.agreement.pk}",
         A_ALL | STAFF,
         lambda w, r: r.status_code == 200 and "Select a valid choice" not in r.content.decode(),
+    ),
+    page(
+        "funnel page",
+        lambda w: f"/reports/funnel/?agreement={w.a.agreement.pk}",
+        A_ALL | STAFF,
+        lambda w, r: r.status_code == 200 and "Select a valid choice" not in r.content.decode(),
+    ),
+    page(
+        "leads report page",
+        lambda w: f"/reports/leads/?agreement={w.a.agreement.pk}&metric=first_touch",
+        A_ALL | STAFF,
+        lambda w, r: r.status_code == 200 and "Select a valid choice" not in r.content.decode(),
+    ),
+    page(
+        "review pack",
+        lambda w: f"/reports/review/?agreement={w.a.agreement.pk}",
+        A_ALL | STAFF,
+        seen("Pact a"),
+    ),
+    page(
+        "version draft (one is open)",
+        lambda w: f"/agreements/{w.a.agreement.pk}/versions/",
+        set(),  # v2 is still proposed: nobody starts v3
+        lambda w, r: w.a.agreement.versions.count() > 2,
+        data={},
     ),
     page(
         "scorecard page",
