@@ -89,3 +89,20 @@ def test_changing_the_owner_in_the_admin_reassigns_open_clocks(staff_client, org
     assert Lead.objects.get(pk=lead.pk).owner == org.rep2
     assert Obligation.objects.get(lead=lead).user == org.rep2
     assert not Breach.objects.exists()
+
+
+def test_the_admin_keeps_a_manager_in_every_team(staff_client, org):
+    from agreements.models import Membership
+
+    membership = Membership.objects.get(team=org.sales, user=org.sales_manager)
+    demote = staff_client.post(
+        f"/admin/agreements/membership/{membership.pk}/change/",
+        {"user": org.sales_manager.pk, "team": org.sales.pk, "role": "member"},
+    )
+    assert demote.status_code == 200  # the form again, with the error
+    assert "is the last manager of Sales" in demote.content.decode()
+    staff_client.post(
+        f"/admin/agreements/membership/{membership.pk}/delete/", {"post": "yes"}, follow=True
+    )
+    membership.refresh_from_db()
+    assert membership.role == "manager"
