@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
@@ -37,8 +38,29 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
     inlines = [WorkingHoursInline, HolidayInline]
 
 
+class MembershipInlineFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        """A team that has a manager keeps one (as `membership_set`/`membership_remove`)."""
+        super().clean()
+        if (
+            self.instance.pk is None
+            or not self.instance.memberships.filter(role=Membership.Role.MANAGER).exists()
+        ):
+            return
+        kept = [
+            f
+            for f in self.forms
+            if f.cleaned_data
+            and not f.cleaned_data.get("DELETE")
+            and f.cleaned_data.get("role") == Membership.Role.MANAGER
+        ]
+        if not kept:
+            raise forms.ValidationError("The team keeps at least one manager.")
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
+    formset = MembershipInlineFormSet
     extra = 0
     autocomplete_fields = ["user"]
 
@@ -51,12 +73,41 @@ class TeamAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
 
+class MembershipAdminForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ["user", "team", "role"]
+
+    def clean(self):
+        data = super().clean()
+        before = self.instance
+        if before.pk and before.role == Membership.Role.MANAGER:
+            moved = data.get("team") != before.team or data.get("role") != before.role
+            last = before.team.memberships.filter(role=Membership.Role.MANAGER).count() == 1
+            if moved and last:
+                raise forms.ValidationError(
+                    f"{before.user} is the last manager of {before.team}: name another one first."
+                )
+        return data
+
+
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    form = MembershipAdminForm
     list_display = ["user", "team", "role"]
     list_filter = ["role", "team__side", "team"]
     search_fields = ["user__username", "user__email", "team__name"]
     autocomplete_fields = ["user", "team"]
+
+    def delete_model(self, request, obj) -> None:
+        try:
+            services.membership_remove(team=obj.team, user=obj.user)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for membership in queryset.select_related("team", "user"):
+            self.delete_model(request, membership)
 
 
 class VersionInline(admin.TabularInline):

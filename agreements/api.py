@@ -5,7 +5,7 @@ and agreements they belong to (and the partner team across an agreement); staff 
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -19,7 +19,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from agreements import services
+from agreements import access, services
+from agreements.access import require_agreement_manager
 from agreements.models import (
     Agreement,
     AgreementVersion,
@@ -34,7 +35,6 @@ from agreements.models import (
     Team,
     WorkingHours,
 )
-from agreements.selectors import require_agreement_manager
 from agreements.services import COMMITMENT_FIELDS
 from agreements.wording import commitment_sentence
 from integrations import services as integration_services
@@ -340,11 +340,7 @@ def commitments_diff(old: list[Commitment], new: list[Commitment]) -> dict:
 # Views ----------------------------------------------------------------------------------
 
 
-def agreements_visible_to(user):
-    if user.is_staff:
-        return Agreement.objects.all()
-    mine = Membership.objects.filter(user=user).values("team_id")
-    return Agreement.objects.filter(Q(marketing_team_id__in=mine) | Q(sales_team_id__in=mine))
+agreements_visible_to = access.agreements_visible_to
 
 
 @extend_schema_view(
@@ -358,7 +354,7 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return Team.objects.none()
         return (
-            integration_services.teams_visible_to(self.request.user)
+            access.teams_visible_to(self.request.user)
             .prefetch_related("memberships__user")
             .order_by("side", "name")
         )
@@ -374,14 +370,10 @@ class CalendarViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return BusinessCalendar.objects.none()
-        calendars = BusinessCalendar.objects.prefetch_related("hours", "custom_holidays")
-        user = self.request.user
-        if user.is_staff:
-            return calendars.order_by("name")
-        teams = integration_services.teams_visible_to(user).values("pk")
-        agreements = agreements_visible_to(user).values("calendar_id")
         return (
-            calendars.filter(Q(teams__in=teams) | Q(pk__in=agreements)).distinct().order_by("name")
+            access.calendars_visible_to(self.request.user)
+            .prefetch_related("hours", "custom_holidays")
+            .order_by("name")
         )
 
 
@@ -641,7 +633,9 @@ class GoalViewSet(
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return Goal.objects.none()
         return (
-            Goal.objects.filter(agreement__in=agreements_visible_to(self.request.user))
+            Goal.objects.filter(
+                agreement__in=access.agreements_with_data_visible_to(self.request.user)
+            )
             .prefetch_related("check_ins")
             .order_by("agreement", "name", "id")
         )
@@ -651,7 +645,9 @@ class GoalViewSet(
         if getattr(self, "swagger_fake_view", False):
             return serializer
         if hasattr(serializer, "fields") and "agreement" in serializer.fields:
-            serializer.fields["agreement"].queryset = agreements_visible_to(self.request.user)
+            serializer.fields["agreement"].queryset = access.agreements_with_data_visible_to(
+                self.request.user
+            )
         return serializer
 
     def perform_create(self, serializer):

@@ -9,36 +9,18 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
+from agreements import access
 from agreements.batch import once
 from agreements.models import Agreement, AgreementVersion, Commitment, Membership, Side, Team
 
-
-def is_manager(user: AbstractBaseUser, team: Team) -> bool:
-    return Membership.objects.filter(team=team, user=user, role=Membership.Role.MANAGER).exists()
-
-
-def manager_sides(user: AbstractBaseUser, agreement) -> set[str]:
-    """The sides of `agreement` ("marketing", "sales") that `user` manages."""
-    return set(
-        Membership.objects.filter(
-            user=user,
-            role=Membership.Role.MANAGER,
-            team__in=[agreement.marketing_team_id, agreement.sales_team_id],
-        ).values_list("team__side", flat=True)
-    )
-
-
-def require_agreement_manager(user: AbstractBaseUser, agreement) -> None:
-    """Changing an agreement (drafts, commitments, goals) is for staff and the managers of
-    either of its teams; signing stays per side (`agreement_version_sign`)."""
-    from django.core.exceptions import PermissionDenied
-
-    if not (user.is_staff or manager_sides(user, agreement)):
-        raise PermissionDenied("Only a manager of either team changes the agreement.")
+# Who may act for which team: agreements.access (re-exported for the many callers).
+is_manager = access.is_manager
+manager_sides = access.manager_sides
+require_agreement_manager = access.require_agreement_manager
 
 
 def user_team_ids(user: AbstractBaseUser) -> set[int]:
-    return set(Membership.objects.filter(user=user).values_list("team_id", flat=True))
+    return access.own_team_ids(user)
 
 
 def active_version_for_sales_team(team_id: int) -> AgreementVersion | None:

@@ -355,6 +355,15 @@ def membership_remove(*, team, user: AbstractBaseUser) -> None:
 
 @transaction.atomic
 def membership_set(*, team, user: AbstractBaseUser, role: str) -> Membership:
+    """Add `user` to `team` or change his role. The last manager cannot step down: name
+    another one first (a team always has somebody who signs and answers for it)."""
+    current = Membership.objects.select_for_update().filter(team=team, user=user).first()
+    if current is not None and current.role == Membership.Role.MANAGER and role != current.role:
+        managers = Membership.objects.select_for_update().filter(
+            team=team, role=Membership.Role.MANAGER
+        )
+        if managers.count() == 1:
+            raise ValidationError(f"{user} is the last manager of {team}: name another one first.")
     membership, _ = Membership.objects.update_or_create(
         team=team, user=user, defaults={"role": role}
     )

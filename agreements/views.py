@@ -9,25 +9,21 @@ from zoneinfo import ZoneInfo
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from agreements import services
+from agreements import access, services
+from agreements.access import manager_sides, require_agreement_manager
 from agreements.forms import CommitmentForm, DraftForm, ProposeForm
-from agreements.models import Agreement, AgreementVersion, Membership, Side, Signature
-from agreements.selectors import manager_sides, require_agreement_manager
+from agreements.models import Agreement, AgreementVersion, Side, Signature
 from agreements.wording import commitment_sentence
 
 
 def _visible_agreements(user):
-    agreements = Agreement.objects.select_related("marketing_team", "sales_team", "calendar")
-    if user.is_staff:
-        return agreements
-    teams = Membership.objects.filter(user=user).values("team_id")
-    return agreements.filter(Q(marketing_team__in=teams) | Q(sales_team__in=teams))
+    return access.agreements_visible_to(user)
 
 
 @login_required

@@ -37,7 +37,9 @@ class LeadUpsertSerializer(LeadDataSerializer):
     stage = serializers.ChoiceField(choices=Stage.choices, required=False)
     rejection_reason = serializers.CharField(max_length=150, required=False, allow_blank=True)
     owner_email = serializers.EmailField(
-        required=False, write_only=True, help_text="Alternative to `owner`: the user's email."
+        required=False,
+        write_only=True,
+        help_text="Alternative to `owner`: the email of a member of the lead's sales team.",
     )
     sales_team = serializers.PrimaryKeyRelatedField(
         queryset=Team.objects.filter(side=Side.SALES), required=False, allow_null=True
@@ -50,17 +52,8 @@ class LeadUpsertSerializer(LeadDataSerializer):
     )
 
     def validate(self, attrs: dict) -> dict:
-        email = attrs.pop("owner_email", None)
-        if email:
-            owner = (
-                get_user_model()
-                .objects.filter(email__iexact=email, is_active=True)
-                .order_by("pk")
-                .first()
-            )
-            if owner is None:
-                raise serializers.ValidationError({"owner_email": "No active user has this email."})
-            attrs["owner"] = owner
+        if not attrs.get("owner_email"):
+            attrs.pop("owner_email", None)  # else resolved in the lead's sales team by the upsert
         if attrs.get("stage") == Stage.REJECTED and not attrs.get("rejection_reason"):
             raise serializers.ValidationError(
                 {"rejection_reason": "Give the reason for rejecting the lead."}

@@ -16,10 +16,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 import audit
+from agreements import access
+from agreements.access import require_agreement_manager
 from agreements.batch import batch
 from agreements.errors import PermissionDenied, ValidationError
 from agreements.models import Agreement, Goal, GoalCheckIn, Membership, Team
-from agreements.selectors import is_manager, require_agreement_manager
 from integrations.models import (
     ApiToken,
     Import,
@@ -32,7 +33,6 @@ from integrations.models import (
 from leads import events as lead_events
 from leads import services as lead_services
 from leads.models import Activity, Lead, Stage
-from leads.selectors import leads_visible_to
 
 TOKEN_PREFIX_LENGTH = 8
 
@@ -91,16 +91,7 @@ def api_token_authenticate(*, raw_key: str, now: datetime) -> ApiToken | None:
 # Who may write for which team -----------------------------------------------------------
 
 
-def teams_visible_to(user: AbstractBaseUser):
-    """The user's teams and the teams on the other side of their agreements."""
-    if user.is_staff:
-        return Team.objects.all()
-    mine = Membership.objects.filter(user=user).values("team_id")
-    return Team.objects.filter(
-        Q(pk__in=mine)
-        | Q(marketing_agreements__sales_team_id__in=mine)
-        | Q(sales_agreements__marketing_team_id__in=mine)
-    ).distinct()
+teams_visible_to = access.teams_visible_to
 
 
 def _member_of(user: AbstractBaseUser, team_id: int | None) -> bool:
@@ -129,19 +120,19 @@ def _apply_stage(lead: Lead, data: dict, *, now: datetime, user) -> Lead:
 
 
 def _check_routing(data: dict, *, user) -> None:
-    """A non-staff caller may only route leads to teams it can see."""
-    if user is None or user.is_staff:
+    """A caller may only route leads to teams it can see, one of them its own."""
+    if user is None:
         return
-    visible = set(teams_visible_to(user).values_list("pk", flat=True))
-    errors = {}
-    for key in ("sales_team", "marketing_team"):
-        team = data.get(key)
-        if team is not None and team.pk not in visible:
-            errors[key] = f'Invalid pk "{team.pk}" - object does not exist.'
-    if errors:
-        raise ValidationError(errors)
-    if data.get("sales_team") is None and data.get("marketing_team") is None:
-        raise ValidationError({"sales_team": "Choose the sales team (or marketing team)."})
+    access.require_routing(
+        user, sales_team=data.get("sales_team"), marketing_team=data.get("marketing_team")
+    )
+
+
+def _resolve_owner(data: dict, sales_team) -> None:
+    """`owner_email` names a member of the lead's sales team (never a hint about others)."""
+    email = data.pop("owner_email", None)
+    if email:
+        data["owner"] = access.owner_by_email(email, sales_team=sales_team)
 
 
 @transaction.atomic
@@ -159,9 +150,12 @@ def lead_upsert(*, data: dict[str, Any], now: datetime, user=None) -> tuple[str,
         .filter(source_system=source_system, external_id=external_id)
         .first()
     )
+    data = dict(data)
     fields = {k: data[k] for k in lead_services.LEAD_DATA_FIELDS if k in data}
     if lead is None:
         _check_routing(data, user=user)
+        _resolve_owner(data, data.get("sales_team"))
+        access.require_owner(data.get("sales_team"), data.get("owner"))
         lead = lead_services.lead_create(
             source_system=source_system,
             external_id=external_id,
@@ -174,13 +168,24 @@ def lead_upsert(*, data: dict[str, Any], now: datetime, user=None) -> tuple[str,
             **fields,
         )
         if data.get("stage") and data["stage"] != lead.stage:
+            if user is not None:
+                access.require_stage_change(user, lead, data["stage"], creating=True)
             lead = _apply_stage(lead, data, now=now, user=user)
         return RESULT_CREATED, lead
 
-    if user is not None and not leads_visible_to(user).filter(pk=lead.pk).exists():
+    if user is not None and not access.leads_visible_to(user).filter(pk=lead.pk).exists():
         raise ValidationError({"external_id": "A lead with this key belongs to another team."})
     changed = False
     fields = {k: v for k, v in fields.items() if getattr(lead, k) != v}
+    if user is not None and (
+        fields
+        or any(
+            key in data and getattr(lead, f"{key}_id") != getattr(data[key], "pk", None)
+            for key in ("sales_team", "marketing_team")
+        )
+        or (data.get("handed_off_at") and lead.handed_off_at != data["handed_off_at"])
+    ):
+        access.require(access.can_edit_lead(user, lead), "Only the lead's teams change it.")
     if fields:
         lead = lead_services.lead_update(lead=lead, data=fields)
         changed = True
@@ -193,7 +198,11 @@ def lead_upsert(*, data: dict[str, Any], now: datetime, user=None) -> tuple[str,
             lead.save(update_fields=[key, "updated_at"])
             lead_events.leads_changed([lead.pk])
             changed = True
+    _resolve_owner(data, lead.sales_team)
     if "owner" in data and lead.owner_id != getattr(data["owner"], "pk", None):
+        if user is not None:
+            access.require(access.can_manage_lead(user, lead), "Only a sales manager reassigns.")
+        access.require_owner(lead.sales_team, data["owner"])
         lead = lead_services.lead_reassign(lead=lead, owner=data["owner"], now=now, user=user)
         changed = True
     handed_off_at = data.get("handed_off_at")
@@ -201,6 +210,8 @@ def lead_upsert(*, data: dict[str, Any], now: datetime, user=None) -> tuple[str,
         lead_services.lead_hand_off(lead=lead, at=handed_off_at, now=now, user=user)
         changed = True
     if data.get("stage") and data["stage"] != lead.stage:
+        if user is not None:
+            access.require_stage_change(user, lead, data["stage"])
         lead = _apply_stage(lead, data, now=now, user=user)
         changed = True
     return (RESULT_UPDATED if changed else RESULT_UNCHANGED), lead
@@ -254,6 +265,9 @@ def activity_upsert(*, lead: Lead, data: dict[str, Any], now: datetime, user=Non
     already recorded is not logged again. Returns ("created" | "unchanged", activity)."""
     source_system = data.get("source_system", "")
     external_id = data.get("external_id", "")
+    if user is not None:
+        access.require(access.can_work_lead(user, lead), "Only sales logs touches.")
+    access.require_actor(user, lead=lead, actor=data.get("user"))
     if external_id:
         existing = Activity.objects.filter(
             source_system=source_system, external_id=external_id
@@ -290,8 +304,9 @@ def agreement_create(
     """A new agreement between two teams, with version 1 started as a draft."""
     from agreements.services import agreement_version_draft
 
-    if not (user.is_staff or is_manager(user, marketing_team) or is_manager(user, sales_team)):
-        raise PermissionDenied("Only a manager of one of the two teams starts an agreement.")
+    access.require_agreement_create(
+        user, marketing_team=marketing_team, sales_team=sales_team, calendar=calendar
+    )
     agreement = Agreement(
         name=name, marketing_team=marketing_team, sales_team=sales_team, calendar=calendar
     )
@@ -308,6 +323,7 @@ GOAL_FIELDS = ["name", "metric", "target", "period", "starts_on", "ends_on", "ow
 
 def goal_create(*, agreement: Agreement, user, **fields) -> Goal:
     require_agreement_manager(user, agreement)
+    access.require_goal_owner(agreement, fields.get("owner"))
     goal = Goal(agreement=agreement, **{k: v for k, v in fields.items() if k in GOAL_FIELDS})
     goal.full_clean()
     goal.save()
@@ -316,6 +332,8 @@ def goal_create(*, agreement: Agreement, user, **fields) -> Goal:
 
 def goal_update(*, goal: Goal, user, data: dict[str, Any]) -> Goal:
     require_agreement_manager(user, goal.agreement)
+    if "owner" in data:
+        access.require_goal_owner(goal.agreement, data["owner"])
     for key, value in data.items():
         if key in GOAL_FIELDS:
             setattr(goal, key, value)

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from agreements import access
 from agreements.errors import PermissionDenied, ValidationError
 from leads import bounds, services
 from leads.models import (
@@ -40,8 +41,20 @@ class ObligationInline(admin.TabularInline):
         return False
 
 
+class LeadAdminForm(forms.ModelForm):
+    class Meta:
+        model = Lead
+        fields = ["owner", "sales_team"]  # the admin adds its own fields
+
+    def clean(self):
+        data = super().clean()
+        access.require_owner(data.get("sales_team"), data.get("owner"))  # as every path
+        return data
+
+
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
+    form = LeadAdminForm
     list_display = [
         "name",
         "company",

@@ -19,6 +19,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 
+from agreements import access
 from agreements.errors import PermissionDenied
 from integrations import services as integration_services
 from integrations.serializers import (
@@ -552,6 +553,7 @@ class LeadViewSet(
         serializer.is_valid(raise_exception=True)
         now = timezone.now()
         data = serializer.validated_data
+        access.require_stage_change(request.user, lead, data["stage"])
         with bounds.backfill(data.get("backfill_reason"), by=request.user):
             lead = services.lead_set_stage(
                 lead=lead,

@@ -167,67 +167,18 @@ def handed_off_between(agreement: Agreement, start: datetime, end: datetime) -> 
     )
 
 
-# Visibility: members see their own teams' leads, clocks and breaches; staff see all. -----
+# Visibility and breach rights live in agreements.access (one place for every interface).
 
+from agreements.access import (  # noqa: E402
+    breach_rights,
+    breaches_visible_to,
+    leads_visible_to,
+    obligations_visible_to,
+)
 
-def _team_ids(user) -> list[int]:
-    from agreements.models import Membership
-
-    return list(Membership.objects.filter(user=user).values_list("team_id", flat=True))
-
-
-def leads_visible_to(user) -> QuerySet[Lead]:
-    """Leads of the user's sales teams, and those of sales teams that have an agreement
-    with one of the user's marketing teams."""
-    from django.db.models import Q
-
-    if user.is_staff:
-        return Lead.objects.all()
-    teams = _team_ids(user)
-    return Lead.objects.filter(
-        Q(sales_team_id__in=teams)
-        | Q(marketing_team_id__in=teams)
-        | Q(sales_team__sales_agreements__marketing_team_id__in=teams)
-    ).distinct()
-
-
-def obligations_visible_to(user) -> QuerySet[Obligation]:
-    from django.db.models import Q
-
-    if user.is_staff:
-        return Obligation.objects.all()
-    teams = _team_ids(user)
-    return Obligation.objects.filter(
-        Q(team_id__in=teams)
-        | Q(agreement_version__agreement__marketing_team_id__in=teams)
-        | Q(agreement_version__agreement__sales_team_id__in=teams)
-    )
-
-
-def breaches_visible_to(user):
-    """Both sides of an agreement see its breaches (mutual visibility)."""
-    from django.db.models import Q
-
-    if user.is_staff:
-        return Breach.objects.all()
-    teams = _team_ids(user)
-    return Breach.objects.filter(
-        Q(team_id__in=teams)
-        | Q(obligation__agreement_version__agreement__marketing_team_id__in=teams)
-        | Q(obligation__agreement_version__agreement__sales_team_id__in=teams)
-    )
-
-
-def breach_rights(user, breach) -> dict:
-    """Who may do what with a breach: members of the breached team answer it (acknowledge,
-    dispute); a manager of the other side of the agreement resolves it; staff may do both."""
-    from agreements.models import Side
-    from agreements.selectors import is_manager
-
-    agreement = breach.obligation.agreement_version.agreement
-    other = agreement.marketing_team if breach.side == Side.SALES else agreement.sales_team
-    return {
-        "can_answer": user.is_staff or breach.team.memberships.filter(user=user).exists(),
-        "can_resolve": user.is_staff or is_manager(user, other),
-        "other_team": other,
-    }
+__all__ = [
+    "breach_rights",
+    "breaches_visible_to",
+    "leads_visible_to",
+    "obligations_visible_to",
+]

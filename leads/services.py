@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 import audit
+from agreements import access
 from agreements.errors import PermissionDenied, ValidationError
 from agreements.models import Commitment, RejectionReason, Side, Team
 from agreements.selectors import version_in_force
@@ -69,6 +70,7 @@ def lead_create(
     **data: Any,
 ) -> Lead:
     """Create a lead; with `handed_off_at` it is created already handed off (clocks open)."""
+    access.require_owner(sales_team, owner)
     lead = Lead(
         source_system=source_system,
         external_id=external_id,
@@ -414,6 +416,7 @@ def lead_reassign(*, lead: Lead, owner: AbstractBaseUser | None, now: datetime, 
     """Give the lead a new owner; open clocks move with it. Clocks already past due are
     breached first, so the breach stays with the owner at due time."""
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    access.require_owner(lead.sales_team_id, owner)
     breaches = clocks.breach_overdue(lead, before=now, now=now)
     lead.owner = owner
     lead.save(update_fields=["owner", "updated_at"])

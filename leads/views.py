@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,7 +13,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from agreements.models import RejectionReason, Side, Team
+from agreements import access
+from agreements.models import RejectionReason, Side
 from agreements.selectors import roles_of
 from agreements.wording import commitment_sentence
 from leads import rules, services
@@ -291,6 +291,7 @@ def lead_stage(request: HttpRequest, pk: int) -> HttpResponse:
     form = StageForm(request.POST)
     if not form.is_valid():
         return _after_action(request, lead, errors=form_errors(form))
+    access.require_stage_change(request.user, lead, form.cleaned_data["stage"])
     try:
         services.lead_set_stage(
             lead=lead,
@@ -342,14 +343,7 @@ def activity_undo(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _filter_teams(user):
-    if user.is_staff:
-        return Team.objects.all()
-    team_ids = {m.team_id for m in roles_of(user).memberships}
-    return Team.objects.filter(
-        Q(pk__in=team_ids)
-        | Q(marketing_agreements__sales_team_id__in=team_ids)
-        | Q(sales_agreements__marketing_team_id__in=team_ids)
-    ).distinct()
+    return access.teams_visible_to(user)
 
 
 @login_required

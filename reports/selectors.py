@@ -8,19 +8,16 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
+from agreements import access
 from agreements.models import Agreement
-from agreements.selectors import user_team_ids
 from reports import rollups
 from reports.metrics import ReportFilter
 
 
 def agreements_visible_to(user) -> QuerySet[Agreement]:
-    """Agreements of the user's own teams (either side); staff see all."""
-    qs = Agreement.objects.select_related("calendar", "marketing_team", "sales_team")
-    if getattr(user, "is_staff", False):
-        return qs.all()
-    teams = user_team_ids(user)
-    return qs.filter(Q(marketing_team_id__in=teams) | Q(sales_team_id__in=teams))
+    """Agreements whose figures the user may read (`agreements.access`): of his own teams,
+    with both sides visible to him (in force, or both teams his); staff see all."""
+    return access.agreements_with_data_visible_to(user)
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:

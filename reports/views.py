@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils import timezone
 
+from agreements import access
 from agreements.models import Commitment, Side, Team
 from agreements.selectors import active_version, agreements_of, roles_of
 from leads import selectors as lead_selectors
@@ -318,7 +319,11 @@ def marketing_home(request: HttpRequest) -> HttpResponse:
     )
     if not teams:
         raise PermissionDenied("The marketing page is for marketing teams.")
-    agreements = list(agreements_of(teams))
+    agreements = list(
+        agreements_of(teams).filter(
+            pk__in=access.agreements_with_data_visible_to(request.user).values("pk")
+        )
+    )
     context: dict = {"nav": "home", "teams": teams, "agreements": agreements}
     agreement = next(
         (a for a in agreements if str(a.pk) == request.GET.get("agreement")),

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from agreements import access
 from agreements.models import (
     BusinessCalendar,
     Holiday,
@@ -41,9 +42,9 @@ def welcome(request: HttpRequest) -> HttpResponse:
 # Settings --------------------------------------------------------------------------------
 
 
-def _require_manager(request: HttpRequest) -> None:
-    if not (request.user.is_staff or roles_of(request.user).is_any_manager):
-        raise PermissionDenied("Only a team manager changes these settings.")
+def _require_reasons_editor(request: HttpRequest) -> None:
+    if not access.can_edit_rejection_reasons(request.user):
+        raise PermissionDenied("Only a sales manager changes the rejection reasons.")
 
 
 @login_required
@@ -75,12 +76,22 @@ class HolidayForm(forms.ModelForm):
         return day
 
 
+def _editable_calendar(request: HttpRequest, calendar: BusinessCalendar) -> None:
+    if not access.can_edit_calendar(request.user, calendar):
+        raise PermissionDenied("Only a manager of the teams this calendar times changes it.")
+
+
 @login_required
 def settings_calendars(request: HttpRequest) -> HttpResponse:
-    calendars = BusinessCalendar.objects.prefetch_related("hours", "custom_holidays").order_by(
-        "name"
+    calendars = list(
+        access.calendars_visible_to(request.user)
+        .prefetch_related("hours", "custom_holidays")
+        .order_by("name")
     )
-    can_edit = request.user.is_staff or roles_of(request.user).is_any_manager
+    editable = access.editable_calendar_ids(request.user, [c.pk for c in calendars])
+    for calendar in calendars:
+        calendar.can_edit = calendar.pk in editable
+    can_edit = any(c.can_edit for c in calendars)
     return render(
         request,
         "settings/calendars.html",
@@ -96,8 +107,8 @@ def settings_calendars(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def settings_holiday_add(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_manager(request)
-    calendar = get_object_or_404(BusinessCalendar, pk=pk)
+    calendar = get_object_or_404(access.calendars_visible_to(request.user), pk=pk)
+    _editable_calendar(request, calendar)
     form = HolidayForm(request.POST, instance=Holiday(calendar=calendar))
     if form.is_valid():
         form.save()
@@ -111,8 +122,10 @@ def settings_holiday_add(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def settings_holiday_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_manager(request)
-    holiday = get_object_or_404(Holiday, pk=pk)
+    holiday = get_object_or_404(
+        Holiday.objects.filter(calendar__in=access.calendars_visible_to(request.user)), pk=pk
+    )
+    _editable_calendar(request, holiday.calendar)
     holiday.delete()
     messages.success(request, "Holiday removed.")
     return redirect("settings-calendars")
@@ -132,8 +145,12 @@ class MemberForm(forms.Form):
 
 @login_required
 def settings_teams(request: HttpRequest) -> HttpResponse:
-    teams = Team.objects.select_related("calendar").prefetch_related(
-        Prefetch("memberships", queryset=Membership.objects.select_related("user"))
+    teams = (
+        access.teams_visible_to(request.user)
+        .select_related("calendar")
+        .prefetch_related(
+            Prefetch("memberships", queryset=Membership.objects.select_related("user"))
+        )
     )
     managed = {t.pk for t in roles_of(request.user).teams(managed=True)}
     return render(
@@ -151,9 +168,7 @@ def settings_teams(request: HttpRequest) -> HttpResponse:
 
 def _managed_team(request: HttpRequest, pk: int) -> Team:
     team = get_object_or_404(Team, pk=pk)
-    managed = {t.pk for t in roles_of(request.user).teams(managed=True)}
-    if not (request.user.is_staff or team.pk in managed):
-        raise PermissionDenied("Only a manager of this team changes its members.")
+    access.require_team_manager(request.user, team)
     return team
 
 
@@ -177,10 +192,14 @@ def settings_member_add(request: HttpRequest, pk: int) -> HttpResponse:
     team = _managed_team(request, pk)
     form = MemberForm(request.POST)
     if form.is_valid():
-        membership_set(
-            team=team, user=form.cleaned_data["username"], role=form.cleaned_data["role"]
-        )
-        messages.success(request, f"{form.cleaned_data['username']} is now in {team}.")
+        try:
+            membership_set(
+                team=team, user=form.cleaned_data["username"], role=form.cleaned_data["role"]
+            )
+        except ValidationError as exc:
+            messages.error(request, f"Nothing changed: {' '.join(exc.messages)}")
+        else:
+            messages.success(request, f"{form.cleaned_data['username']} is now in {team}.")
     else:
         errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
         messages.error(request, f"Nobody was added: {errors}")
@@ -196,11 +215,11 @@ class ReasonForm(forms.ModelForm):
 
 @login_required
 def settings_reasons(request: HttpRequest) -> HttpResponse:
-    can_edit = request.user.is_staff or roles_of(request.user).is_any_manager
+    can_edit = access.can_edit_rejection_reasons(request.user)
     form = ReasonForm()
     status = 200
     if request.method == "POST":
-        _require_manager(request)
+        _require_reasons_editor(request)
         form = ReasonForm(request.POST)
         if form.is_valid():
             form.save()
@@ -223,7 +242,7 @@ def settings_reasons(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def settings_reason_toggle(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_manager(request)
+    _require_reasons_editor(request)
     reason = get_object_or_404(RejectionReason, pk=pk)
     reason.is_active = not reason.is_active
     reason.save(update_fields=["is_active"])

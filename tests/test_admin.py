@@ -121,3 +121,20 @@ def test_a_touch_too_far_back_is_a_form_error_unless_staff_give_a_reason(staff_c
     assert done.status_code == 302
     assert Activity.objects.filter(lead=lead).count() == 1
     assert Backfill.objects.get().reason == "CRM call log import"
+
+
+def test_the_admin_keeps_a_manager_in_every_team(staff_client, org):
+    from agreements.models import Membership
+
+    membership = Membership.objects.get(team=org.sales, user=org.sales_manager)
+    demote = staff_client.post(
+        f"/admin/agreements/membership/{membership.pk}/change/",
+        {"user": org.sales_manager.pk, "team": org.sales.pk, "role": "member"},
+    )
+    assert demote.status_code == 200  # the form again, with the error
+    assert "is the last manager of Sales" in demote.content.decode()
+    staff_client.post(
+        f"/admin/agreements/membership/{membership.pk}/delete/", {"post": "yes"}, follow=True
+    )
+    membership.refresh_from_db()
+    assert membership.role == "manager"

@@ -1,4 +1,5 @@
-"""Answering a breach: the breached team acknowledges or disputes it; a manager of the
+"""Answering a breach: the breached user or a manager of the breached team acknowledges
+or disputes it; a manager of the
 other side resolves it. The rule is the service's, whichever interface calls it."""
 
 from datetime import datetime, timedelta
@@ -27,7 +28,11 @@ def breach(org, now):
 def test_the_breached_team_acknowledges_and_disputes(org, breach):
     services.breach_acknowledge(breach=breach, user=org.rep, note="Missed it", now=LATER)
     assert (breach.status, breach.acknowledged_by) == ("acknowledged", org.rep)
-    services.breach_dispute(breach=breach, user=org.rep2, reason="Phone was wrong", now=LATER)
+    with pytest.raises(PermissionDenied):  # a colleague answers only his own breaches
+        services.breach_dispute(breach=breach, user=org.rep2, reason="Not mine", now=LATER)
+    services.breach_dispute(
+        breach=breach, user=org.sales_manager, reason="Phone was wrong", now=LATER
+    )
     assert (breach.status, breach.dispute_reason) == ("disputed", "Phone was wrong")
 
 

@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from agreements.models import Holiday, Membership, RejectionReason
-from tests.factories import make_user
+from tests.factories import activate, add_commitment, make_user
 
 
 def test_the_settings_index_links_every_section(client, org):
@@ -18,7 +18,9 @@ def test_the_settings_index_links_every_section(client, org):
         assert f'href="/settings/{name}/"' in html
 
 
-def test_a_manager_adds_and_removes_a_holiday(client, org, django_assert_max_num_queries):
+def test_a_manager_adds_and_removes_a_holiday(client, org, now, django_assert_max_num_queries):
+    add_commitment(org.version, "first_touch", within="PT4H")
+    activate(org, now=now)  # the calendar times both teams: they must be partners in force
     client.force_login(org.sales_manager)
     response = client.post(
         reverse("settings-holiday-add", args=[org.calendar.pk]),
@@ -106,7 +108,9 @@ def test_the_teams_page_lists_members_without_n_plus_one(
 
 
 def test_managers_keep_the_rejection_reasons(client, org):
-    client.force_login(org.marketing_manager)
+    client.force_login(org.marketing_manager)  # the list is sales': marketing reads it
+    assert client.post(reverse("settings-reasons"), {"label": "x", "code": "x"}).status_code == 403
+    client.force_login(org.sales_manager)
     response = client.post(
         reverse("settings-reasons"),
         {"label": "No budget", "code": "no-budget", "order": 1},

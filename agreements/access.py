@@ -1,0 +1,387 @@
+"""Who sees what and who does what, in one place (docs/security.md has the table).
+
+Everything starts from `visible_team_ids(user)`: the user's own teams, and the teams on the
+other side of an agreement **in force** with one of them (a version `active`, i.e. signed by
+a manager of each side; a draft, proposed, scheduled or retired agreement links nothing).
+Every `*_visible_to` selector and every `can_*` rule used by the pages, the API, the admin,
+the imports and the inbound webhooks lives here; services call `require_*` with the acting
+user, so no interface decides on its own.
+
+Roles: a member of a sales team is a rep, its manager a sales manager; likewise for
+marketing. Staff see and do everything. Anonymous users see nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from agreements.errors import PermissionDenied, ValidationError
+from agreements.models import (
+    Agreement,
+    AgreementVersion,
+    BusinessCalendar,
+    Membership,
+    Side,
+    Team,
+)
+
+MANAGER = Membership.Role.MANAGER
+
+# Teams ------------------------------------------------------------------------------------
+
+
+def _authenticated(user) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False)
+
+
+def is_staff(user) -> bool:
+    return _authenticated(user) and bool(user.is_staff) and user.is_active
+
+
+def memberships_of(user) -> dict[int, str]:
+    """team id → role of the user's memberships."""
+    if not _authenticated(user):
+        return {}
+    return dict(Membership.objects.filter(user=user).values_list("team_id", "role"))
+
+
+def own_team_ids(user) -> set[int]:
+    return set(memberships_of(user))
+
+
+def managed_team_ids(user) -> set[int]:
+    return {t for t, role in memberships_of(user).items() if role == MANAGER}
+
+
+def agreements_in_force() -> QuerySet[Agreement]:
+    """Agreements with an active version: the only ones that link two teams."""
+    active = AgreementVersion.objects.filter(
+        agreement=OuterRef("pk"), status=AgreementVersion.Status.ACTIVE
+    )
+    return Agreement.objects.filter(Exists(active))
+
+
+def _own(user) -> QuerySet:
+    """The user's team ids, as a subquery."""
+    if not _authenticated(user):
+        return Membership.objects.none().values("team_id")
+    return Membership.objects.filter(user=user).values("team_id")
+
+
+def visible_team_ids(user) -> QuerySet:
+    """The ids of the user's teams and of their partners across an agreement in force
+    (staff: every team), as one lazy query: filter with `team_id__in=visible_team_ids(u)`
+    (no extra round trip) or take `set()` of it."""
+    if is_staff(user):
+        return Team.objects.values_list("pk", flat=True)
+    own = _own(user)
+    pairs = agreements_in_force().filter(Q(marketing_team_id__in=own) | Q(sales_team_id__in=own))
+    return Team.objects.filter(
+        Q(pk__in=own)
+        | Q(pk__in=pairs.values("marketing_team_id"))
+        | Q(pk__in=pairs.values("sales_team_id"))
+    ).values_list("pk", flat=True)
+
+
+def teams_visible_to(user) -> QuerySet[Team]:
+    return Team.objects.filter(pk__in=visible_team_ids(user))
+
+
+def is_manager(user, team) -> bool:
+    team_id = getattr(team, "pk", team)
+    return team_id is not None and memberships_of(user).get(team_id) == MANAGER
+
+
+def is_member(user, team) -> bool:
+    team_id = getattr(team, "pk", team)
+    return team_id is not None and team_id in memberships_of(user)
+
+
+def member_of_team(team, candidate) -> bool:
+    """Whether `candidate` (a user) is an active member of `team`."""
+    team_id = getattr(team, "pk", team)
+    return (
+        candidate is not None
+        and team_id is not None
+        and candidate.is_active
+        and Membership.objects.filter(team_id=team_id, user=candidate).exists()
+    )
+
+
+# Agreements ---------------------------------------------------------------------------------
+
+
+def agreements_visible_to(user) -> QuerySet[Agreement]:
+    """The agreement records (terms, versions, signatures) of the user's own teams, either
+    side and in any state: a draft or proposal must reach the other side's manager to be
+    signed. A record names the teams; their data stays hidden until the agreement is in
+    force (see `agreements_with_data_visible_to`)."""
+    qs = Agreement.objects.select_related("calendar", "marketing_team", "sales_team")
+    if is_staff(user):
+        return qs.all()
+    own = _own(user)
+    return qs.filter(Q(marketing_team_id__in=own) | Q(sales_team_id__in=own))
+
+
+def agreements_with_data_visible_to(user) -> QuerySet[Agreement]:
+    """Agreements whose figures (reports, homes, scorecard, goals) the user may read: one of
+    his teams is a side, and its sales team (whose leads the figures count) is visible to
+    him: members of the sales team always, the marketing side while it is in force."""
+    if is_staff(user):
+        return agreements_visible_to(user)
+    return agreements_visible_to(user).filter(sales_team_id__in=visible_team_ids(user))
+
+
+def manager_sides(user, agreement) -> set[str]:
+    """The sides of `agreement` ("marketing", "sales") that `user` manages."""
+    managed = managed_team_ids(user)
+    sides = set()
+    if agreement.marketing_team_id in managed:
+        sides.add(Side.MARKETING)
+    if agreement.sales_team_id in managed:
+        sides.add(Side.SALES)
+    return sides
+
+
+def require_agreement_manager(user, agreement) -> None:
+    """Changing an agreement (drafts, commitments, goals) is for staff and the managers of
+    either of its teams; signing stays per side (`agreement_version_sign`)."""
+    if not (is_staff(user) or manager_sides(user, agreement)):
+        raise PermissionDenied("Only a manager of either team changes the agreement.")
+
+
+def require_agreement_create(user, *, marketing_team, sales_team, calendar) -> None:
+    """Starting an agreement: staff, or a manager of one of the two teams, with a calendar
+    of his own teams. The other side takes part by signing: until both have signed, the
+    agreement links no data (see `visible_team_ids`)."""
+    if is_staff(user):
+        return
+    if not (is_manager(user, marketing_team) or is_manager(user, sales_team)):
+        raise PermissionDenied("Only a manager of one of the two teams starts an agreement.")
+    if calendar is not None and not calendars_visible_to(user).filter(pk=calendar.pk).exists():
+        raise ValidationError({"calendar": f'Invalid pk "{calendar.pk}" - object does not exist.'})
+
+
+def require_goal_owner(agreement, owner) -> None:
+    """A goal's owner is a member of one of the agreement's two teams."""
+    if owner is None:
+        return
+    if not (
+        member_of_team(agreement.marketing_team_id, owner)
+        or member_of_team(agreement.sales_team_id, owner)
+    ):
+        raise ValidationError({"owner": "The owner must be a member of the agreement's teams."})
+
+
+# Calendars --------------------------------------------------------------------------------
+
+
+def calendars_visible_to(user) -> QuerySet[BusinessCalendar]:
+    """Calendars of the teams visible to the user and of the agreements whose data he sees."""
+    if is_staff(user):
+        return BusinessCalendar.objects.all()
+    teams = visible_team_ids(user)
+    agreements = agreements_with_data_visible_to(user).values("calendar_id")
+    return BusinessCalendar.objects.filter(Q(teams__in=teams) | Q(pk__in=agreements)).distinct()
+
+
+def calendar_teams(calendar_ids) -> dict[int, set[int]]:
+    """calendar id → every team whose clocks it moves: the teams it belongs to and both
+    sides of the agreements that use it (one query)."""
+    own = Team.objects.filter(calendar_id__in=calendar_ids).values_list("calendar_id", "pk")
+    used = Agreement.objects.filter(calendar_id__in=calendar_ids)
+    rows = own.union(
+        used.values_list("calendar_id", "marketing_team_id"),
+        used.values_list("calendar_id", "sales_team_id"),
+    )
+    teams: dict[int, set[int]] = {pk: set() for pk in calendar_ids}
+    for calendar_id, team_id in rows:
+        teams[calendar_id].add(team_id)
+    return teams
+
+
+def editable_calendar_ids(user, calendar_ids) -> set[int]:
+    """Of these calendars, the ones whose holidays and hours the user may change: staff all;
+    a manager of a team that a calendar moves, when every team it moves is visible to him
+    (a calendar shared with a team outside his agreements in force is staff's)."""
+    calendar_ids = list(calendar_ids)
+    if is_staff(user):
+        return set(calendar_ids)
+    managed = managed_team_ids(user)
+    if not managed or not calendar_ids:
+        return set()
+    using = calendar_teams(calendar_ids)
+    visible = set(visible_team_ids(user))
+    return {pk for pk, teams in using.items() if teams & managed and teams <= visible}
+
+
+def can_edit_calendar(user, calendar) -> bool:
+    return calendar.pk in editable_calendar_ids(user, [calendar.pk])
+
+
+# Rejection reasons --------------------------------------------------------------------------
+
+
+def can_edit_rejection_reasons(user) -> bool:
+    """The reasons list is one for the install: staff and sales managers keep it."""
+    if is_staff(user):
+        return True
+    return Membership.objects.filter(user=user, role=MANAGER, team__side=Side.SALES).exists()
+
+
+# Leads, clocks, breaches --------------------------------------------------------------------
+
+
+def leads_visible_to(user):
+    """Leads routed to a visible sales team, and those of the user's own marketing teams."""
+    from leads.models import Lead
+
+    if is_staff(user):
+        return Lead.objects.all()
+    visible, own = visible_team_ids(user), _own(user)
+    return Lead.objects.filter(Q(sales_team_id__in=visible) | Q(marketing_team_id__in=own))
+
+
+def obligations_visible_to(user):
+    from leads.models import Obligation
+
+    if is_staff(user):
+        return Obligation.objects.all()
+    visible, own = visible_team_ids(user), _own(user)
+    return Obligation.objects.filter(Q(team_id__in=visible) | Q(lead__marketing_team_id__in=own))
+
+
+def breaches_visible_to(user):
+    """Both sides of an agreement in force see its breaches (mutual visibility)."""
+    from leads.models import Breach
+
+    if is_staff(user):
+        return Breach.objects.all()
+    visible, own = visible_team_ids(user), _own(user)
+    return Breach.objects.filter(Q(team_id__in=visible) | Q(lead__marketing_team_id__in=own))
+
+
+def _memberships(user, memberships: Mapping[int, str] | None) -> Mapping[int, str]:
+    return memberships_of(user) if memberships is None else memberships
+
+
+def can_work_lead(user, lead, memberships: Mapping[int, str] | None = None) -> bool:
+    """Log touches, accept or reject: staff, or a member of the lead's sales team."""
+    if is_staff(user):
+        return True
+    return lead.sales_team_id is not None and lead.sales_team_id in _memberships(user, memberships)
+
+
+def can_manage_lead(user, lead, memberships: Mapping[int, str] | None = None) -> bool:
+    """Reassign: staff, or a manager of the lead's sales team."""
+    if is_staff(user):
+        return True
+    return _memberships(user, memberships).get(lead.sales_team_id) == MANAGER
+
+
+def can_edit_lead(user, lead, memberships: Mapping[int, str] | None = None) -> bool:
+    """Change its details, hand it off or move its stage: staff, or a member of either of
+    the lead's teams (marketing hands off and recycles, sales converts)."""
+    if is_staff(user):
+        return True
+    return bool({lead.sales_team_id, lead.marketing_team_id} & set(_memberships(user, memberships)))
+
+
+def require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise PermissionDenied(message)
+
+
+def require_routing(user, *, sales_team, marketing_team) -> None:
+    """Creating (or re-routing) a lead: only to teams visible to the user (his own, or a
+    partner across an agreement in force); a team outside them reads as unknown."""
+    if is_staff(user):
+        return
+    visible = set(visible_team_ids(user))
+    errors = {}
+    for key, team in (("sales_team", sales_team), ("marketing_team", marketing_team)):
+        if team is not None and team.pk not in visible:
+            errors[key] = f'Invalid pk "{team.pk}" - object does not exist.'
+    if errors:
+        raise ValidationError(errors)
+    if sales_team is None and marketing_team is None:
+        raise ValidationError({"sales_team": "Choose the sales team (or marketing team)."})
+
+
+def require_owner(sales_team, owner) -> None:
+    """A lead's owner is an active member of its sales team."""
+    if owner is None or sales_team is None:
+        return
+    if not member_of_team(sales_team, owner):
+        raise ValidationError({"owner": "The owner must be a member of the lead's sales team."})
+
+
+def owner_by_email(email: str, *, sales_team):
+    """The active member of `sales_team` with this email; the same error for an unknown
+    address and for one outside the team (no hint about who exists elsewhere)."""
+    from django.contrib.auth import get_user_model
+
+    owner = None
+    if sales_team is not None:
+        owner = (
+            get_user_model()
+            .objects.filter(email__iexact=email, is_active=True, memberships__team_id=sales_team.pk)
+            .order_by("pk")
+            .first()
+        )
+    if owner is None:
+        raise ValidationError({"owner_email": "No member of the lead's sales team has this email."})
+    return owner
+
+
+def require_actor(user, *, lead, actor) -> None:
+    """A touch is logged as the caller; as somebody else only by staff or a manager of the
+    lead's sales team (an integration acting for the team), and always as a member of that
+    team (`user` None: a trusted system path, e.g. an inbound source with no run-as user)."""
+    if actor is None or (user is not None and actor.pk == getattr(user, "pk", None)):
+        return
+    if user is not None and not (is_staff(user) or can_manage_lead(user, lead)):
+        raise PermissionDenied("You log touches as yourself.")
+    if not member_of_team(lead.sales_team_id, actor):
+        raise ValidationError(
+            {"user": "The touch's user must be a member of the lead's sales team."}
+        )
+
+
+def require_stage_change(user, lead, stage: str, *, creating: bool = False) -> None:
+    """Accepting and rejecting are sales' (members of the lead's sales team); the other
+    stages belong to either of the lead's teams, or to whoever creates the lead (its first
+    stage is part of creating it)."""
+    from leads.models import Stage
+
+    if stage in (Stage.REJECTED, Stage.SAL):
+        require(can_work_lead(user, lead), "Only sales accepts or rejects a lead.")
+    elif not creating:
+        require(can_edit_lead(user, lead), "Only the lead's teams move it.")
+
+
+def breach_rights(user, breach) -> dict:
+    """Who may do what with a breach: the breached user or a manager of the breached team
+    answers it (acknowledges, disputes); a manager of the other side of the agreement
+    resolves it; staff may do both."""
+    agreement = breach.obligation.agreement_version.agreement
+    other = agreement.marketing_team if breach.side == Side.SALES else agreement.sales_team
+    staff = is_staff(user)
+    roles = memberships_of(user)
+    breached_user = _authenticated(user) and breach.user_id == user.pk
+    answers = breach.team_id in roles and (breached_user or roles[breach.team_id] == MANAGER)
+    return {
+        "can_answer": staff or answers,
+        "can_resolve": staff or roles.get(other.pk) == MANAGER,
+        "other_team": other,
+    }
+
+
+# Memberships --------------------------------------------------------------------------------
+
+
+def require_team_manager(user, team) -> None:
+    if not (is_staff(user) or is_manager(user, team)):
+        raise PermissionDenied("Only a manager of this team changes its members.")
