@@ -2,7 +2,7 @@
 
 pip-audit needs its advisory service. When that cannot be reached the check is skipped with
 a message, never failed for lack of network; a known vulnerability fails it. Pass pip-audit
-options after the script (e.g. `--ignore-vuln ID`, with the reason in docs/hardening.md)."""
+options after the script (e.g. `--ignore-vuln ID`, with the reason in docs/security.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Auth hardening: login lockout glue (django-axes), the password-reset rate limit, the
 API's `Cache-Control: no-store`, and who may read the API schema and docs (the views
-are in slahub/api_docs.py; docs/hardening.md)."""
+are in slahub/api_docs.py; docs/security.md)."""
 
 from __future__ import annotations
 

@@ -142,7 +142,7 @@ STORAGES = {
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
 
-# Security (production defaults; docs/hardening.md) ---------------------------------------
+# Security (production defaults; docs/security.md) ---------------------------------------
 # Trust X-Forwarded-Proto only behind a proxy that sets it (else anyone could claim HTTPS).
 BEHIND_HTTPS_PROXY = env.bool("BEHIND_HTTPS_PROXY", default=False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_HTTPS_PROXY else None

@@ -1,4 +1,4 @@
-"""Auth hardening (docs/hardening.md): login lockout, the password-reset limit, the CSP and
+"""Auth hardening (docs/security.md): login lockout, the password-reset limit, the CSP and
 no inline script, HSTS and the proxy header under their flag, the API's no-store, the
 schema and docs behind login, and `check --deploy` clean in production settings."""
 

@@ -98,7 +98,7 @@ def test_throttling_is_on_by_default(settings):
 
 
 def test_schema_and_offline_docs(sla, as_user):
-    client = as_user(sla.rep)  # behind login (docs/hardening.md): a token or a session
+    client = as_user(sla.rep)  # behind login (docs/security.md): a token or a session
     schema = client.get("/api/schema/?format=json")
     assert schema.status_code == 200
     paths = schema.json()["paths"]

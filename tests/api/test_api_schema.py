@@ -47,7 +47,7 @@ def api_schema(sla, push_lead, require_postgres, settings, staff_headers):
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
-        # The schema is behind login (docs/hardening.md): fetched with the staff token.
+        # The schema is behind login (docs/security.md): fetched with the staff token.
         yield schemathesis.openapi.from_wsgi(
             "/api/schema/?format=json", application, headers=staff_headers
         )
