@@ -303,6 +303,14 @@ class ImportInSerializer(serializers.Serializer):
     marketing_team = serializers.PrimaryKeyRelatedField(
         queryset=Team.objects.filter(side=Side.MARKETING), required=False, allow_null=True
     )
+    backfill_reason = serializers.CharField(
+        max_length=300,
+        required=False,
+        allow_blank=True,
+        help_text="Staff only: why rows with times further back than the backfill window "
+        "(SLAHUB_BACKFILL_DAYS) are imported, e.g. onboarding last quarter's leads; kept with "
+        "each such event.",
+    )
 
     def validate(self, attrs: dict) -> dict:
         upload = attrs.pop("file", None)
@@ -396,6 +404,7 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             sales_team=data.get("sales_team"),
             marketing_team=data.get("marketing_team"),
             now=timezone.now(),
+            backfill_reason=data.get("backfill_reason", ""),
         )
         from integrations.tasks import run_import
         from slahub.queueing import enqueue_after_commit

@@ -202,6 +202,11 @@ class Import(models.Model):
     marketing_team = models.ForeignKey(
         "agreements.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    backfill_reason = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Staff only: why rows older than the backfill window may be imported.",
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)

@@ -30,6 +30,7 @@ from integrations.models import (
     WebhookSubscription,
     new_secret,
 )
+from leads import bounds
 from leads import events as lead_events
 from leads import services as lead_services
 from leads.models import Activity, Lead, Stage
@@ -451,6 +452,7 @@ def import_create(
     sales_team: Team | None,
     marketing_team: Team | None,
     now: datetime,
+    backfill_reason: str = "",
 ) -> Import:
     from integrations import csv_mapping
 
@@ -471,6 +473,7 @@ def import_create(
         sales_team=sales_team,
         marketing_team=marketing_team,
         total_rows=csv_mapping.count_rows(content),
+        backfill_reason=(backfill_reason or "").strip()[:300],
         created_at=now,
     )
     record.full_clean()
@@ -560,7 +563,9 @@ def import_run_chunk(
     done_here = 0
     finished = False
 
-    with batch():  # terms and calendars looked up once per chunk
+    # Terms and calendars looked up once per chunk; rows older than the backfill window pass
+    # only when a staff uploader gave the reason (recorded with each such event).
+    with batch(), bounds.backfill(record.backfill_reason, by=record.user):
         while done_here < max_rows and time.monotonic() - started < max_seconds:
             group = list(itertools.islice(remaining, min(PROGRESS_EVERY, max_rows - done_here)))
             if not group:

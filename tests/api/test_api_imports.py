@@ -3,6 +3,8 @@ where bad rows never stop good ones and nothing is half-written."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -144,3 +146,33 @@ def test_a_file_that_is_not_a_csv_is_refused(sla, frozen, as_user):
     wide = _upload(client, huge_cell, preset="hubspot", sales_team=sla.sales.pk)
     assert wide.status_code == 400
     assert list(wide.json()["fields"]) == ["file"]
+
+
+def test_old_rows_need_a_staff_uploaders_backfill_reason(sla, frozen, as_user):
+    from leads.models import Backfill
+    from tests.factories import make_user
+
+    staff = make_user("ops", is_staff=True)
+    # Handed off 30 days before now (25 Nov 2026 10:00 Berlin): beyond the 7-day window.
+    csv = (
+        "Id,Name,Handed off\n"
+        "old-1,Ada Lovelace,2026-10-26T09:00:00+01:00\n"
+        "new-1,Grace Hopper,2026-11-24T09:00:00+01:00\n"
+    )
+    mapping = {"external_id": "Id", "name": "Name", "handed_off_at": "Handed off"}
+    fields = {"preset": "custom", "mapping": json.dumps(mapping), "sales_team": sla.sales.pk}
+
+    refused = _upload(as_user(staff), csv, **fields).json()
+    run_import.apply(args=[refused["id"]])
+    done = Import.objects.get(pk=refused["id"])
+    assert (done.created_count, done.error_count) == (1, 1)  # only the recent row
+    assert not Lead.objects.filter(external_id="old-1").exists()
+
+    backfilled = _upload(
+        as_user(staff), csv, backfill_reason="Onboarding October's leads", **fields
+    ).json()
+    run_import.apply(args=[backfilled["id"]])
+    done = Import.objects.get(pk=backfilled["id"])
+    assert (done.created_count, done.unchanged_count, done.error_count) == (1, 1, 0)
+    old = Lead.objects.get(external_id="old-1")
+    assert Backfill.objects.filter(lead=old, reason="Onboarding October's leads").exists()
