@@ -119,3 +119,87 @@ def clock_context(obligation: Obligation, tz: ZoneInfo, *, now: datetime) -> dic
         context["progress_label"] = spec.progress_label
         context["progress"] = spec.progress(obligation) if spec.progress else ""
     return context
+
+
+# Snapshots: the facts an email states, taken when the event is found -------------------
+#
+# The checks store these as `Alert.facts` (JSON) and render nothing; the deliverer renders
+# the email from them (`render_facts`), with the recipient's name and time zone. Times are
+# stored as ISO strings (UTC) and shown in the recipient's zone at rendering.
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def _at(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def clock_facts(obligation: Obligation, *, now: datetime, promise: str | None = None) -> dict:
+    """What an email about one clock (lead or period) states, independent of the recipient."""
+    lead = obligation.lead
+    facts = {
+        "clock": clock_name(obligation),
+        "promise": promise if promise is not None else commitment_sentence(obligation.commitment),
+        "team": str(obligation.team),
+        "responsible": person(obligation.user),
+        "starts_at": _iso(obligation.starts_at),
+        "due_at": _iso(obligation.due_at),
+        "now": _iso(now),
+        "lead": None,
+    }
+    if lead is not None:
+        facts["lead"] = {
+            "id": lead.pk,
+            "label": lead_label(lead),
+            "email": lead.email,
+            "title": lead.title,
+        }
+    else:
+        commitment = obligation.commitment
+        spec = KINDS[commitment.kind]
+        facts.update(
+            period=commitment.period,
+            target=obligation.target,
+            actual=obligation.actual,
+            sample=obligation.sample,
+            unit=f"{commitment.stage.upper()}s" if commitment.stage else "leads",
+            min_acceptance_pct=commitment.min_acceptance_pct,
+            is_volume=spec.paced,
+            progress_label=spec.progress_label,
+            progress=spec.progress(obligation) if spec.progress else "",
+        )
+    return facts
+
+
+def breach_facts(breach, *, now: datetime, promise: str | None = None) -> dict:
+    facts = clock_facts(breach.obligation, now=now, promise=promise)
+    facts.update(
+        breach_id=breach.pk,
+        detected_at=_iso(breach.detected_at),
+        overdue=short_duration(breach.detected_at - breach.due_at),
+        responsible=person(breach.user),
+    )
+    return facts
+
+
+def render_facts(event: str, facts: dict, user, tz: ZoneInfo) -> Rendered:
+    """Render one snapshot for one recipient (see `clock_facts`)."""
+    context = {
+        **facts,
+        "recipient": user,
+        "recipient_name": person(user),
+        "timezone": str(tz),
+        "starts_at": local(_at(facts.get("starts_at")), tz),
+        "due_at": local(_at(facts.get("due_at")), tz),
+        "now": local(_at(facts.get("now")), tz),
+    }
+    lead = facts.get("lead")
+    if lead:
+        context["lead_label"] = lead["label"]
+        context["lead_url"] = absolute("lead-detail", lead["id"])
+    if facts.get("breach_id"):
+        context["breach_url"] = absolute("breach-detail", facts["breach_id"])
+        context["detected_at"] = local(_at(facts.get("detected_at")), tz)
+    return render(event, context)

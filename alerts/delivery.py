@@ -18,15 +18,18 @@ recognisable. Everything else is exactly once.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import F, Q
 
+from alerts import selectors
 from alerts.models import Alert
 
 log = logging.getLogger("slahub.alerts")
@@ -78,8 +81,33 @@ def claim(*, now: datetime, limit: int) -> tuple[str, list[Alert]]:
             attempts=F("attempts") + 1,
         )
     return token, list(
-        Alert.objects.filter(claim_token=token, status=Status.SENDING).order_by("id")
+        Alert.objects.filter(claim_token=token, status=Status.SENDING)
+        .select_related("recipient")
+        .order_by("id")
     )
+
+
+def render_claimed(alerts: list[Alert]) -> list[Alert]:
+    """Render the claimed rows stored as a snapshot (the checks render nothing), in the
+    recipient's zone, and store subject and bodies with one UPDATE; outside any
+    transaction. Returns the rows that could not be rendered (sent back with the error)."""
+    todo = [alert for alert in alerts if alert.needs_rendering]
+    if not todo:
+        return []
+    zones = selectors.timezones_for({alert.recipient_id for alert in todo})
+    rendered, broken = [], []
+    for alert in todo:
+        try:
+            alert.render_from_facts(ZoneInfo(zones[alert.recipient_id]))
+        except Exception as exc:  # noqa: BLE001 - one bad snapshot must not stop the batch
+            log.exception("alert %s could not be rendered", alert.pk)
+            alert.render_error = exc
+            broken.append(alert)
+        else:
+            rendered.append(alert)
+    if rendered:
+        Alert.objects.bulk_update(rendered, ["subject", "body_text", "body_html"])
+    return broken
 
 
 def message_for(alert: Alert, connection=None) -> EmailMultiAlternatives:
@@ -96,22 +124,35 @@ def message_for(alert: Alert, connection=None) -> EmailMultiAlternatives:
     return message
 
 
-def _mark_sent(alert: Alert, token: str, *, now: datetime) -> None:
-    Alert.objects.filter(pk=alert.pk, claim_token=token, status=Status.SENDING).update(
-        status=Status.SENT, sent_at=now, lease_until=None, last_error=""
-    )
+def _mark_sent(alerts: list[Alert], token: str, *, now: datetime) -> None:
+    """One conditional UPDATE for every accepted row of this claim."""
+    if alerts:
+        Alert.objects.filter(
+            pk__in=[a.pk for a in alerts], claim_token=token, status=Status.SENDING
+        ).update(status=Status.SENT, sent_at=now, lease_until=None, last_error="")
 
 
-def _mark_failed(alert: Alert, token: str, error: Exception, *, now: datetime) -> bool:
-    """Back to pending with backoff, or failed for good; returns whether it will retry."""
-    retry = alert.attempts < settings.ALERTS_MAX_ATTEMPTS
-    Alert.objects.filter(pk=alert.pk, claim_token=token, status=Status.SENDING).update(
-        status=Status.PENDING if retry else Status.FAILED,
-        next_attempt_at=now + backoff(alert.attempts),
-        lease_until=None,
-        last_error=f"{type(error).__name__}: {error}"[:2000],
-    )
-    return retry
+def _mark_failed(failures: list[tuple[Alert, Exception]], token: str, *, now: datetime):
+    """Back to pending with backoff, or failed for good; one UPDATE per (attempts, error).
+    Returns (retrying, given up)."""
+    groups: dict[tuple[int, str], list[int]] = {}
+    for alert, error in failures:
+        message = f"{type(error).__name__}: {error}"[:2000]
+        groups.setdefault((alert.attempts, message), []).append(alert.pk)
+    retrying = failed = 0
+    for (attempts, message), pks in groups.items():
+        retry = attempts < settings.ALERTS_MAX_ATTEMPTS
+        Alert.objects.filter(pk__in=pks, claim_token=token, status=Status.SENDING).update(
+            status=Status.PENDING if retry else Status.FAILED,
+            next_attempt_at=now + backoff(attempts),
+            lease_until=None,
+            last_error=message,
+        )
+        if retry:
+            retrying += len(pks)
+        else:
+            failed += len(pks)
+    return retrying, failed
 
 
 def _close_quietly(connection) -> None:
@@ -128,38 +169,97 @@ def retry_now(alert_ids: list[int], *, now: datetime) -> int:
     ).update(status=Status.PENDING, next_attempt_at=now)
 
 
-def deliver_batch(*, now: datetime, limit: int | None = None) -> DeliveryResult:
-    """Claim one batch and send it; see the module docstring."""
+class _Connection:
+    """One email backend connection, opened on first use and kept open across messages
+    and batches (`send_messages` on an open connection does not close it)."""
+
+    def __init__(self) -> None:
+        self.backend = get_connection(fail_silently=False)
+        self.is_open = False
+
+    def send(self, message: EmailMultiAlternatives) -> None:
+        if not self.is_open:
+            self.backend.open()
+            self.is_open = True
+        message.connection = self.backend
+        self.backend.send_messages([message])
+
+    def reset(self) -> None:
+        if self.is_open:
+            _close_quietly(self.backend)
+        self.is_open = False
+
+
+def deliver_batch(*, now: datetime, limit: int | None = None, connection=None) -> DeliveryResult:
+    """Claim one batch, render it, send it over one connection and mark it in bulk; see the
+    module docstring. `connection`: a `_Connection` shared by the batches of one run."""
     result = DeliveryResult()
     token, alerts = claim(now=now, limit=limit or settings.ALERTS_BATCH_SIZE)
     if not alerts:
         return result
-    connection = get_connection(fail_silently=False)
-    for alert in alerts:
-        try:
-            connection.send_messages([message_for(alert, connection)])
-        except Exception as exc:  # noqa: BLE001 - any failure is retried with backoff
-            log.warning("alert %s to %s not sent: %s", alert.pk, alert.to_email, exc)
-            if _mark_failed(alert, token, exc, now=now):
-                result.retrying += 1
-            else:
-                result.failed += 1
-            _close_quietly(connection)  # the next row opens a fresh connection
-        else:
-            _mark_sent(alert, token, now=now)
+    own = connection is None
+    connection = connection or _Connection()
+    failures = [(alert, alert.render_error) for alert in render_claimed(alerts)]
+    broken = {alert.pk for alert, _ in failures}
+    accepted: list[Alert] = []
+    marked_first = False
+    try:
+        for index, alert in enumerate(alerts):
+            if alert.pk in broken:
+                continue
+            try:
+                connection.send(message_for(alert))
+            except Exception as exc:  # noqa: BLE001 - any failure is retried with backoff
+                log.warning("alert %s to %s not sent: %s", alert.pk, alert.to_email, exc)
+                could_connect = connection.is_open
+                connection.reset()  # the next row opens a fresh connection
+                if not could_connect:
+                    # The server cannot be reached: the rest of the batch waits with this row.
+                    rest = [a for a in alerts[index:] if a.pk not in broken]
+                    failures.extend((a, exc) for a in rest)
+                    break
+                failures.append((alert, exc))
+                continue
+            accepted.append(alert)
             result.sent += 1
-    _close_quietly(connection)
+            if not marked_first:
+                # The first accepted row is marked at once, the rest once the batch is sent.
+                _mark_sent(accepted, token, now=now)
+                accepted, marked_first = [], True
+    finally:
+        _mark_sent(accepted, token, now=now)
+        retrying, failed = _mark_failed(failures, token, now=now)
+        result.retrying += retrying
+        result.failed += failed
+        if own:
+            connection.reset()
     return result
 
 
-def deliver_pending(*, now: datetime, limit: int | None = None, max_batches: int = 50):
-    """Deliver batches until nothing is due at `now` (or `max_batches` were sent)."""
+def deliver_pending(
+    *,
+    now: datetime,
+    limit: int | None = None,
+    max_batches: int | None = None,
+    budget_seconds: float | None = None,
+) -> DeliveryResult:
+    """Drain the queue: deliver batches until nothing is due at `now`, `max_batches` were
+    claimed, or `budget_seconds` (settings.ALERTS_DELIVERY_BUDGET_SECONDS) have passed;
+    all batches of a run share one connection to the email server."""
+    budget = settings.ALERTS_DELIVERY_BUDGET_SECONDS if budget_seconds is None else budget_seconds
+    deadline = time.monotonic() + budget
     total = DeliveryResult()
-    for _ in range(max_batches):
-        batch = deliver_batch(now=now, limit=limit)
-        total.sent += batch.sent
-        total.retrying += batch.retrying
-        total.failed += batch.failed
-        if not (batch.sent or batch.retrying or batch.failed):
-            break
+    connection = _Connection()
+    try:
+        batches = 0
+        while max_batches is None or batches < max_batches:
+            batch = deliver_batch(now=now, limit=limit, connection=connection)
+            batches += 1
+            total.sent += batch.sent
+            total.retrying += batch.retrying
+            total.failed += batch.failed
+            if not (batch.sent or batch.retrying or batch.failed) or time.monotonic() > deadline:
+                break
+    finally:
+        connection.reset()
     return total

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.query_utils import DeferredAttribute
 
 from agreements.models import validate_timezone
 
@@ -73,6 +74,31 @@ class NotificationSettings(models.Model):
         return f"{self.user}: digest at {self.digest_hour:02d}:00 {self.timezone or '(team)'}"
 
 
+class _RenderedOnRead(DeferredAttribute):
+    """Reading `subject` / `body_text` / `body_html` of a stored alert whose email is not
+    rendered yet (the checks store a snapshot, `facts`) renders it from the snapshot, for the
+    recipient, in memory: the admin and the digest read what the email says. The deliverer
+    renders and stores it before sending (`alerts.delivery`)."""
+
+    def __get__(self, instance, cls=None):
+        value = super().__get__(instance, cls)
+        if instance is None or value or not instance.__dict__.get("_render_on_read"):
+            return value
+        instance.render_from_facts()
+        return instance.__dict__[self.field.attname]
+
+    def __set__(self, instance, value):  # a data descriptor, so that __get__ always runs
+        instance.__dict__[self.field.attname] = value
+
+
+class RenderedCharField(models.CharField):
+    descriptor_class = _RenderedOnRead
+
+
+class RenderedTextField(models.TextField):
+    descriptor_class = _RenderedOnRead
+
+
 class Alert(models.Model):
     """One email to one recipient about one event: the outbox row.
 
@@ -95,9 +121,12 @@ class Alert(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alerts"
     )
     to_email = models.EmailField()
-    subject = models.CharField(max_length=255)
-    body_text = models.TextField()
-    body_html = models.TextField(blank=True)
+    subject = RenderedCharField(max_length=255, blank=True)
+    body_text = RenderedTextField(blank=True)
+    body_html = RenderedTextField(blank=True)
+    # What the email states, as found by the check (alerts.content.clock_facts); rendered
+    # into subject/body_text/body_html at delivery. Empty for alerts rendered when queued.
+    facts = models.JSONField(default=dict, blank=True)
     breach = models.ForeignKey(
         "leads.Breach", on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts"
     )
@@ -137,6 +166,34 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to_email} ({self.status})"
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance.__dict__["_render_on_read"] = True
+        return instance
+
+    @property
+    def needs_rendering(self) -> bool:
+        """A snapshot not rendered yet (read without triggering the rendering)."""
+        return bool(self.__dict__.get("facts")) and not self.__dict__.get("body_text")
+
+    def render_from_facts(self, tz=None) -> bool:
+        """Render the email from `facts` for the recipient into the three fields (in memory);
+        returns whether it did. `tz`: the recipient's zone if known (else looked up)."""
+        if not self.needs_rendering:
+            return False
+        from zoneinfo import ZoneInfo
+
+        from alerts import content, selectors
+
+        if tz is None:
+            tz = ZoneInfo(selectors.timezones_for([self.recipient_id])[self.recipient_id])
+        rendered = content.render_facts(self.event, self.facts, self.recipient, tz)
+        self.__dict__.update(
+            subject=rendered.subject, body_text=rendered.text, body_html=rendered.html
+        )
+        return True
 
     @property
     def message_id(self) -> str:

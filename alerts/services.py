@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from agreements import businesstime
 from agreements.calendars import clock_calendar
 from agreements.models import Commitment
-from agreements.wording import duration_words
+from agreements.wording import commitment_sentence, duration_words
 from alerts import content, selectors
 from alerts.models import Alert, Event, Mode, NotificationPreference, NotificationSettings
 from leads.models import Breach, Obligation
@@ -71,28 +71,36 @@ class Notice:
     event: str
     key: str
     user_ids: list[int]
-    build: Builder
+    build: Builder | None = None  # render now (tests, ad-hoc alerts); else `facts`
     breach_id: int | None = None
     obligation_id: int | None = None
+    facts: dict | None = None  # the snapshot rendered at delivery (alerts.content)
 
 
 def queue(notices: Iterable[Notice], *, now: datetime) -> int:
     """Write one outbox row per notice and recipient who wants it: pending (send now) or
-    held (for the digest). A few queries for the whole batch, whatever its size."""
+    held (for the digest). A few queries for the whole batch, whatever its size.
+
+    A notice with `facts` is stored as that snapshot with empty bodies: the deliverer renders
+    it (`alerts.delivery`), outside the check's transaction. A notice with `build` is
+    rendered here (kept for ad-hoc alerts and tests)."""
     notices = list(notices)
     user_ids = {pk for notice in notices for pk in notice.user_ids}
     if not user_ids:
         return 0
     users = {user.pk: user for user in selectors.reachable_users(user_ids)}
     modes = selectors.modes_for(users, {notice.event for notice in notices})
-    zones = selectors.timezones_for(users)
+    zones = selectors.timezones_for(users) if any(n.build for n in notices) else {}
     rows = []
     for notice in notices:
         for pk in dict.fromkeys(notice.user_ids):
             user = users.get(pk)
             if user is None or modes[(pk, notice.event)] == Mode.OFF:
                 continue
-            rendered = notice.build(user, ZoneInfo(zones[pk]))
+            if notice.build is not None:
+                rendered = notice.build(user, ZoneInfo(zones[pk]))
+            else:
+                rendered = content.Rendered("", "", "")
             held = modes[(pk, notice.event)] == Mode.DIGEST
             rows.append(
                 Alert(
@@ -103,6 +111,7 @@ def queue(notices: Iterable[Notice], *, now: datetime) -> int:
                     subject=rendered.subject,
                     body_text=rendered.text,
                     body_html=rendered.html,
+                    facts=notice.facts or {},
                     breach_id=notice.breach_id,
                     obligation_id=notice.obligation_id,
                     status=Alert.Status.HELD if held else Alert.Status.PENDING,
@@ -114,12 +123,17 @@ def queue(notices: Iterable[Notice], *, now: datetime) -> int:
     return len(rows)
 
 
-def _base_context(user: AbstractBaseUser, tz: ZoneInfo, obligation: Obligation, now: datetime):
-    return {
-        "recipient": user,
-        "recipient_name": content.person(user),
-        **content.clock_context(obligation, tz, now=now),
-    }
+class _Promises:
+    """The promise sentence of each commitment, worded once per batch."""
+
+    def __init__(self) -> None:
+        self.cache: dict[int, str] = {}
+
+    def __call__(self, obligation: Obligation) -> str:
+        pk = obligation.commitment_id
+        if pk not in self.cache:
+            self.cache[pk] = commitment_sentence(obligation.commitment)
+        return self.cache[pk]
 
 
 def _with_related(model, pks: list[int]):
@@ -141,38 +155,21 @@ def warnings_detected(obligations: list[Obligation], *, now: datetime) -> int:
     unowned_teams = [o.team_id for o in obligations if o.user_id is None]
     managers = selectors.managers_by_team(unowned_teams) if unowned_teams else {}
     notices = []
+    promises = _Promises()
     for obligation in obligations:
-
-        def build(user, tz, obligation=obligation):
-            context = _base_context(user, tz, obligation, now)
-            context["left"] = content.short_duration(obligation.due_at - now)
-            return content.render(Event.WARNING, context)
-
+        facts = content.clock_facts(obligation, now=now, promise=promises(obligation))
+        facts["left"] = content.short_duration(obligation.due_at - now)
         recipients = [obligation.user_id] if obligation.user_id else managers[obligation.team_id]
         notices.append(
             Notice(
                 Event.WARNING,
                 f"warning:{obligation.pk}",
                 recipients,
-                build,
                 obligation_id=obligation.pk,
+                facts=facts,
             )
         )
     return queue(notices, now=now)
-
-
-def _breach_context(user, tz, breach: Breach, now: datetime) -> dict:
-    context = _base_context(user, tz, breach.obligation, now)
-    context.update(
-        {
-            "breach": breach,
-            "breach_url": content.absolute("breach-detail", breach.pk),
-            "overdue": content.short_duration(breach.detected_at - breach.due_at),
-            "detected_at": content.local(breach.detected_at, tz),
-            "responsible": content.person(breach.user),
-        }
-    )
-    return context
 
 
 def breaches_detected(breaches: list[Breach], *, now: datetime) -> int:
@@ -190,6 +187,7 @@ def breaches_detected(breaches: list[Breach], *, now: datetime) -> int:
     ]
     managers = selectors.managers_by_team([b.team_id for b in breaches] + agreement_teams)
     notices = []
+    promises = _Promises()
     for breach in breaches:
         agreement = breach.obligation.commitment.version.agreement
         if breach.kind in Commitment.PERIOD_KINDS:
@@ -199,17 +197,14 @@ def breaches_detected(breaches: list[Breach], *, now: datetime) -> int:
             event = Event.BREACH
             users = ([breach.user_id] if breach.user_id else []) + managers[breach.team_id]
 
-        def build(user, tz, breach=breach, event=event):
-            return content.render(event, _breach_context(user, tz, breach, now))
-
         notices.append(
             Notice(
                 event,
                 f"breach:{breach.pk}",
                 users,
-                build,
                 breach_id=breach.pk,
                 obligation_id=breach.obligation_id,
+                facts=content.breach_facts(breach, now=now, promise=promises(breach.obligation)),
             )
         )
     return queue(notices, now=now)
@@ -221,12 +216,13 @@ def quota_at_risk_detected(obligation: Obligation, *, now: datetime) -> int:
     agreement = obligation.commitment.version.agreement
     managers = selectors.managers_by_team([agreement.marketing_team_id, agreement.sales_team_id])
 
-    def build(user, tz):
-        return content.render(Event.QUOTA_AT_RISK, _base_context(user, tz, obligation, now))
-
     users = managers[agreement.marketing_team_id] + managers[agreement.sales_team_id]
     notice = Notice(
-        Event.QUOTA_AT_RISK, f"quota_at_risk:{obligation.pk}", users, build, None, obligation.pk
+        Event.QUOTA_AT_RISK,
+        f"quota_at_risk:{obligation.pk}",
+        users,
+        obligation_id=obligation.pk,
+        facts=content.clock_facts(obligation, now=now),
     )
     return queue([notice], now=now)
 
@@ -289,22 +285,19 @@ def _queue_escalations(
         [t for a in agreements for t in (a.marketing_team_id, a.sales_team_id)]
     )
     notices = []
+    promises = _Promises()
     for breach, agreement in zip(breaches, agreements, strict=True):
-
-        def build(user, tz, breach=breach):
-            context = _breach_context(user, tz, breach, now)
-            context["waited"] = waited
-            return content.render(Event.ESCALATION, context)
-
+        facts = content.breach_facts(breach, now=now, promise=promises(breach.obligation))
+        facts["waited"] = waited
         users = managers[agreement.marketing_team_id] + managers[agreement.sales_team_id]
         notices.append(
             Notice(
                 Event.ESCALATION,
                 f"escalation:{breach.pk}",
                 users,
-                build,
                 breach_id=breach.pk,
                 obligation_id=breach.obligation_id,
+                facts=facts,
             )
         )
     return queue(notices, now=now)
@@ -332,6 +325,11 @@ def _digest_for(user, tz: ZoneInfo, key: str, *, now: datetime) -> Alert:
     due = list(selectors.obligations_due_between(user, *today)[: DIGEST_LIST_LIMIT + 1])
     breached = list(selectors.breaches_due_between(user, *yesterday)[: DIGEST_LIST_LIMIT + 1])
     held = list(selectors.held_alerts(user).select_for_update())
+    for alert in held:
+        alert.recipient = user
+    rendered_now = [alert for alert in held if alert.render_from_facts(tz)]
+    if rendered_now:  # held alerts are rendered here, the digest lists their subjects
+        Alert.objects.bulk_update(rendered_now, ["subject", "body_text", "body_html"])
     context = {
         "recipient": user,
         "recipient_name": content.person(user),

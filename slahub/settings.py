@@ -249,8 +249,11 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CHECK_INTERVAL_SECONDS = env.int("SLAHUB_CHECK_INTERVAL", default=60)
 SLAHUB_BACKFILL_DAYS = env.int("SLAHUB_BACKFILL_DAYS", default=7)  # leads/bounds.py
+# The deadline scan and alert delivery run this often (seconds): a breach is recorded at most
+# this long after its due time, and its email handed to SMTP one delivery run later.
+SCAN_INTERVAL_SECONDS = env.int("SLAHUB_SCAN_INTERVAL", default=10)
 CELERY_BEAT_SCHEDULE = {
-    "deadline-scan": {"task": "leads.tasks.deadline_scan", "schedule": CHECK_INTERVAL_SECONDS},
+    "deadline-scan": {"task": "leads.tasks.deadline_scan", "schedule": SCAN_INTERVAL_SECONDS},
     "quota-evaluation": {
         "task": "leads.tasks.quota_evaluation",
         "schedule": CHECK_INTERVAL_SECONDS,
@@ -261,7 +264,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": CHECK_INTERVAL_SECONDS,
     },
     # Alerts (alerts/tasks.py)
-    "alerts-deliver": {"task": "alerts.tasks.deliver_alerts", "schedule": 30},
+    "alerts-deliver": {"task": "alerts.tasks.deliver_alerts", "schedule": SCAN_INTERVAL_SECONDS},
     "alerts-escalate": {"task": "alerts.tasks.escalate_breaches", "schedule": 5 * 60},
     "alerts-digest": {"task": "alerts.tasks.send_digests", "schedule": 15 * 60},
     # Webhooks (integrations/tasks.py)
@@ -279,6 +282,9 @@ ALERTS_LEASE_SECONDS = env.int("ALERTS_LEASE_SECONDS", default=600)
 ALERTS_RETRY_BASE_SECONDS = env.int("ALERTS_RETRY_BASE_SECONDS", default=30)
 ALERTS_RETRY_MAX_SECONDS = env.int("ALERTS_RETRY_MAX_SECONDS", default=3600)
 ALERTS_MAX_ATTEMPTS = env.int("ALERTS_MAX_ATTEMPTS", default=25)
+# One delivery run drains the queue batch after batch for at most this long (seconds); far
+# below ALERTS_LEASE_SECONDS and the task time limits.
+ALERTS_DELIVERY_BUDGET_SECONDS = env.int("ALERTS_DELIVERY_BUDGET_SECONDS", default=60)
 # EMAIL_URL=filemail:// writes each email as a file here (a path in the URL wins).
 EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")
 
