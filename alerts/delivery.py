@@ -1,18 +1,26 @@
-"""Delivering the outbox: claim due rows, send each through Django's email backend, mark it.
+"""Delivering the outbox: claim due rows, render them, send them over one connection of
+Django's email backend, mark them in bulk.
 
 1. *Claim* (one short transaction): due rows — pending and past `next_attempt_at`, or
    `sending` with an expired lease (a deliverer died holding them) — are locked with
    SELECT … FOR UPDATE SKIP LOCKED and set to `sending` with this run's `claim_token`, a
    lease (`lease_until`) and `attempts + 1`. Two deliverers never claim the same row.
-2. *Send* (no transaction open, no lock held): one SMTP conversation per row.
-3. *Mark* (one autocommit UPDATE per row, right after the server accepted the message):
-   `sent`, or back to `pending` with exponential backoff and the error, or `failed` after
+2. *Render* (no transaction open): rows stored as a snapshot (`Alert.facts`, written by the
+   checks) are rendered for their recipient and stored with one UPDATE for the batch.
+3. *Send* (no transaction open, no lock held): over one SMTP connection for the whole run,
+   reopened after a failed message.
+4. *Mark*, keyed by the claim token: the first accepted row of a batch at once, the other
+   accepted rows with one UPDATE once the batch is sent; failures back to `pending` with
+   exponential backoff and the error (one UPDATE per attempts and error), or `failed` after
    settings.ALERTS_MAX_ATTEMPTS.
 
+`deliver_pending` repeats this until nothing is due or ALERTS_DELIVERY_BUDGET_SECONDS pass.
+
 The one at-least-once window: if the process dies after the SMTP server accepted a message
-and before step 3 committed (a few milliseconds), the lease expires and the row is sent
-again. Every copy carries the same Message-ID (`<alert-<id>@slahub>`), so a duplicate is
-recognisable. Everything else is exactly once.
+and before the UPDATE marking it committed — for the rows of a batch after its first, until
+the batch is sent — the lease expires and the row is sent again. Every copy carries the same
+Message-ID (`<alert-<id>@slahub>`), so a duplicate is recognisable. Everything else is
+exactly once.
 """
 
 from __future__ import annotations
