@@ -1,5 +1,5 @@
 """Delivering the outbox: claim due rows, render them, send them over one connection of
-Django's email backend, mark them in bulk.
+Django's email backend, mark each one sent as soon as the server accepted it.
 
 1. *Claim* (one short transaction): due rows — pending and past `next_attempt_at`, or
    `sending` with an expired lease (a deliverer died holding them) — are locked with
@@ -9,18 +9,17 @@ Django's email backend, mark them in bulk.
    checks) are rendered for their recipient and stored with one UPDATE for the batch.
 3. *Send* (no transaction open, no lock held): over one SMTP connection for the whole run,
    reopened after a failed message.
-4. *Mark*, keyed by the claim token: the first accepted row of a batch at once, the other
-   accepted rows with one UPDATE once the batch is sent; failures back to `pending` with
-   exponential backoff and the error (one UPDATE per attempts and error), or `failed` after
-   settings.ALERTS_MAX_ATTEMPTS.
+4. *Mark*, keyed by the claim token: each accepted row at once (one conditional UPDATE,
+   so a crash re-sends at most the one message in flight — the SMTP round trip costs far
+   more than the UPDATE); failures back to `pending` with exponential backoff and the error
+   (one UPDATE per attempts and error), or `failed` after settings.ALERTS_MAX_ATTEMPTS.
 
 `deliver_pending` repeats this until nothing is due or ALERTS_DELIVERY_BUDGET_SECONDS pass.
 
 The one at-least-once window: if the process dies after the SMTP server accepted a message
-and before the UPDATE marking it committed — for the rows of a batch after its first, until
-the batch is sent — the lease expires and the row is sent again. Every copy carries the same
-Message-ID (`<alert-<id>@slahub>`), so a duplicate is recognisable. Everything else is
-exactly once.
+and before the UPDATE marking it committed, the lease expires and that row is sent again.
+Every copy carries the same Message-ID (`<alert-<id>@slahub>`), so a duplicate is
+recognisable. Everything else is exactly once.
 """
 
 from __future__ import annotations
@@ -199,7 +198,7 @@ class _Connection:
 
 
 def deliver_batch(*, now: datetime, limit: int | None = None, connection=None) -> DeliveryResult:
-    """Claim one batch, render it, send it over one connection and mark it in bulk; see the
+    """Claim one batch, render it, send it over one connection and mark each sent; see the
     module docstring. `connection`: a `_Connection` shared by the batches of one run."""
     result = DeliveryResult()
     token, alerts = claim(now=now, limit=limit or settings.ALERTS_BATCH_SIZE)
@@ -209,8 +208,6 @@ def deliver_batch(*, now: datetime, limit: int | None = None, connection=None) -
     connection = connection or _Connection()
     failures = [(alert, alert.render_error) for alert in render_claimed(alerts)]
     broken = {alert.pk for alert, _ in failures}
-    accepted: list[Alert] = []
-    marked_first = False
     try:
         for index, alert in enumerate(alerts):
             if alert.pk in broken:
@@ -228,14 +225,9 @@ def deliver_batch(*, now: datetime, limit: int | None = None, connection=None) -
                     break
                 failures.append((alert, exc))
                 continue
-            accepted.append(alert)
+            _mark_sent([alert], token, now=now)
             result.sent += 1
-            if not marked_first:
-                # The first accepted row is marked at once, the rest once the batch is sent.
-                _mark_sent(accepted, token, now=now)
-                accepted, marked_first = [], True
     finally:
-        _mark_sent(accepted, token, now=now)
         retrying, failed = _mark_failed(failures, token, now=now)
         result.retrying += retrying
         result.failed += failed
