@@ -224,11 +224,46 @@ def can_edit_calendar(user, calendar) -> bool:
 # Rejection reasons --------------------------------------------------------------------------
 
 
+def reason_team_ids(user) -> set[int]:
+    """The sales teams whose rejection reasons `user` keeps: those he manages."""
+    return set(
+        Membership.objects.filter(user=user, role=MANAGER, team__side=Side.SALES).values_list(
+            "team_id", flat=True
+        )
+    )
+
+
 def can_edit_rejection_reasons(user) -> bool:
-    """The reasons list is one for the install: staff and sales managers keep it."""
+    """Staff keep the list for every sales team; a sales manager keeps his team's."""
+    return is_staff(user) or bool(reason_team_ids(user))
+
+
+def can_change_rejection_reason(user, reason) -> bool:
+    """A team's reason: staff or a manager of that team; a reason for every team: staff."""
     if is_staff(user):
         return True
-    return Membership.objects.filter(user=user, role=MANAGER, team__side=Side.SALES).exists()
+    return reason.team_id is not None and reason.team_id in reason_team_ids(user)
+
+
+def rejection_reasons_visible_to(user):
+    """The reasons of the user's own sales teams and those for every team; staff: all."""
+    from agreements.models import RejectionReason
+
+    if is_staff(user):
+        return RejectionReason.objects.select_related("team")
+    own = Membership.objects.filter(user=user, team__side=Side.SALES).values("team_id")
+    return RejectionReason.objects.filter(Q(team__isnull=True) | Q(team_id__in=own)).select_related(
+        "team"
+    )
+
+
+def rejection_reasons_for(team_ids):
+    """The active reasons a lead of these sales teams may be rejected with."""
+    from agreements.models import RejectionReason
+
+    return RejectionReason.objects.filter(
+        Q(team__isnull=True) | Q(team_id__in=list(team_ids)), is_active=True
+    )
 
 
 # Leads, clocks, breaches --------------------------------------------------------------------

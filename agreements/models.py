@@ -431,15 +431,31 @@ class GoalCheckIn(models.Model):
 
 
 class RejectionReason(models.Model):
-    """A reason sales may give when rejecting a handed-off lead (the configured list)."""
+    """A reason sales may give when rejecting a handed-off lead: one sales team's list (kept
+    by its managers), or, without a team, one for every sales team (kept by staff)."""
 
-    code = models.SlugField(max_length=50, unique=True)
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="rejection_reasons",
+        limit_choices_to={"side": Side.SALES},
+        help_text="The sales team whose list this is; empty: every sales team's.",
+    )
+    code = models.SlugField(max_length=50)
     label = models.CharField(max_length=150)
     is_active = models.BooleanField(default=True)
     order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["order", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "code"], name="rejectionreason_team_code"),
+            models.UniqueConstraint(
+                fields=["code"], condition=Q(team__isnull=True), name="rejectionreason_code_global"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.label

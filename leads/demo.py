@@ -198,7 +198,8 @@ def build(*, now: datetime, days: int = 90, seed: int = 7, per_day: int = 8) -> 
         )
         users = _people(marketing, sales)
         RejectionReason.objects.bulk_create(
-            RejectionReason(code=c, label=label, order=i) for i, (c, label) in enumerate(REASONS)
+            RejectionReason(team=sales, code=c, label=label, order=i)
+            for i, (c, label) in enumerate(REASONS)
         )
         agreement = Agreement.objects.create(
             name="Demand Generation ↔ Inside Sales",

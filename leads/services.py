@@ -14,7 +14,7 @@ from django.db import transaction
 import audit
 from agreements import access
 from agreements.errors import PermissionDenied, ValidationError
-from agreements.models import Commitment, RejectionReason, Side, Team
+from agreements.models import Commitment, Side, Team
 from agreements.selectors import version_in_force
 from leads import bounds, clocks, events, rules
 from leads.models import (
@@ -347,12 +347,13 @@ def lead_accept(*, lead: Lead, now: datetime, user=None, at: datetime | None = N
     return lead
 
 
-def rejection_reason_label(reason: str) -> str:
-    """The configured reason for `reason` (code or label); free text when none is set up."""
+def rejection_reason_label(reason: str, *, team_id: int | None) -> str:
+    """The configured reason for `reason` (code or label) among those of the lead's sales
+    team and those for every team; free text when none is set up."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Give the reason for rejecting the lead."})
-    configured = RejectionReason.objects.filter(is_active=True)
+    configured = access.rejection_reasons_for([team_id] if team_id else [])
     if not configured.exists():
         return reason
     match = (
@@ -373,7 +374,7 @@ def lead_reject(
     _require_handed_off(lead)
     at = at or now
     bounds.check_event_time(lead, at, now=now, user=user, field="at")
-    lead.rejection_reason = rejection_reason_label(reason)
+    lead.rejection_reason = rejection_reason_label(reason, team_id=lead.sales_team_id)
     lead.rejected_at = at
     _record_stage(lead, Stage.REJECTED, at=at, user=user, note=lead.rejection_reason)
     lead.save()

@@ -61,8 +61,9 @@ def _back(request: HttpRequest, default: str) -> HttpResponse:
     return redirect(default)
 
 
-def active_reasons() -> list[RejectionReason]:
-    return list(RejectionReason.objects.filter(is_active=True))
+def active_reasons(team_ids) -> list[RejectionReason]:
+    """The reasons leads of these sales teams may be rejected with (theirs and everyone's)."""
+    return list(access.rejection_reasons_for(team_ids))
 
 
 # Who may do what -------------------------------------------------------------------------
@@ -96,7 +97,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "nav": "home",
             "page": page,
             "follow_ups": follow_ups_due(request.user, now=now, tz=roles.timezone()),
-            "reasons": list(RejectionReason.objects.filter(is_active=True)),
+            "reasons": active_reasons(t.pk for t in roles.teams(Side.SALES)),
             "now": now,
             "is_sales": bool(roles.teams(Side.SALES)),
         },
@@ -142,7 +143,7 @@ def _lead_context(request: HttpRequest, lead: Lead) -> dict:
         for event in events:
             if event["kind"] == "activity":
                 event["user"] = names.get(event["item"].user_id)
-    reasons = active_reasons()
+    reasons = active_reasons([lead.sales_team_id])
     can_manage = rules.can_manage_lead(request.user, lead, _memberships(roles))
     return {
         "nav": "home",
@@ -196,7 +197,7 @@ def _after_action(
             "dashboard/_queue_row.html",
             {
                 "lead": row,
-                "reasons": active_reasons(),
+                "reasons": active_reasons([lead.sales_team_id]),
                 "message": message,
                 "errors": errors or [],
                 "just_closed": closed,
@@ -268,7 +269,7 @@ def lead_reject(request: HttpRequest, pk: int) -> HttpResponse:
     lead = _visible_lead(request, pk)
     if not rules.can_work_lead(request.user, lead):
         raise PermissionDenied("Only the lead's sales team rejects it.")
-    form = RejectForm(request.POST, reasons=active_reasons())
+    form = RejectForm(request.POST, reasons=active_reasons([lead.sales_team_id]))
     if not form.is_valid():
         return _after_action(request, lead, errors=form_errors(form))
     now = timezone.now()

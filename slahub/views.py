@@ -20,6 +20,7 @@ from agreements.models import (
     Holiday,
     Membership,
     RejectionReason,
+    Side,
     Team,
 )
 from agreements.selectors import roles_of
@@ -207,34 +208,54 @@ def settings_member_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 class ReasonForm(forms.ModelForm):
+    """A reason for one of the sales teams the user manages (staff: any, or every team)."""
+
     class Meta:
         model = RejectionReason
-        fields = ["label", "code", "order"]
+        fields = ["team", "label", "code", "order"]
         help_texts = {"code": "Short name used by the API and imports, e.g. no-budget."}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        teams = Team.objects.filter(side=Side.SALES)
+        if user.is_staff:
+            self.fields["team"].empty_label = "Every sales team"
+        else:
+            teams = teams.filter(pk__in=access.reason_team_ids(user))
+            self.fields["team"].required = True
+            self.fields["team"].empty_label = None
+        self.fields["team"].queryset = teams.order_by("name")
+
+    def clean(self):
+        data = super().clean()
+        team, code = data.get("team"), data.get("code")
+        if code and RejectionReason.objects.filter(team=team, code=code).exists():
+            self.add_error("code", "This list already has a reason with this code.")
+        return data
 
 
 @login_required
 def settings_reasons(request: HttpRequest) -> HttpResponse:
     can_edit = access.can_edit_rejection_reasons(request.user)
-    form = ReasonForm()
+    form = ReasonForm(user=request.user) if can_edit else None
     status = 200
     if request.method == "POST":
         _require_reasons_editor(request)
-        form = ReasonForm(request.POST)
+        form = ReasonForm(request.POST, user=request.user)
         if form.is_valid():
             form.save()
             messages.success(request, f"Reason “{form.instance.label}” added.")
             return redirect("settings-reasons")
         status = 400
+    reasons = list(
+        access.rejection_reasons_visible_to(request.user).order_by("team__name", "order", "label")
+    )
+    for reason in reasons:
+        reason.can_change = access.can_change_rejection_reason(request.user, reason)
     return render(
         request,
         "settings/reasons.html",
-        {
-            "nav": "settings",
-            "reasons": RejectionReason.objects.all(),
-            "form": form,
-            "can_edit": can_edit,
-        },
+        {"nav": "settings", "reasons": reasons, "form": form, "can_edit": can_edit},
         status=status,
     )
 
@@ -242,8 +263,9 @@ def settings_reasons(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def settings_reason_toggle(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_reasons_editor(request)
-    reason = get_object_or_404(RejectionReason, pk=pk)
+    reason = get_object_or_404(access.rejection_reasons_visible_to(request.user), pk=pk)
+    if not access.can_change_rejection_reason(request.user, reason):
+        raise PermissionDenied("Only a manager of the reason's sales team (or staff) changes it.")
     reason.is_active = not reason.is_active
     reason.save(update_fields=["is_active"])
     state = "back on the list" if reason.is_active else "off the list"

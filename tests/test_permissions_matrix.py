@@ -184,7 +184,7 @@ def build_world() -> World:
     holiday = Holiday.objects.create(
         calendar=a.sales.calendar, date=now.date() + timedelta(days=40), name="Victim day"
     )
-    reason = RejectionReason.objects.create(label="No budget", code="no-budget")
+    reason = RejectionReason.objects.create(label="No budget", code="no-budget", team=a.sales)
     from integrations.services import webhook_subscription_create
 
     subscription, _ = webhook_subscription_create(
@@ -942,16 +942,16 @@ PAGE_CELLS = [
         data={"username": "a_sm", "role": "member"},
     ),
     page(
-        "reason add",
+        "reason add to A's list",
         "/settings/rejection-reasons/",
-        {"a_sm", "b_sm"} | STAFF,  # one list for the install, kept by sales managers
-        lambda w, r: RejectionReason.objects.filter(code="added").exists(),
-        data={"label": "Added", "code": "added", "order": 2},
+        {"a_sm"} | STAFF,  # a sales team's list, kept by its managers
+        lambda w, r: RejectionReason.objects.filter(code="added", team=w.a.sales).exists(),
+        data=lambda w: {"label": "Added", "code": "added", "order": 2, "team": w.a.sales.pk},
     ),
     page(
         "reason toggle",
         lambda w: f"/settings/rejection-reasons/{w.ids['reason']}/toggle/",
-        {"a_sm", "b_sm"} | STAFF,
+        {"a_sm"} | STAFF,
         lambda w, r: not RejectionReason.objects.get(pk=w.ids["reason"]).is_active,
         data={},
     ),

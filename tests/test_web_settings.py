@@ -4,6 +4,7 @@ notification preferences, personal API tokens (shown once, revocable)."""
 from datetime import date
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
@@ -113,13 +114,21 @@ def test_managers_keep_the_rejection_reasons(client, org):
     client.force_login(org.sales_manager)
     response = client.post(
         reverse("settings-reasons"),
-        {"label": "No budget", "code": "no-budget", "order": 1},
+        {"label": "No budget", "code": "no-budget", "order": 1, "team": org.sales.pk},
         follow=True,
     )
     assert "Reason “No budget” added." in response.content.decode()
-    bad = client.post(reverse("settings-reasons"), {"label": "No budget", "code": "no budget"})
+    bad = client.post(
+        reverse("settings-reasons"),
+        {"label": "No budget", "code": "no budget", "team": org.sales.pk},
+    )
     assert bad.status_code == 400
+    again = client.post(
+        reverse("settings-reasons"), {"label": "Again", "code": "no-budget", "team": org.sales.pk}
+    )
+    assert "This list already has a reason with this code." in again.content.decode()
     reason = RejectionReason.objects.get()
+    assert reason.team == org.sales
     client.post(reverse("settings-reason-toggle", args=[reason.pk]))
     reason.refresh_from_db()
     assert reason.is_active is False
@@ -192,3 +201,36 @@ def test_a_token_needs_a_name(client, org, name):
     client.force_login(org.rep)
     response = client.post(reverse("settings-tokens"), {"name": name})
     assert response.status_code == 400
+
+
+def test_a_teams_rejection_reasons_are_its_own(client, org):
+    from agreements.models import Side, Team
+    from leads import services
+    from tests.factories import LONG_AGO, activate, add_commitment, make_lead
+
+    other = Team.objects.create(name="Other sales", side=Side.SALES)
+    other_manager = make_user("other_sm")
+    Membership.objects.create(team=other, user=other_manager, role="manager")
+    ours = RejectionReason.objects.create(team=org.sales, code="no-budget", label="No budget")
+    RejectionReason.objects.create(team=other, code="too-small", label="Too small")
+    RejectionReason.objects.create(code="duplicate", label="Duplicate")  # every team's (staff)
+
+    client.force_login(other_manager)
+    page = client.get(reverse("settings-reasons")).content.decode()
+    assert "Too small" in page and "Duplicate" in page and "No budget" not in page
+    toggle = client.post(reverse("settings-reason-toggle", args=[ours.pk]))
+    assert toggle.status_code == 404  # another team's list is not even visible
+    foreign = client.post(
+        reverse("settings-reasons"), {"label": "Mine", "code": "mine", "team": org.sales.pk}
+    )
+    assert foreign.status_code == 400  # only his own team is a choice
+    assert not RejectionReason.objects.filter(code="mine").exists()
+
+    add_commitment(org.version, "disposition", within="P1D")
+    activate(org, now=LONG_AGO)
+    lead = make_lead(org, now=LONG_AGO, handed_off_at=LONG_AGO)
+    with pytest.raises(ValidationError):  # another team's reason is not on this lead's list
+        services.lead_reject(lead=lead, reason="too-small", now=LONG_AGO)
+    services.lead_reject(lead=lead, reason="duplicate", now=LONG_AGO)
+    lead.refresh_from_db()
+    assert lead.rejection_reason == "Duplicate"
