@@ -118,3 +118,21 @@ def make_lead(org: Org, *, now: datetime, handed_off_at: datetime | None = None,
         now=now,
         **fields,
     )
+
+
+def make_first_touch_breach(org: Org):
+    """A first touch within 4 business hours, in force from 1 Nov 2026; a lead of the rep's
+    handed off Monday 23 Nov 09:00 Berlin and left untouched: missed at 13:00, recorded by
+    the 14:00 scan. Returns that breach."""
+    from zoneinfo import ZoneInfo
+
+    from leads import checks
+    from leads.models import Breach
+
+    berlin = ZoneInfo("Europe/Berlin")
+    add_commitment(org.version, "first_touch", within="PT4H")
+    activate(org, now=datetime(2026, 11, 1, tzinfo=berlin))
+    handed = datetime(2026, 11, 23, 9, 0, tzinfo=berlin)
+    make_lead(org, now=handed, handed_off_at=handed, owner=org.rep)
+    checks.deadline_scan(now=datetime(2026, 11, 23, 14, 0, tzinfo=berlin))
+    return Breach.objects.get()

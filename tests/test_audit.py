@@ -16,10 +16,9 @@ from agreements import services as agreement_services
 from agreements.models import Agreement, Membership, Side, Team
 from audit.models import Action, AuditEvent
 from integrations import services as integration_services
-from leads import checks
 from leads import services as lead_services
-from leads.models import Activity, Breach
-from tests.factories import activate, add_commitment, make_lead, make_user
+from leads.models import Activity
+from tests.factories import activate, add_commitment, make_first_touch_breach, make_lead, make_user
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=BERLIN)
@@ -35,12 +34,7 @@ def team_ids(event: AuditEvent) -> set[int]:
 
 @pytest.fixture
 def breach(org):
-    add_commitment(org.version, "first_touch", within="PT4H")
-    activate(org, now=datetime(2026, 11, 1, tzinfo=BERLIN))
-    handed = datetime(2026, 11, 23, 9, 0, tzinfo=BERLIN)
-    make_lead(org, now=handed, handed_off_at=handed, owner=org.rep)
-    checks.deadline_scan(now=datetime(2026, 11, 23, 14, 0, tzinfo=BERLIN))
-    return Breach.objects.get()
+    return make_first_touch_breach(org)
 
 
 def test_the_life_of_an_agreement_version_is_logged(org):

@@ -19,9 +19,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from leads import checks
-from leads.models import Breach
-from tests.factories import activate, add_commitment, make_lead, make_user
+from tests.factories import make_first_touch_breach, make_user
 
 ROOT = Path(__file__).resolve().parent.parent
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -157,12 +155,7 @@ def assert_no_inline_code(html: str, where: str) -> None:
 
 @pytest.fixture
 def breach(org):
-    add_commitment(org.version, "first_touch", within="PT4H")
-    activate(org, now=datetime(2026, 11, 1, tzinfo=BERLIN))
-    handed = datetime(2026, 11, 23, 9, 0, tzinfo=BERLIN)
-    make_lead(org, now=handed, handed_off_at=handed, owner=org.rep)
-    checks.deadline_scan(now=datetime(2026, 11, 23, 14, 0, tzinfo=BERLIN))
-    return Breach.objects.get()
+    return make_first_touch_breach(org)
 
 
 PAGES = [
