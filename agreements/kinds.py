@@ -20,6 +20,9 @@ from agreements.wording import duration_words, lead_scope, plural
 
 SALES, MARKETING = "sales", "marketing"
 LEAD, PERIOD = "lead", "period"
+# Every lead clock runs on a clock, may warn before it is due, and may target some leads
+# (`applies_to`). A period measure counts every lead of the agreement on the calendar.
+LEAD_CLOCK_FIELDS = ("clock", "warn_at_pct", "applies_to")
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,14 @@ class KindSpec:
     progress: Callable[[Any], str] | None = None  # "3 of 10 SALs", "33% of 6 dispositions…"
     progress_label: str = ""
     compliance_label: str = ""  # lead clocks: the row of the compliance reports
+    optional: tuple[str, ...] = ()  # further fields this kind reads (shown in its form)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Every commitment field this kind reads: its terms, then the lead clocks' common
+        fields (clock, warning, targeting). The commitment editor shows these only."""
+        common = LEAD_CLOCK_FIELDS if self.is_lead_clock else ()
+        return (*self.required, *self.optional, *common)
 
     @property
     def is_lead_clock(self) -> bool:
@@ -149,6 +160,7 @@ KINDS: dict[str, KindSpec] = {
             LEAD,
             ("attempts", "every"),
             _follow_up,
+            optional=("min_gap",),
             compliance_label="Follow-up attempts on time (spacing kept)",
         ),
         KindSpec(
@@ -180,6 +192,7 @@ KINDS: dict[str, KindSpec] = {
             PERIOD,
             ("min_acceptance_pct", "period"),
             _lead_quality,
+            optional=("min_sample",),
             measure=_measure_quality,
             progress=_quality_progress,
             progress_label="Accepted",

@@ -65,3 +65,16 @@ def first_matches(commitments: Iterable[C], lead: Mapping[str, Any]) -> dict[str
         if commitment.kind not in chosen and matches(commitment.applies_to, lead):
             chosen[commitment.kind] = commitment
     return chosen
+
+
+def shadowed(commitments: Iterable[C]) -> list[C]:
+    """The commitments (in the given order) that can never apply: one that matches every
+    lead comes before them in their kind."""
+    catch_all: set[str] = set()
+    hidden = []
+    for commitment in commitments:
+        if commitment.kind in catch_all:
+            hidden.append(commitment)
+        elif not commitment.applies_to:
+            catch_all.add(commitment.kind)
+    return hidden

@@ -69,6 +69,20 @@ def _check_clause(version: AgreementVersion, clause, kind: str) -> None:
         raise ValidationError({"clause": "This version already holds this clause."})
 
 
+def _new_place(version: AgreementVersion, kind: str, applies_to) -> int:
+    """Where a new commitment is checked among its kind's: last, except that a targeted one
+    goes before the first that matches every lead (after it, it could never apply). The
+    kind's later commitments move down one place."""
+    siblings = list(version.commitments.filter(kind=kind).order_by("order", "id"))
+    place = len(siblings)
+    if applies_to:
+        place = next((i for i, c in enumerate(siblings) if not c.applies_to), place)
+    for order, sibling in enumerate(siblings):
+        sibling.order = order + (order >= place)
+    Commitment.objects.bulk_update(siblings, ["order"])
+    return place
+
+
 @transaction.atomic
 def commitment_create(*, version: AgreementVersion, clause=None, **fields) -> Commitment:
     """Add a commitment to a draft. It continues a clause of the previous version when it has
@@ -79,6 +93,8 @@ def commitment_create(*, version: AgreementVersion, clause=None, **fields) -> Co
         _check_clause(version, clause, fields.get("kind", ""))
     else:
         clause = _inherited_clause(version, fields.get("kind", ""), fields.get("applies_to"))
+    if "order" not in fields:
+        fields["order"] = _new_place(version, fields.get("kind", ""), fields.get("applies_to"))
     commitment = Commitment(version=version, **fields)
     if clause is not None:
         commitment.clause = clause
@@ -104,6 +120,28 @@ def commitment_update(*, commitment: Commitment, **fields) -> Commitment:
     commitment.save()
     audit.record("commitment.update", commitment, changes=fields)
     return commitment
+
+
+@transaction.atomic
+def commitment_move(*, commitment: Commitment, by: int) -> Commitment:
+    """Move a draft's commitment `by` places (-1: earlier, 1: later) among the commitments of
+    its kind. Within a kind the first whose targeting matches a lead applies, so the order is
+    part of the terms. The kind's commitments are numbered 0, 1, 2… afterwards."""
+    version = commitment.version
+    if version.status != AgreementVersion.Status.DRAFT:
+        raise ValidationError("Only a draft version's commitments can change.")
+    siblings = list(
+        version.commitments.select_for_update().filter(kind=commitment.kind).order_by("order", "id")
+    )
+    place = next(i for i, c in enumerate(siblings) if c.pk == commitment.pk)
+    target = min(max(place + by, 0), len(siblings) - 1)
+    siblings.insert(target, siblings.pop(place))
+    for order, sibling in enumerate(siblings):
+        sibling.order = order
+    Commitment.objects.bulk_update(siblings, ["order"])
+    moved = siblings[target]
+    audit.record("commitment.move", moved, changes={"order": moved.order, "from": place})
+    return moved
 
 
 @transaction.atomic

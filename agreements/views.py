@@ -12,13 +12,16 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
 from agreements import access, services
 from agreements.access import manager_sides, require_agreement_manager
 from agreements.forms import CommitmentForm, DraftForm, ProposeForm
-from agreements.models import Agreement, AgreementVersion, Side, Signature
+from agreements.matching import shadowed
+from agreements.models import Agreement, AgreementVersion, Commitment, Side, Signature
 from agreements.wording import commitment_sentence
 
 
@@ -53,6 +56,15 @@ def _detail_context(request: HttpRequest, agreement: Agreement) -> dict:
             {"commitment": c, "text": commitment_sentence(c)} for c in version.commitments.all()
         ]
         version.signed_sides = {s.side for s in version.signatures.all()}
+        kind_sizes: dict[str, int] = {}
+        for sentence in version.sentences:
+            kind = sentence["commitment"].kind
+            sentence["place"] = kind_sizes.get(kind, 0)
+            kind_sizes[kind] = sentence["place"] + 1
+        never = {c.pk for c in shadowed(s["commitment"] for s in version.sentences)}
+        for sentence in version.sentences:
+            sentence["of"] = kind_sizes[sentence["commitment"].kind]
+            sentence["never"] = sentence["commitment"].pk in never
     current = next((v for v in versions if v.status == AgreementVersion.Status.ACTIVE), None)
     pending = next(
         (
@@ -78,15 +90,32 @@ def _detail_context(request: HttpRequest, agreement: Agreement) -> dict:
         "can_sign": bool(pending and pending.status == "proposed" and sides - pending.signed_sides),
         "draft_form": DraftForm(),
         "propose_form": ProposeForm(),
-        "commitment_form": CommitmentForm(),
+        "commitment_form": CommitmentForm(prefix="new"),
         "side_names": dict(Side.choices),
     }
+
+
+def _edit_forms(context: dict, bound: CommitmentForm | None = None, pk: int | None = None) -> None:
+    """An edit form per commitment of the draft (the bound one, with its errors, for `pk`)."""
+    pending = context["pending"]
+    if not (
+        pending and pending.status == AgreementVersion.Status.DRAFT and context["manager_sides"]
+    ):
+        return
+    for sentence in pending.sentences:
+        commitment = sentence["commitment"]
+        if bound is not None and commitment.pk == pk:
+            sentence["form"], sentence["open"] = bound, True
+        else:
+            sentence["form"] = CommitmentForm.for_commitment(commitment, prefix=f"c{commitment.pk}")
 
 
 @login_required
 def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
     agreement = get_object_or_404(_visible_agreements(request.user), pk=pk)
-    return render(request, "agreements/agreement_detail.html", _detail_context(request, agreement))
+    context = _detail_context(request, agreement)
+    _edit_forms(context)
+    return render(request, "agreements/agreement_detail.html", context)
 
 
 def _managed_agreement(request: HttpRequest, pk: int) -> Agreement:
@@ -95,9 +124,12 @@ def _managed_agreement(request: HttpRequest, pk: int) -> Agreement:
     return agreement
 
 
-def _refused(request, agreement, exc: ValidationError, **forms) -> HttpResponse:
+def _refused(
+    request, agreement, exc: ValidationError, *, edited: tuple | None = None, **forms
+) -> HttpResponse:
     context = _detail_context(request, agreement)
     context.update(forms)
+    _edit_forms(context, *(edited or ()))
     context["errors"] = exc.messages
     return render(request, "agreements/agreement_detail.html", context, status=400)
 
@@ -123,25 +155,100 @@ def version_draft(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("agreement-detail", pk=agreement.pk)
 
 
+def _field_errors(form: CommitmentForm, exc: ValidationError) -> None:
+    """Put the service's errors next to the fields they are about."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for field, errors in exc.message_dict.items():
+        if field == "applies_to":
+            field = "tiers"
+        form.add_error(field if field in form.fields else None, errors)
+
+
+FIX_BELOW = ValidationError("The commitment was not saved: see the fields marked below.")
+
+
 @login_required
 @require_POST
 def commitment_add(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     agreement = _managed_agreement(request, pk)
     version = _version(agreement, number)
-    form = CommitmentForm(request.POST)
-    if not form.is_valid():
-        return _refused(
-            request, agreement, ValidationError("Check the commitment."), commitment_form=form
-        )
+    form = CommitmentForm(request.POST, prefix=_prefix(request, "new"))
+    if form.is_valid():
+        try:
+            commitment = services.commitment_create(version=version, **form.commitment_fields())
+        except ValidationError as exc:
+            _field_errors(form, exc)
+        else:
+            messages.success(request, f"Added: {commitment_sentence(commitment)}")
+            return redirect("agreement-detail", pk=agreement.pk)
+    return _refused(request, agreement, FIX_BELOW, commitment_form=form, open_new=True)
+
+
+def _prefix(request: HttpRequest, default: str) -> str | None:
+    """The API-style post (`kind=…` without a prefix) is read as well as the page's form."""
+    return default if any(key.startswith(f"{default}-") for key in request.POST) else None
+
+
+def _draft_commitment(request: HttpRequest, pk: int, number: int, commitment: int):
+    agreement = _managed_agreement(request, pk)
+    version = _version(agreement, number)
+    return agreement, get_object_or_404(version.commitments, pk=commitment)
+
+
+@login_required
+@require_POST
+def commitment_edit(request: HttpRequest, pk: int, number: int, commitment: int) -> HttpResponse:
+    agreement, target = _draft_commitment(request, pk, number, commitment)
+    prefix = _prefix(request, f"c{target.pk}")
+    form = CommitmentForm(request.POST, prefix=prefix, kind=target.kind)
+    if form.is_valid():
+        try:
+            services.commitment_update(commitment=target, **form.commitment_fields())
+        except ValidationError as exc:
+            _field_errors(form, exc)
+        else:
+            messages.success(request, f"Changed: {commitment_sentence(target)}")
+            return redirect("agreement-detail", pk=agreement.pk)
+    return _refused(request, agreement, FIX_BELOW, edited=(form, target.pk))
+
+
+@login_required
+@require_POST
+def commitment_move(request: HttpRequest, pk: int, number: int, commitment: int) -> HttpResponse:
+    agreement, target = _draft_commitment(request, pk, number, commitment)
+    by = -1 if request.POST.get("direction") == "up" else 1
     try:
-        commitment = services.commitment_create(version=version, **form.commitment_fields())
+        services.commitment_move(commitment=target, by=by)
     except ValidationError as exc:
-        if hasattr(exc, "error_dict"):
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        return _refused(request, agreement, exc, commitment_form=form)
-    messages.success(request, f"Added: {commitment_sentence(commitment)}")
-    return redirect("agreement-detail", pk=agreement.pk)
+        return _refused(request, agreement, exc)
+    return redirect(reverse("agreement-detail", args=[agreement.pk]) + "#pending-version")
+
+
+@login_required
+@require_POST
+def commitment_preview(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """The sentence the form's commitment would read as, for the editor's live preview."""
+    agreement = _managed_agreement(request, pk)
+    _version(agreement, number)
+    prefix = request.GET.get("prefix", "new")
+    kind = None
+    if prefix.startswith("c") and prefix[1:].isdigit():
+        edited = get_object_or_404(Commitment, pk=int(prefix[1:]), version__agreement=agreement)
+        kind = edited.kind
+    form = CommitmentForm(request.POST, prefix=prefix, kind=kind)
+    if not form.is_valid():
+        missing = [
+            str(form.fields[name].label or name.replace("_", " ")).lower()
+            for name in form.errors
+            if name in form.fields
+        ]
+        text = "Fill in: " + ", ".join(missing) + "." if missing else "Check the fields."
+        return HttpResponse(escape(text))
+    fields = form.commitment_fields()
+    fields.setdefault("kind", kind)
+    return HttpResponse(escape(commitment_sentence(Commitment(**fields))))
 
 
 @login_required

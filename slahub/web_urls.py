@@ -45,6 +45,21 @@ urlpatterns = [
         name="commitment-add",
     ),
     path(
+        "agreements/<int:pk>/versions/<int:number>/commitments/preview/",
+        agreement_views.commitment_preview,
+        name="commitment-preview",
+    ),
+    path(
+        "agreements/<int:pk>/versions/<int:number>/commitments/<int:commitment>/edit/",
+        agreement_views.commitment_edit,
+        name="commitment-edit",
+    ),
+    path(
+        "agreements/<int:pk>/versions/<int:number>/commitments/<int:commitment>/move/",
+        agreement_views.commitment_move,
+        name="commitment-move",
+    ),
+    path(
         "agreements/<int:pk>/versions/<int:number>/commitments/<int:commitment>/remove/",
         agreement_views.commitment_remove,
         name="commitment-remove",

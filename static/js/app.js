@@ -81,7 +81,23 @@
     });
   }
 
+  // The commitment editor shows only the fields the chosen kind reads (data-kinds); the
+  // server stores only those, so without this file every field shows and nothing breaks.
+  function showKindFields(form) {
+    var select = form.querySelector("select[name$='kind']");
+    if (!select) return;
+    form.querySelectorAll("[data-kinds]").forEach(function (el) {
+      el.hidden = el.dataset.kinds.split(" ").indexOf(select.value) < 0;
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("[data-commitment-form]");
+    if (form && /kind$/.test(event.target.name || "")) showKindFields(form);
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-commitment-form]").forEach(showKindFields);
     tick();
     window.setInterval(tick, 1000);
     drawCharts(document);
