@@ -240,9 +240,8 @@ def test_a_targeted_commitment_is_checked_before_one_for_every_lead(client, draf
         ("PT2H", 1),
         ("PT8H", 2),
     ]
-    assert first_matches(version.commitments.all(), {"tier": "B"})["first_touch"].within == (
-        "PT2H"
-    )
+    chosen = first_matches(version.commitments.all(), {"tier": "B"})["first_touch"]
+    assert chosen.within == "PT2H"
     # Moved below the one for every lead, it could never apply: the page says so.
     targeted = version.commitments.get(within="PT2H")
     client.post(
