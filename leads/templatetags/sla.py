@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from django import template
@@ -76,3 +77,22 @@ def person(user, empty: str = "—") -> str:
     if user is None:
         return empty
     return user.get_full_name() or user.get_username()
+
+
+@register.filter
+def tel(number: str) -> str:
+    """A phone number as a tap-to-call URI (RFC 3966): '+49 (30) 123-4567' → 'tel:+49301234567'.
+    Spaces, brackets, dots and dashes are dropped; an extension ('x12', 'ext. 12') is kept as
+    ';ext=12'. Empty when no digit is left."""
+    text = (number or "").strip()
+    extension = ""
+    match = re.search(r"\s*(?:ext\.?|x|#)\s*(\d+)\s*$", text, flags=re.IGNORECASE)
+    if match:
+        extension, text = match.group(1), text[: match.start()]
+    digits = re.sub(r"[^\d]", "", text)
+    if not digits:
+        return ""
+    prefix = "+" if text.startswith(("+", "00")) else ""
+    if text.startswith("00"):
+        digits = digits[2:]
+    return f"tel:{prefix}{digits}" + (f";ext={extension}" if extension else "")
