@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 import audit
 from agreements.models import Side, Team
-from integrations import services, signing
+from integrations import csv_mapping, services, signing
 from integrations.models import (
     Import,
     ImportRow,
@@ -317,14 +317,11 @@ class ImportInSerializer(serializers.Serializer):
         if upload is not None:
             if upload.size > upload_limit():
                 raise RequestTooLarge()
-            try:
-                attrs["content"] = upload.read().decode("utf-8-sig")
-            except UnicodeDecodeError:
-                raise serializers.ValidationError({"file": "Save the CSV as UTF-8."}) from None
+            attrs["content"] = csv_mapping.decode(upload.read())
             attrs["filename"] = upload.name or ""
         if not attrs.get("content"):
             raise serializers.ValidationError({"file": "Upload a CSV file (or send content)."})
-        if "\x00" in attrs["content"]:
+        if csv_mapping.is_binary(attrs["content"]):
             raise serializers.ValidationError({"file": "This is not a text CSV file."})
         mapping = attrs.get("mapping")
         if mapping is not None and not isinstance(mapping, dict):

@@ -113,7 +113,7 @@ def test_a_mapping_naming_missing_columns_is_refused(sla, frozen, as_user):
         "mapping": [
             "'colour' is not a lead field (choose from external_id, name, email, company, "
             "title, phone, country, tier, score, lead_source, campaign, stage, handed_off_at, "
-            "rejection_reason, owner_email)."
+            "rejection_reason, owner_email, created_at)."
         ]
     }
     assert Import.objects.count() == 0
@@ -133,15 +133,18 @@ def test_salesforce_preset_and_other_users_imports(sla, frozen, as_user, outside
     assert as_user(outsider).get(f"/api/v1/imports/{answer['id']}/").status_code == 404
 
 
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01"  # an image uploaded by mistake
+
+
 def test_a_file_that_is_not_a_csv_is_refused(sla, frozen, as_user):
     client = as_user(sla.marketer)
     binary = client.post(
         "/api/v1/imports/",
-        {"file": SimpleUploadedFile("x.csv", b"\xff\xfe\x00\x01", "text/csv"), "preset": "hubspot"},
+        {"file": SimpleUploadedFile("x.csv", PNG, "text/csv"), "preset": "hubspot"},
         format="multipart",
     )
     assert binary.status_code == 400
-    assert binary.json()["fields"] == {"file": ["Save the CSV as UTF-8."]}
+    assert binary.json()["fields"] == {"file": ["This is not a text CSV file."]}
     huge_cell = "Record ID,First Name\n1," + "x" * 200_000 + "\n"
     wide = _upload(client, huge_cell, preset="hubspot", sales_team=sla.sales.pk)
     assert wide.status_code == 400
