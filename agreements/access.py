@@ -152,6 +152,35 @@ def require_agreement_manager(user, agreement) -> None:
         raise PermissionDenied("Only a manager of either team changes the agreement.")
 
 
+def can_comment_on_terms(user, agreement) -> bool:
+    """Both sides argue an amendment: staff and every member of either team comment on its
+    terms (only managers change or sign them)."""
+    if is_staff(user):
+        return True
+    own = set(_own(user).values_list("team_id", flat=True))
+    return agreement.marketing_team_id in own or agreement.sales_team_id in own
+
+
+def awaiting_signature_of(user) -> QuerySet:
+    """The proposed versions a side the user manages has not signed yet (his to sign), in
+    one query."""
+    from agreements.models import AgreementVersion, Signature
+
+    managers = Membership.objects.filter(user_id=user.pk, role=MANAGER)
+    marketing = Exists(managers.filter(team_id=OuterRef("agreement__marketing_team_id"))) & ~Exists(
+        Signature.objects.filter(version=OuterRef("pk"), side=Side.MARKETING)
+    )
+    sales = Exists(managers.filter(team_id=OuterRef("agreement__sales_team_id"))) & ~Exists(
+        Signature.objects.filter(version=OuterRef("pk"), side=Side.SALES)
+    )
+    return (
+        AgreementVersion.objects.filter(status=AgreementVersion.Status.PROPOSED)
+        .filter(marketing | sales)
+        .select_related("agreement")
+        .order_by("proposed_at")
+    )
+
+
 def require_agreement_create(user, *, marketing_team, sales_team, calendar) -> None:
     """Starting an agreement: staff, or a manager of one of the two teams, with a calendar
     of his own teams. The other side takes part by signing: until both have signed, the

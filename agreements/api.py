@@ -21,6 +21,7 @@ from rest_framework.response import Response
 
 from agreements import access, services
 from agreements.access import require_agreement_manager
+from agreements.diff import commitments_diff
 from agreements.models import (
     Agreement,
     AgreementVersion,
@@ -305,36 +306,6 @@ class GoalSerializer(serializers.ModelSerializer):
             "check_ins",
         ]
         read_only_fields = ["id", "check_ins"]
-
-
-# Diff (pure) ----------------------------------------------------------------------------
-
-
-def commitments_diff(old: list[Commitment], new: list[Commitment]) -> dict:
-    """What changed between two versions' commitments, matched by clause (the same promise
-    across versions, even when its order changed)."""
-    before = {c.clause: c for c in old}
-    after = {c.clause: c for c in new}
-    changed = []
-    kept = sorted(before.keys() & after.keys(), key=lambda k: (after[k].kind, after[k].order))
-    for clause in kept:
-        a, b = before[clause], after[clause]
-        changes = {
-            f: {"from": getattr(a, f), "to": getattr(b, f)}
-            for f in COMMITMENT_FIELDS
-            if getattr(a, f) != getattr(b, f)
-        }
-        if changes:
-            changed.append({"clause": clause, "kind": b.kind, "order": b.order, "changes": changes})
-
-    def ordered(side: dict, keys) -> list[Commitment]:
-        return sorted((side[k] for k in keys), key=lambda c: (c.kind, c.order, c.pk))
-
-    return {
-        "added": ordered(after, after.keys() - before.keys()),
-        "removed": ordered(before, before.keys() - after.keys()),
-        "changed": changed,
-    }
 
 
 # Views ----------------------------------------------------------------------------------

@@ -18,6 +18,25 @@ class DraftForm(forms.Form):
     )
 
 
+class TermCommentForm(forms.Form):
+    clause = forms.UUIDField(widget=forms.HiddenInput)
+    body = forms.CharField(
+        label="Your comment",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": 2000}),
+    )
+
+
+class ReopenForm(forms.Form):
+    reason = forms.CharField(
+        label="What needs to change",
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="The signatures given so far are void; both sides sign the changed terms.",
+    )
+
+
 class ProposeForm(forms.Form):
     """When the proposed terms start. Empty: when the second side signs."""
 
@@ -245,6 +264,9 @@ class CommitmentForm(forms.Form):
         spec = kinds.KINDS.get(self.fixed_kind or data.get("kind") or "")
         if spec is None:
             return data
+        for name in list(self.errors):  # a field this kind does not read is not checked
+            if name not in ("kind", "name") and self._READS.get(name, name) not in spec.fields:
+                del self.errors[name]
         for name in spec.required:
             if name in self.fields and data.get(name) in (None, "") and name not in self.errors:
                 self.add_error(name, f"Required for a {spec.label.lower()} commitment.")

@@ -287,6 +287,28 @@ class Signature(models.Model):
         return f"{self.side} signed by {self.user} at {self.signed_at:%Y-%m-%d %H:%M}"
 
 
+class TermComment(models.Model):
+    """A remark on one term of a proposed or drafted version, from either side: the
+    amendment is argued here, term by term (`clause`: the promise across versions)."""
+
+    version = models.ForeignKey(
+        AgreementVersion, on_delete=models.CASCADE, related_name="term_comments"
+    )
+    clause = models.UUIDField(db_index=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    side = models.CharField(max_length=10, choices=Side.choices, blank=True)
+    body = models.CharField(max_length=2000)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Comment on v{self.version_id} by {self.author}"
+
+
 class Commitment(models.Model):
     """One promise in a version. Per kind, commitments match leads in `order`; first wins."""
 

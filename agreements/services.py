@@ -100,7 +100,7 @@ def commitment_create(*, version: AgreementVersion, clause=None, **fields) -> Co
         commitment.clause = clause
     commitment.full_clean()
     commitment.save()
-    audit.record("commitment.create", commitment, changes=fields)
+    audit.record("commitment.create", commitment, changes={**fields, "version": version.pk})
     return commitment
 
 
@@ -118,7 +118,9 @@ def commitment_update(*, commitment: Commitment, **fields) -> Commitment:
         setattr(commitment, name, value)
     commitment.full_clean()
     commitment.save()
-    audit.record("commitment.update", commitment, changes=fields)
+    audit.record(
+        "commitment.update", commitment, changes={**fields, "version": commitment.version_id}
+    )
     return commitment
 
 
@@ -149,7 +151,11 @@ def commitment_delete(*, commitment: Commitment) -> None:
     """Take a commitment out of a draft (a version proposed or in force stays as signed)."""
     if commitment.version.status != AgreementVersion.Status.DRAFT:
         raise ValidationError("Only a draft version's commitments can change.")
-    audit.record("commitment.delete", commitment, changes={"kind": commitment.kind})
+    audit.record(
+        "commitment.delete",
+        commitment,
+        changes={"kind": commitment.kind, "version": commitment.version_id},
+    )
     commitment.delete()
 
 
@@ -261,7 +267,134 @@ def agreement_version_propose(
         ]
     )
     audit.record("version.propose", version, user=user, changes={"from": effective_from})
+    _tell_signers(version, proposer=user, now=now)
     return version
+
+
+def _tell_signers(version: AgreementVersion, *, proposer, now: datetime) -> None:
+    """Email the managers of the side(s) the proposer does not manage that a signature
+    awaits them (their home page shows it too). The outbox row commits with the proposal."""
+    from agreements.access import manager_sides
+    from agreements.diff import changes_in_words
+    from alerts.content import absolute, person, render
+    from alerts.services import Notice, queue
+
+    agreement = version.agreement
+    own = manager_sides(proposer, agreement) if proposer is not None else set()
+    teams = {Side.MARKETING: agreement.marketing_team_id, Side.SALES: agreement.sales_team_id}
+    others = [team for side, team in teams.items() if side not in own]
+    user_ids = list(
+        Membership.objects.filter(team_id__in=others, role=Membership.Role.MANAGER)
+        .exclude(user=proposer)
+        .values_list("user_id", flat=True)
+    )
+    if not user_ids:
+        return
+    in_force = agreement.versions.filter(status=AgreementVersion.Status.ACTIVE).first()
+    old = list(in_force.commitments.all()) if in_force else []
+    lines = changes_in_words(old, list(version.commitments.all()))
+
+    def build(user, tz):
+        return render(
+            "proposal",
+            {
+                "recipient_name": person(user),
+                "agreement": agreement.name,
+                "number": version.number,
+                "summary": version.summary,
+                "proposer": person(proposer) if proposer is not None else "staff",
+                "in_force": in_force.number if in_force else None,
+                "lines": lines,
+                "effective_from": version.effective_from.astimezone(tz).strftime(
+                    "%a %d %b %Y, %H:%M %Z"
+                )
+                if version.effective_from
+                else "",
+                "url": absolute("agreement-detail", agreement.pk) + "#pending-version",
+            },
+        )
+
+    queue(
+        [
+            Notice(
+                event="proposal",
+                key=f"proposal:{version.pk}:{now.isoformat()}",
+                user_ids=user_ids,
+                build=build,
+            )
+        ],
+        now=now,
+    )
+
+
+@transaction.atomic
+def agreement_version_reopen(
+    *, version: AgreementVersion, user: AbstractBaseUser, now: datetime, reason: str = ""
+) -> AgreementVersion:
+    """Take a proposed version back to draft to change it: any signature it had is void
+    (the terms signed are no longer the terms), and both sides sign again after the change."""
+    from agreements.access import require_agreement_manager
+
+    version = AgreementVersion.objects.select_for_update().get(pk=version.pk)
+    require_agreement_manager(user, version.agreement)
+    if version.status != AgreementVersion.Status.PROPOSED:
+        raise ValidationError(
+            f"Only a proposed version goes back to draft; this one is {version.status}."
+        )
+    voided = [
+        {"side": s.side, "user": s.user.get_username(), "signed_at": s.signed_at}
+        for s in version.signatures.select_related("user")
+    ]
+    version.signatures.all().delete()
+    version.status = AgreementVersion.Status.DRAFT
+    version.proposed_at = None
+    version.save(update_fields=["status", "proposed_at"])
+    audit.record(
+        "version.reopen",
+        version,
+        user=user,
+        changes={"reason": reason, "voided_signatures": voided, "at": now},
+    )
+    return version
+
+
+@transaction.atomic
+def term_comment_add(
+    *, version: AgreementVersion, clause, user: AbstractBaseUser, body: str, now: datetime
+):
+    """A remark on one term of a draft or proposed version, by anyone of either side."""
+    from agreements.access import can_comment_on_terms
+    from agreements.models import TermComment
+
+    agreement = version.agreement
+    if not can_comment_on_terms(user, agreement):
+        raise PermissionDenied("Only the agreement's teams comment on its terms.")
+    if version.status not in (AgreementVersion.Status.DRAFT, AgreementVersion.Status.PROPOSED):
+        raise ValidationError("Comments are for terms still being agreed.")
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": "Write the comment."})
+    if len(body) > 2000:
+        raise ValidationError({"body": "Keep a comment to 2,000 characters."})
+    known = {c.clause for c in version.commitments.all()}
+    in_force = agreement.versions.filter(status=AgreementVersion.Status.ACTIVE).first()
+    if in_force:
+        known |= {c.clause for c in in_force.commitments.all()}
+    if clause not in known:
+        raise ValidationError({"clause": "No such term in this version or the one in force."})
+    own = Membership.objects.filter(
+        user=user, team_id__in=[agreement.marketing_team_id, agreement.sales_team_id]
+    ).values_list("team__side", flat=True)
+    comment = TermComment.objects.create(
+        version=version,
+        clause=clause,
+        author=user,
+        side=next(iter(own), ""),
+        body=body,
+        created_at=now,
+    )
+    audit.record("term.comment", version, user=user, changes={"clause": clause, "body": body})
+    return comment
 
 
 @transaction.atomic

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,7 +19,14 @@ from django.views.decorators.http import require_POST
 
 from agreements import access, services
 from agreements.access import manager_sides, require_agreement_manager
-from agreements.forms import CommitmentForm, DraftForm, ProposeForm
+from agreements.diff import changes_in_words
+from agreements.forms import (
+    CommitmentForm,
+    DraftForm,
+    ProposeForm,
+    ReopenForm,
+    TermCommentForm,
+)
 from agreements.matching import shadowed
 from agreements.models import Agreement, AgreementVersion, Commitment, Side, Signature
 from agreements.wording import commitment_sentence
@@ -80,7 +87,24 @@ def _detail_context(request: HttpRequest, agreement: Agreement) -> dict:
         None,
     )
     sides = manager_sides(request.user, agreement)
+    changes = []
+    if pending is not None:
+        old = list(current.commitments.all()) if current else []
+        comments: dict = {}
+        for comment in pending.term_comments.select_related("author"):
+            comments.setdefault(comment.clause, []).append(comment)
+        changes = [
+            {"change": change, "comments": comments.get(change.clause, [])}
+            for change in changes_in_words(old, list(pending.commitments.all()))
+        ]
     return {
+        "changes": changes,
+        "can_comment": pending is not None
+        and pending.status in ("draft", "proposed")
+        and access.can_comment_on_terms(request.user, agreement),
+        "comment_form": TermCommentForm(),
+        "reopen_form": ReopenForm(),
+        "history": _history(agreement, versions),
         "nav": "agreements",
         "agreement": agreement,
         "versions": versions,
@@ -93,6 +117,22 @@ def _detail_context(request: HttpRequest, agreement: Agreement) -> dict:
         "commitment_form": CommitmentForm(prefix="new"),
         "side_names": dict(Side.choices),
     }
+
+
+def _history(agreement: Agreement, versions: list[AgreementVersion]) -> list:
+    """Every step of the agreement's terms from the audit log: drafts, commitments added,
+    changed, moved and removed, comments, proposals, signatures, reopenings, activations."""
+    from audit.models import AuditEvent
+
+    version_ids = [v.pk for v in versions]
+    commitment_ids = [str(c.pk) for v in versions for c in v.commitments.all()]
+    return list(
+        AuditEvent.objects.filter(
+            Q(object_type="agreements.agreementversion", object_id__in=map(str, version_ids))
+            | Q(object_type="agreements.commitment", object_id__in=commitment_ids)
+            | Q(object_type="agreements.commitment", changes__version__in=version_ids)
+        ).order_by("-at", "-id")[:200]
+    )
 
 
 def _edit_forms(context: dict, bound: CommitmentForm | None = None, pk: int | None = None) -> None:
@@ -313,4 +353,51 @@ def version_sign(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         )
     else:
         messages.success(request, f"Signed for {side}. Waiting for the other side's manager.")
+    return redirect("agreement-detail", pk=agreement.pk)
+
+
+@login_required
+@require_POST
+def term_comment(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    agreement = get_object_or_404(_visible_agreements(request.user), pk=pk)
+    version = _version(agreement, number)
+    form = TermCommentForm(request.POST)
+    if not form.is_valid():
+        return _refused(
+            request, agreement, ValidationError("Write the comment (up to 2,000 characters).")
+        )
+    try:
+        services.term_comment_add(
+            version=version,
+            clause=form.cleaned_data["clause"],
+            user=request.user,
+            body=form.cleaned_data["body"],
+            now=timezone.now(),
+        )
+    except ValidationError as exc:
+        return _refused(request, agreement, exc)
+    messages.success(request, "Comment added.")
+    return redirect(reverse("agreement-detail", args=[agreement.pk]) + "#pending-version")
+
+
+@login_required
+@require_POST
+def version_reopen(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    agreement = _managed_agreement(request, pk)
+    version = _version(agreement, number)
+    form = ReopenForm(request.POST)
+    form.is_valid()
+    try:
+        services.agreement_version_reopen(
+            version=version,
+            user=request.user,
+            now=timezone.now(),
+            reason=form.cleaned_data.get("reason", ""),
+        )
+    except ValidationError as exc:
+        return _refused(request, agreement, exc)
+    messages.success(
+        request,
+        f"Version {number} is a draft again; its signatures are void until both sign again.",
+    )
     return redirect("agreement-detail", pk=agreement.pk)

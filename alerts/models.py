@@ -24,6 +24,7 @@ class Event(models.TextChoices):
     QUOTA_MISSED = "quota_missed", "Quota missed"
     ESCALATION = "escalation", "Breach left unacknowledged (escalation)"
     DIGEST = "digest", "Daily digest"
+    PROPOSAL = "proposal", "Agreement proposals awaiting your signature"
 
 
 class Mode(models.TextChoices):

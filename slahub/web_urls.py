@@ -45,6 +45,16 @@ urlpatterns = [
         name="commitment-add",
     ),
     path(
+        "agreements/<int:pk>/versions/<int:number>/comments/",
+        agreement_views.term_comment,
+        name="term-comment",
+    ),
+    path(
+        "agreements/<int:pk>/versions/<int:number>/reopen/",
+        agreement_views.version_reopen,
+        name="version-reopen",
+    ),
+    path(
         "agreements/<int:pk>/versions/<int:number>/commitments/preview/",
         agreement_views.commitment_preview,
         name="commitment-preview",

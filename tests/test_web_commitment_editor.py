@@ -250,3 +250,22 @@ def test_a_targeted_commitment_is_checked_before_one_for_every_lead(client, draf
     )
     page = _page(client, org)
     assert page.count("Never applies: a first touch commitment above matches every lead.") == 1
+
+
+def test_a_field_the_kind_does_not_read_is_neither_checked_nor_stored(client, draft):
+    org, version = draft
+    client.force_login(org.sales_manager)
+    response = client.post(
+        _add_url(org, version),
+        {
+            "new-kind": "disposition",
+            "new-within_0": "1",
+            "new-within_1": "days",
+            "new-clock": "business",
+            "new-min_sample": "0",  # a lead quality field, out of range: ignored here
+            "new-attempts": "x",
+        },
+    )
+    assert response.status_code == 302
+    added = version.commitments.get(kind="disposition")
+    assert (added.within, added.min_sample, added.attempts) == ("P1D", 10, None)

@@ -1,0 +1,17 @@
+"""What every page shows a manager: the proposals waiting for his side's signature."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+
+def awaiting_signature(request: HttpRequest) -> dict:
+    """`awaiting_signature`: the proposed versions a side the user manages has not signed
+    (one query, run only when a page shows it)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    from agreements.access import awaiting_signature_of
+
+    return {"awaiting_signature": SimpleLazyObject(lambda: list(awaiting_signature_of(user)))}
