@@ -181,7 +181,7 @@ class MemberForm(forms.Form):
             user = users.filter(email__iexact=name).order_by("pk").first()
         if user is None:
             raise forms.ValidationError(
-                f"No user is called {name!r}: invite them by email instead."
+                f"No user is called {name!r}. Invite them by email instead."
             )
         return user
 
