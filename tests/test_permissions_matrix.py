@@ -26,6 +26,7 @@ from agreements import services as agreement_services
 from agreements.models import (
     Agreement,
     AgreementVersion,
+    BusinessCalendar,
     Commitment,
     Goal,
     Holiday,
@@ -984,10 +985,7 @@ PAGE_CELLS = [
         "public holidays",
         lambda w: f"/settings/calendars/{w.a.sales.calendar_id}/public-holidays/",
         A_MANAGERS | STAFF,
-        lambda w, r: (
-            w.a.sales.calendar.__class__.objects.get(pk=w.a.sales.calendar_id).holiday_country
-            == "FR"
-        ),
+        lambda w, r: BusinessCalendar.objects.get(pk=w.a.sales.calendar_id).holiday_country == "FR",
         data={"country": "FR"},
     ),
     page("first-run setup (teams exist)", "/settings/setup/", set(), seen("First-run setup")),
