@@ -365,7 +365,9 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
         status=status,
     )
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+    # The token is in the URL: never sent to another site ("no-referrer" would make the
+    # browser post the form with `Origin: null`, which the CSRF check refuses).
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
