@@ -458,7 +458,12 @@ class HoursForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for day, name in enumerate(WEEKDAYS):
-            self.fields[f"day_{day}"] = forms.CharField(max_length=200, required=False, label=name)
+            self.fields[f"day_{day}"] = forms.CharField(
+                max_length=200,
+                required=False,
+                label=name,
+                widget=forms.TextInput(attrs={"size": 32, "placeholder": "09:00-17:00"}),
+            )
 
     def clean(self):
         data = super().clean()
