@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import smtplib
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -71,16 +72,22 @@ def invitation_create(
         teams=[team.pk],
     )
     inviter = user.get_full_name() or user.get_username()
-    send_mail(
-        subject=f"You are invited to {team.name} on SLA Hub",
-        message=(
-            f"{inviter} invites you to join {team.name} on SLA Hub as {role}.\n\n"
-            f"Choose your username and password here (the link works once, until "
-            f"{invitation.expires_at:%d %b %Y %H:%M} UTC):\n{accept_url(raw)}\n"
-        ),
-        from_email=None,
-        recipient_list=[email],
-    )
+    try:
+        send_mail(
+            subject=f"You are invited to {team.name} on SLA Hub",
+            message=(
+                f"{inviter} invites you to join {team.name} on SLA Hub as {role}.\n\n"
+                f"Choose your username and password here (the link works once, until "
+                f"{invitation.expires_at:%d %b %Y %H:%M} UTC):\n{accept_url(raw)}\n"
+            ),
+            from_email=None,
+            recipient_list=[email],
+        )
+    except (OSError, smtplib.SMTPException) as exc:
+        # Rolls the invitation back with it: nobody holds a link that was never sent.
+        raise ValidationError(
+            {"email": f"The invitation email could not be sent ({exc}); try again later."}
+        ) from exc
     return invitation, raw
 
 

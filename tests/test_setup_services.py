@@ -361,3 +361,16 @@ def test_staff_add_rotate_and_turn_off_a_source(org):
     logged = AuditEvent.objects.filter(action__startswith="webhook_source.")
     assert logged.count() == 3
     assert all(secret not in str(e.changes) and rotated not in str(e.changes) for e in logged)
+
+
+def test_an_invitation_whose_email_fails_is_not_kept(org, now, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise ConnectionRefusedError("connection refused")
+
+    monkeypatch.setattr(invitations, "send_mail", refuse)
+    with pytest.raises(ValidationError) as caught:
+        invitations.invitation_create(
+            user=org.sales_manager, team=org.sales, email="z@z.com", role="member", now=now
+        )
+    assert "could not be sent" in caught.value.message_dict["email"][0]
+    assert not Invitation.objects.exists()
