@@ -449,3 +449,22 @@ def breach_rights(user, breach) -> dict:
 def require_team_manager(user, team) -> None:
     if not (is_staff(user) or is_manager(user, team)):
         raise PermissionDenied("Only a manager of this team changes its members.")
+
+
+def can_change_members(user, team) -> bool:
+    """Invite people, change roles, remove members: staff or a manager of the team."""
+    return is_staff(user) or is_manager(user, team)
+
+
+# First-run setup, invitations, inbound webhook sources ------------------------------------
+
+
+def can_run_setup(user) -> bool:
+    """The first-run setup is staff's, and only while there is no team at all (afterwards
+    teams, people and agreements change on their own pages)."""
+    return is_staff(user) and not Team.objects.exists()
+
+
+def can_manage_webhook_sources(user) -> bool:
+    """Inbound sources write leads into any team (and may act as any user): staff's."""
+    return is_staff(user)

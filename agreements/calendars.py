@@ -31,9 +31,16 @@ def clock_calendar(calendar: BusinessCalendar, *, around: datetime) -> businesst
     weekly: dict[int, list] = defaultdict(list)
     for hours in calendar.hours.all():
         weekly[hours.weekday].append((hours.start, hours.end))
+    return businesstime.Calendar(
+        tz=ZoneInfo(calendar.timezone),
+        weekly=dict(weekly),
+        holidays=holidays_near(calendar, around),
+    )
+
+
+def holidays_near(calendar: BusinessCalendar, around: datetime) -> frozenset[date]:
+    """The calendar's public and own holidays in the years around `around`."""
     years = range(around.year - YEARS_BEFORE, around.year + YEARS_AFTER + 1)
     days = set(public_holidays(calendar.holiday_country, calendar.holiday_subdivision, years))
     days.update(h.date for h in calendar.custom_holidays.all())
-    return businesstime.Calendar(
-        tz=ZoneInfo(calendar.timezone), weekly=dict(weekly), holidays=frozenset(days)
-    )
+    return frozenset(days)

@@ -481,3 +481,31 @@ class RejectionReason(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+class Invitation(models.Model):
+    """An emailed link to join a team: the person sets a username and password, and becomes
+    a member (or manager) of the team. Only a SHA-256 hash of the token is stored; a link
+    works once, until `expires_at`."""
+
+    email = models.EmailField(max_length=254)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(
+        max_length=10, choices=Membership.Role.choices, default=Membership.Role.MEMBER
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.team} ({self.role})"

@@ -540,3 +540,17 @@ def membership_set(*, team, user: AbstractBaseUser, role: str) -> Membership:
     )
     audit.record("membership.set", membership, changes={"user": user.get_username(), "role": role})
     return membership
+
+
+def membership_change_role(*, user, team, member, role: str) -> Membership:
+    """`user` (staff or a manager of `team`) makes a member a manager or a plain member; the
+    last manager stays one (`membership_set`)."""
+    from agreements import access
+
+    if not access.can_change_members(user, team):
+        raise PermissionDenied("Only a manager of this team changes its members' roles.")
+    if role not in Membership.Role.values:
+        raise ValidationError({"role": "Choose member or manager."})
+    if not Membership.objects.filter(team=team, user=member).exists():
+        raise ValidationError(f"{member} is not in {team}.")
+    return membership_set(team=team, user=member, role=role)

@@ -15,6 +15,22 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from agreements import access
+from agreements.hours import (
+    calendar_hours_set,
+    calendar_public_holidays_set,
+    day_text,
+    holiday_add,
+    holiday_delete,
+    next_working_moments,
+    upcoming_public_holidays,
+    week_of,
+)
+from agreements.invitations import (
+    invitation_accept,
+    invitation_create,
+    invitation_for_token,
+    pending_invitations,
+)
 from agreements.models import (
     BusinessCalendar,
     Holiday,
@@ -24,14 +40,26 @@ from agreements.models import (
     Team,
 )
 from agreements.selectors import roles_of
-from agreements.services import membership_remove, membership_set
+from agreements.services import membership_change_role, membership_remove, membership_set
+from agreements.setup import first_run_setup, template_sentences
+from slahub.settings_forms import (
+    AcceptForm,
+    HoursForm,
+    InviteForm,
+    PublicHolidaysForm,
+    SetupForm,
+    WebhookSourceForm,
+)
 
 PAGE_SIZE = 25
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Each person lands on the page that answers their question."""
+    """Each person lands on the page that answers their question (staff, on an empty
+    database: the first-run setup)."""
+    if access.can_run_setup(request.user):
+        return redirect("settings-setup")
     return redirect(roles_of(request.user).home_of(request.user))
 
 
@@ -50,7 +78,17 @@ def _require_reasons_editor(request: HttpRequest) -> None:
 
 @login_required
 def settings_index(request: HttpRequest) -> HttpResponse:
-    return render(request, "settings/index.html", {"nav": "settings", "sections": _sections()})
+    sections = _sections()
+    if access.can_manage_webhook_sources(request.user):
+        sections.append(
+            ("settings-webhook-sources", "Inbound webhooks", "Tools that send leads in.")
+        )
+    context = {
+        "nav": "settings",
+        "sections": sections,
+        "setup": access.can_run_setup(request.user),
+    }
+    return render(request, "settings/index.html", context)
 
 
 def _sections() -> list[tuple[str, str, str]]:
@@ -112,7 +150,12 @@ def settings_holiday_add(request: HttpRequest, pk: int) -> HttpResponse:
     _editable_calendar(request, calendar)
     form = HolidayForm(request.POST, instance=Holiday(calendar=calendar))
     if form.is_valid():
-        form.save()
+        holiday_add(
+            user=request.user,
+            calendar=calendar,
+            day=form.cleaned_data["date"],
+            name=form.cleaned_data["name"],
+        )
         messages.success(request, f"Holiday added to {calendar}.")
     else:
         errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
@@ -127,26 +170,31 @@ def settings_holiday_delete(request: HttpRequest, pk: int) -> HttpResponse:
         Holiday.objects.filter(calendar__in=access.calendars_visible_to(request.user)), pk=pk
     )
     _editable_calendar(request, holiday.calendar)
-    holiday.delete()
+    holiday_delete(user=request.user, holiday=holiday)
     messages.success(request, "Holiday removed.")
     return redirect("settings-calendars")
 
 
 class MemberForm(forms.Form):
-    username = forms.CharField(max_length=150)
+    username = forms.CharField(max_length=254, label="Username or email")
     role = forms.ChoiceField(choices=Membership.Role.choices)
 
     def clean_username(self):
-        name = self.cleaned_data["username"]
-        user = get_user_model().objects.filter(username=name).first()
+        name = self.cleaned_data["username"].strip()
+        users = get_user_model().objects
+        user = users.filter(username=name).first()
+        if user is None and "@" in name:
+            user = users.filter(email__iexact=name).order_by("pk").first()
         if user is None:
-            raise forms.ValidationError(f"No user is called {name!r}.")
+            raise forms.ValidationError(
+                f"No user is called {name!r}. Invite them by email instead."
+            )
         return user
 
 
 @login_required
 def settings_teams(request: HttpRequest) -> HttpResponse:
-    teams = (
+    teams = list(
         access.teams_visible_to(request.user)
         .select_related("calendar")
         .prefetch_related(
@@ -154,6 +202,13 @@ def settings_teams(request: HttpRequest) -> HttpResponse:
         )
     )
     managed = {t.pk for t in roles_of(request.user).teams(managed=True)}
+    staff = access.is_staff(request.user)
+    changeable = [t.pk for t in teams if staff or t.pk in managed]
+    pending: dict[int, list] = {}
+    for invitation in pending_invitations(changeable, now=timezone.now()):
+        pending.setdefault(invitation.team_id, []).append(invitation)
+    for team in teams:
+        team.pending = pending.get(team.pk, [])
     return render(
         request,
         "settings/teams.html",
@@ -162,7 +217,8 @@ def settings_teams(request: HttpRequest) -> HttpResponse:
             "teams": teams,
             "managed": managed,
             "member_form": MemberForm(),
-            "staff": request.user.is_staff,
+            "staff": staff,
+            "roles": Membership.Role.choices,
         },
     )
 
@@ -205,6 +261,297 @@ def settings_member_add(request: HttpRequest, pk: int) -> HttpResponse:
         errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
         messages.error(request, f"Nobody was added: {errors}")
     return redirect("settings-teams")
+
+
+def _error_text(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+@login_required
+@require_POST
+def settings_invite(request: HttpRequest, pk: int) -> HttpResponse:
+    team = _managed_team(request, pk)
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+        messages.error(request, f"Nobody was invited: {errors}")
+        return redirect("settings-teams")
+    try:
+        invitation, _ = invitation_create(
+            user=request.user,
+            team=team,
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+            now=timezone.now(),
+        )
+    except ValidationError as exc:
+        messages.error(request, f"Nobody was invited: {_error_text(exc)}")
+    else:
+        messages.success(
+            request,
+            f"Invitation sent to {invitation.email}; the link works until "
+            f"{timezone.localtime(invitation.expires_at):%d %b %Y %H:%M}.",
+        )
+    return redirect("settings-teams")
+
+
+@login_required
+@require_POST
+def settings_member_role(request: HttpRequest, pk: int, user: int) -> HttpResponse:
+    team = _managed_team(request, pk)
+    member = get_object_or_404(get_user_model(), pk=user)
+    role = request.POST.get("role", "")
+    try:
+        membership = membership_change_role(user=request.user, team=team, member=member, role=role)
+    except ValidationError as exc:
+        messages.error(request, f"The role did not change: {_error_text(exc)}")
+    else:
+        messages.success(
+            request, f"{member} is now {membership.get_role_display().lower()} of {team}."
+        )
+    return redirect("settings-teams")
+
+
+def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
+    """The emailed link (no login): choose a username and password, once, before it expires."""
+    now = timezone.now()
+    try:
+        invitation = invitation_for_token(token, now=now)
+    except ValidationError as exc:
+        return render(
+            request, "registration/invitation.html", {"refused": _error_text(exc)}, status=410
+        )
+    form = AcceptForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                invitation_accept(
+                    raw_token=token,
+                    username=data["username"],
+                    password=data["password"],
+                    first_name=data["first_name"],
+                    last_name=data["last_name"],
+                    now=now,
+                )
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(
+                    request, f"Welcome to {invitation.team}: log in with your new password."
+                )
+                return redirect("login")
+        status = 400
+    response = render(
+        request,
+        "registration/invitation.html",
+        {"invitation": invitation, "form": form},
+        status=status,
+    )
+    response["Cache-Control"] = "no-store"
+    # The token is in the URL: never sent to another site ("no-referrer" would make the
+    # browser post the form with `Origin: null`, which the CSRF check refuses).
+    response["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def _form_errors(form: forms.Form, exc: ValidationError) -> None:
+    """A service's errors next to their fields (the others at the top of the form)."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+# First-run setup --------------------------------------------------------------------------
+
+
+@login_required
+def settings_setup(request: HttpRequest) -> HttpResponse:
+    if not access.can_run_setup(request.user):
+        if access.is_staff(request.user):
+            messages.info(request, "Setup is done: the teams exist. Change them here.")
+            return redirect("settings-teams")
+        raise PermissionDenied("The first-run setup is for staff.")
+    form = SetupForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                result = first_run_setup(user=request.user, now=timezone.now(), **form.cleaned_data)
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            else:
+                invited = ", ".join(i.email for i in result.invitations) or "nobody yet"
+                messages.success(
+                    request,
+                    f"{result.marketing} and {result.sales} are set up; invitations sent to "
+                    f"{invited}. The agreement's version 1 is a draft: edit it, then propose "
+                    "it for signature.",
+                )
+                return redirect("agreement-detail", pk=result.agreement.pk)
+        status = 400
+    return render(
+        request,
+        "settings/setup.html",
+        {"nav": "settings", "form": form, "template": template_sentences()},
+        status=status,
+    )
+
+
+# Business hours and public holidays ---------------------------------------------------------
+
+
+@login_required
+def settings_calendar_hours(request: HttpRequest, pk: int) -> HttpResponse:
+    calendar = get_object_or_404(
+        access.calendars_visible_to(request.user).prefetch_related("hours", "custom_holidays"),
+        pk=pk,
+    )
+    _editable_calendar(request, calendar)
+    now = timezone.now()
+    saved = week_of(calendar)
+    form = HoursForm(initial={f"day_{d}": day_text(v) for d, v in saved.items()})
+    preview_week = None
+    status = 200
+    if request.method == "POST":
+        form = HoursForm(request.POST)
+        if form.is_valid():
+            if "preview" in request.POST:
+                preview_week = form.cleaned_data["week"]
+            else:
+                try:
+                    calendar_hours_set(
+                        user=request.user, calendar=calendar, week=form.cleaned_data["week"]
+                    )
+                except ValidationError as exc:
+                    _form_errors(form, exc)
+                    status = 400
+                else:
+                    messages.success(request, f"Working hours of {calendar} saved.")
+                    return redirect("settings-calendar-hours", pk=calendar.pk)
+        else:
+            status = 400
+    return render(
+        request,
+        "settings/hours.html",
+        {
+            "nav": "settings",
+            "calendar": calendar,
+            "form": form,
+            "previewing": preview_week is not None,
+            "moments": next_working_moments(calendar, now=now, week=preview_week),
+            "public_form": PublicHolidaysForm(
+                initial={
+                    "country": calendar.holiday_country,
+                    "subdivision": calendar.holiday_subdivision,
+                }
+            ),
+            "public_holidays": upcoming_public_holidays(calendar, today=timezone.localdate()),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def settings_calendar_public_holidays(request: HttpRequest, pk: int) -> HttpResponse:
+    calendar = get_object_or_404(access.calendars_visible_to(request.user), pk=pk)
+    _editable_calendar(request, calendar)
+    form = PublicHolidaysForm(request.POST)
+    if form.is_valid():
+        try:
+            calendar_public_holidays_set(
+                user=request.user,
+                calendar=calendar,
+                country=form.cleaned_data["country"],
+                subdivision=form.cleaned_data["subdivision"],
+            )
+        except ValidationError as exc:
+            messages.error(request, f"Public holidays unchanged: {_error_text(exc)}")
+        else:
+            where = calendar.holiday_country or "no country"
+            if calendar.holiday_subdivision:
+                where += f"-{calendar.holiday_subdivision}"
+            messages.success(request, f"{calendar} now skips the public holidays of {where}.")
+    else:
+        errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+        messages.error(request, f"Public holidays unchanged: {errors}")
+    return redirect("settings-calendar-hours", pk=calendar.pk)
+
+
+# Inbound webhook sources (staff) --------------------------------------------------------------
+
+
+def _require_sources(request: HttpRequest) -> None:
+    if not access.can_manage_webhook_sources(request.user):
+        raise PermissionDenied("Only staff manage inbound webhook sources.")
+
+
+def _sources_page(request, form, *, secret=None, shown=None, status=200) -> HttpResponse:
+    from integrations.models import WebhookSource
+
+    response = render(
+        request,
+        "settings/webhook_sources.html",
+        {
+            "nav": "settings",
+            "form": form,
+            "sources": WebhookSource.objects.order_by("name"),
+            "secret": secret,
+            "shown": shown,
+        },
+        status=status,
+    )
+    if secret:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def settings_webhook_sources(request: HttpRequest) -> HttpResponse:
+    from integrations.sources import webhook_source_add
+
+    _require_sources(request)
+    if request.method != "POST":
+        return _sources_page(request, WebhookSourceForm())
+    form = WebhookSourceForm(request.POST)
+    if form.is_valid():
+        try:
+            source, secret = webhook_source_add(user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            return _sources_page(request, WebhookSourceForm(), secret=secret, shown=source)
+    return _sources_page(request, form, status=400)
+
+
+@login_required
+@require_POST
+def settings_webhook_source_rotate(request: HttpRequest, pk: int) -> HttpResponse:
+    from integrations.models import WebhookSource
+    from integrations.sources import webhook_source_rotate
+
+    _require_sources(request)
+    source = get_object_or_404(WebhookSource, pk=pk)
+    secret = webhook_source_rotate(user=request.user, source=source)
+    return _sources_page(request, WebhookSourceForm(), secret=secret, shown=source)
+
+
+@login_required
+@require_POST
+def settings_webhook_source_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    from integrations.models import WebhookSource
+    from integrations.sources import webhook_source_set_active
+
+    _require_sources(request)
+    source = get_object_or_404(WebhookSource, pk=pk)
+    webhook_source_set_active(user=request.user, source=source, active=not source.is_active)
+    state = "on again" if source.is_active else "off: its requests are refused"
+    messages.success(request, f"“{source.name}” is {state}.")
+    return redirect("settings-webhook-sources")
 
 
 class ReasonForm(forms.ModelForm):

@@ -86,7 +86,19 @@ urlpatterns = [
     ),
     # Settings
     path("settings/", views.settings_index, name="settings"),
+    path("settings/setup/", views.settings_setup, name="settings-setup"),
+    path("invitations/<str:token>/", views.invitation_accept_view, name="invitation-accept"),
     path("settings/calendars/", views.settings_calendars, name="settings-calendars"),
+    path(
+        "settings/calendars/<int:pk>/hours/",
+        views.settings_calendar_hours,
+        name="settings-calendar-hours",
+    ),
+    path(
+        "settings/calendars/<int:pk>/public-holidays/",
+        views.settings_calendar_public_holidays,
+        name="settings-calendar-public-holidays",
+    ),
     path(
         "settings/calendars/<int:pk>/holidays/",
         views.settings_holiday_add,
@@ -99,6 +111,12 @@ urlpatterns = [
     ),
     path("settings/teams/", views.settings_teams, name="settings-teams"),
     path("settings/teams/<int:pk>/members/", views.settings_member_add, name="settings-member-add"),
+    path("settings/teams/<int:pk>/invitations/", views.settings_invite, name="settings-invite"),
+    path(
+        "settings/teams/<int:pk>/members/<int:user>/role/",
+        views.settings_member_role,
+        name="settings-member-role",
+    ),
     path(
         "settings/teams/<int:pk>/members/<int:user>/remove/",
         views.settings_member_remove,
@@ -112,6 +130,21 @@ urlpatterns = [
     ),
     path("settings/notifications/", views.settings_notifications, name="settings-notifications"),
     path("settings/tokens/", views.settings_tokens, name="settings-tokens"),
+    path(
+        "settings/webhook-sources/",
+        views.settings_webhook_sources,
+        name="settings-webhook-sources",
+    ),
+    path(
+        "settings/webhook-sources/<int:pk>/rotate/",
+        views.settings_webhook_source_rotate,
+        name="settings-webhook-source-rotate",
+    ),
+    path(
+        "settings/webhook-sources/<int:pk>/toggle/",
+        views.settings_webhook_source_toggle,
+        name="settings-webhook-source-toggle",
+    ),
     path("settings/audit/", audit_views.audit_log, name="settings-audit"),
     path(
         "settings/tokens/<int:pk>/revoke/",

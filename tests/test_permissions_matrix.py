@@ -26,15 +26,18 @@ from agreements import services as agreement_services
 from agreements.models import (
     Agreement,
     AgreementVersion,
+    BusinessCalendar,
     Commitment,
     Goal,
     Holiday,
+    Invitation,
     Membership,
     RejectionReason,
     Side,
     Team,
+    WorkingHours,
 )
-from integrations.models import Import, WebhookSubscription
+from integrations.models import Import, WebhookSource, WebhookSubscription
 from leads import checks
 from leads import services as lead_services
 from leads.models import Activity, Breach, Lead
@@ -215,6 +218,7 @@ def build_world() -> World:
         "import": record.pk,
         "obligation": lead.obligations.first().pk,
         "draft": Agreement.objects.get(name="Takeover draft").pk,
+        "source": WebhookSource.objects.create(name="Victim CRM", slug="victim-crm").pk,
     }
     return w
 
@@ -940,6 +944,72 @@ PAGE_CELLS = [
         set(),  # a team always keeps a manager, whoever asks
         lambda w, r: not Membership.objects.filter(team=w.a.sales, role="manager").exists(),
         data={"username": "a_sm", "role": "member"},
+    ),
+    page(
+        "invite to A's sales team",
+        lambda w: f"/settings/teams/{w.a.sales.pk}/invitations/",
+        {"a_sm"} | STAFF,
+        lambda w, r: Invitation.objects.filter(email="invited@new.example").exists(),
+        data={"email": "invited@new.example", "role": "member"},
+    ),
+    page(
+        "role change",
+        lambda w: f"/settings/teams/{w.a.sales.pk}/members/{rep2(w)}/role/",
+        {"a_sm"} | STAFF,
+        lambda w, r: Membership.objects.filter(
+            team=w.a.sales, user_id=rep2(w), role="manager"
+        ).exists(),
+        data={"role": "manager"},
+    ),
+    page(
+        "demote the last manager (role)",
+        lambda w: f"/settings/teams/{w.a.sales.pk}/members/{w.a.users['sm'].pk}/role/",
+        set(),  # a team always keeps a manager, whoever asks
+        lambda w, r: not Membership.objects.filter(team=w.a.sales, role="manager").exists(),
+        data={"role": "member"},
+    ),
+    page(
+        "hours editor",
+        lambda w: f"/settings/calendars/{w.a.sales.calendar_id}/hours/",
+        A_MANAGERS | STAFF,
+        seen("Working hours of Calendar a"),
+    ),
+    page(
+        "hours save",
+        lambda w: f"/settings/calendars/{w.a.sales.calendar_id}/hours/",
+        A_MANAGERS | STAFF,
+        lambda w, r: WorkingHours.objects.filter(calendar_id=w.a.sales.calendar_id).count() == 1,
+        data={"day_0": "10:00-11:00", "save": "1"},
+    ),
+    page(
+        "public holidays",
+        lambda w: f"/settings/calendars/{w.a.sales.calendar_id}/public-holidays/",
+        A_MANAGERS | STAFF,
+        lambda w, r: BusinessCalendar.objects.get(pk=w.a.sales.calendar_id).holiday_country == "FR",
+        data={"country": "FR"},
+    ),
+    page("first-run setup (teams exist)", "/settings/setup/", set(), seen("First-run setup")),
+    page("webhook sources", "/settings/webhook-sources/", STAFF, seen("Victim CRM")),
+    page(
+        "webhook source add",
+        "/settings/webhook-sources/",
+        STAFF,
+        lambda w, r: WebhookSource.objects.filter(slug="added").exists(),
+        data={"name": "Added", "slug": "added"},
+    ),
+    page(
+        "webhook source rotate",
+        lambda w: f"/settings/webhook-sources/{w.ids['source']}/rotate/",
+        STAFF,
+        lambda w, r: WebhookSource.objects.get(pk=w.ids["source"]).secret in r.content.decode(),
+        data={},
+    ),
+    page(
+        "webhook source off",
+        lambda w: f"/settings/webhook-sources/{w.ids['source']}/toggle/",
+        STAFF,
+        lambda w, r: not WebhookSource.objects.get(pk=w.ids["source"]).is_active,
+        data={},
     ),
     page(
         "reason add to A's list",
