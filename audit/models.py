@@ -31,6 +31,16 @@ class Action(models.TextChoices):
     WEBHOOK_UPDATE = "webhook.update", "Webhook changed"
     WEBHOOK_DELETE = "webhook.delete", "Webhook deleted"
     USER_ACCESS = "user.access", "Staff, superuser or active flag changed"
+    SETUP_RUN = "setup.run", "First-run setup"
+    INVITATION_CREATE = "invitation.create", "Invitation sent"
+    INVITATION_ACCEPT = "invitation.accept", "Invitation accepted"
+    CALENDAR_HOURS = "calendar.hours", "Working hours changed"
+    CALENDAR_PUBLIC_HOLIDAYS = "calendar.public_holidays", "Public holidays changed"
+    HOLIDAY_ADD = "holiday.add", "Holiday added"
+    HOLIDAY_DELETE = "holiday.delete", "Holiday removed"
+    WEBHOOK_SOURCE_CREATE = "webhook_source.create", "Inbound webhook source added"
+    WEBHOOK_SOURCE_ROTATE = "webhook_source.rotate", "Inbound webhook secret replaced"
+    WEBHOOK_SOURCE_ACTIVE = "webhook_source.active", "Inbound webhook source turned on or off"
 
 
 class AuditEvent(models.Model):

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agreements', '0004_rejection_reasons_per_team'),
+        ('agreements', '0005_invitations'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
