@@ -1,0 +1,8 @@
+"""Production settings (slahub.settings, DEBUG off) for the pages bench, with two changes:
+the URLs add the floor page (benchmarks/pages/urls.py), and static URLs come from the finders'
+plain storage so the bench needs no collectstatic (the pages it times fetch no static file)."""
+
+from slahub.settings import *  # noqa: F403
+
+ROOT_URLCONF = "benchmarks.pages.urls"
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
