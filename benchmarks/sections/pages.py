@@ -227,6 +227,7 @@ def run(ctx: Context) -> list[Row]:
         "ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
         "AXES_ENABLED": "0",
+        "BENCH_CACHE_PREFIX": f"slahub-bench-{os.getpid()}-{time.time_ns()}",
     }
     pages = [
         ("no-query page (floor)", "/bench/floor/", org.sales_manager),
