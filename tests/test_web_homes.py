@@ -406,3 +406,77 @@ def test_marketing_figures_are_shared_for_seconds(client, marketing_org, frozen,
     # newest first.
     assert (later["paces"][0].actual, later["handed"].paginator.count) == (9, 3)
     assert later["handed"].object_list[0].pk == lead.pk
+
+
+# What a page costs does not grow with the leads ---------------------------------------------
+
+
+def queries_of(client, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured.captured_queries)
+
+
+# Shared figures off (every figure counted) and on (a teammate counted them a moment ago).
+# The queue is never shared: its count is the same either way.
+PAGE_QUERIES = {
+    ("queue", 0): 8,
+    ("queue", 10): 8,
+    ("team-home", 0): 12,
+    ("team-home", 10): 8,
+    ("marketing-home", 0): 13,
+    ("marketing-home", 10): 4,
+    ("reports:compliance", 0): 18,
+    ("reports:compliance", 10): 7,
+}
+
+
+@pytest.mark.parametrize("seconds", [0, 10])
+@pytest.mark.parametrize(
+    "page, who",
+    [("queue", "rep"), ("team-home", "sales_manager"), ("reports:compliance", "sales_manager")],
+)
+def test_a_page_costs_the_same_queries_for_3_or_33_more_leads(
+    client, team_org, frozen, settings, page, who, seconds
+):
+    from django.core.cache import cache
+
+    settings.SLAHUB_SHARED_FIGURES_SECONDS = seconds
+    cache.clear()
+    client.force_login(getattr(team_org, who))
+    url = reverse(page)
+    client.get(url)  # the session remembers the time zone; shared figures are kept
+    for i in range(3):
+        handed(team_org, berlin(2026, 11, 25, 9, i), name=f"Few {i}")
+    few = queries_of(client, url)
+    for i in range(30):
+        handed(team_org, berlin(2026, 11, 24, 9, i), name=f"Many {i}", owner=None)
+        handed(team_org, berlin(2026, 11, 25, 9, 10 + i), name=f"Mine {i}")
+    many = queries_of(client, url)
+    assert few == many <= PAGE_QUERIES[page, seconds]
+    cache.clear()
+
+
+@pytest.mark.parametrize("seconds", [0, 10])
+def test_the_marketing_home_costs_the_same_queries_for_3_or_33_more_leads(
+    client, marketing_org, frozen, settings, seconds
+):
+    from django.core.cache import cache
+
+    settings.SLAHUB_SHARED_FIGURES_SECONDS = seconds
+    cache.clear()
+    client.force_login(marketing_org.marketing_manager)
+    url = reverse("marketing-home")
+    client.get(url)
+    for _ in range(3):
+        services.lead_accept(lead=handed(marketing_org, berlin(2026, 11, 25, 8)), now=NOW)
+    few = queries_of(client, url)
+    for _ in range(30):
+        services.lead_accept(lead=handed(marketing_org, berlin(2026, 11, 25, 8)), now=NOW)
+    many = queries_of(client, url)
+    assert few == many <= PAGE_QUERIES["marketing-home", seconds]
+    cache.clear()
