@@ -24,13 +24,18 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
+def shared_key(name: str, parts: tuple) -> str:
+    """The cache key of a shared figure (or fragment): `name` and a digest of `parts`."""
+    return f"shared:{name}:{hashlib.sha256(repr(parts).encode()).hexdigest()[:32]}"
+
+
 def shared(name: str, parts: tuple, compute: Callable[[], T]) -> T:
     """`compute()`, or its value cached under `name` and `parts` in the last few seconds.
     With the cache unreachable the figure is counted (the page is slower, not wrong)."""
     seconds = settings.SLAHUB_SHARED_FIGURES_SECONDS
     if seconds <= 0:
         return compute()
-    key = f"shared:{name}:{hashlib.sha256(repr(parts).encode()).hexdigest()[:32]}"
+    key = shared_key(name, parts)
     try:
         hit = cache.get(key)
     except Exception:  # noqa: BLE001 (a cache outage must not take the page down)

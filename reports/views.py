@@ -6,6 +6,7 @@ from dataclasses import fields, replace
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -22,7 +23,7 @@ from reports import homes, metrics, tables
 from reports.forms import LeadsBehindForm, ReportFilterForm, errors_of
 from reports.scorecard import scorecard
 from reports.selectors import agreements_filter, agreements_visible_to, local_midnight
-from reports.shared import shared, shared_page
+from reports.shared import shared, shared_key, shared_page
 
 PAGES = {"compliance": tables.compliance_tables, "funnel": tables.funnel_tables}
 
@@ -36,9 +37,15 @@ def _report(request: HttpRequest, page: str):
     query = form.query(f)
     # Shared for a few seconds by everyone whose filter resolves to the same agreements,
     # teams, days and choices (the key is the resolved filter, not the user), so the page
-    # and its CSV exports show the same numbers.
-    key = (*(getattr(f, n.name) for n in fields(f) if n.name != "now"), sorted(query.items()))
-    return form, f, query, shared(f"report-{page}", key, lambda: PAGES[page](f, query))
+    # and its CSV exports show the same numbers; the filter says when they were judged.
+    report, judged_at = shared(
+        f"report-{page}", _report_key(f, query), lambda: (PAGES[page](f, query), f.now)
+    )
+    return form, replace(f, now=judged_at), query, report
+
+
+def _report_key(f: metrics.ReportFilter, query: dict) -> tuple:
+    return (*(getattr(f, n.name) for n in fields(f) if n.name != "now"), sorted(query.items()))
 
 
 def _series(table: tables.Table, *columns: str) -> dict:
@@ -78,6 +85,11 @@ def compliance(request: HttpRequest) -> HttpResponse:
             "charts": charts,
             "query": urlencode(query),
             "rolled_through": metrics.rolled_through(f) if f else None,
+            # The tables' HTML is shared as their figures are (templates/reports/compliance.html).
+            "shared_seconds": settings.SLAHUB_SHARED_FIGURES_SECONDS,
+            "shared_html_key": shared_key("report-compliance-html", _report_key(f, query))
+            if f
+            else "",
         },
         status=200 if f else 400,
     )
