@@ -30,7 +30,8 @@ Status = Obligation.Status
 
 
 def _kinds() -> dict[str, ClockCompliance]:
-    return {kind: ClockCompliance(kind) for kind in metrics.SALES_KINDS}
+    # Plain strings, not the Kind members: the figures are pickled into the shared cache.
+    return {str(kind): ClockCompliance(str(kind)) for kind in metrics.SALES_KINDS}
 
 
 def _total(kinds: dict[str, ClockCompliance]) -> ClockCompliance:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -22,6 +23,7 @@ from reports import homes, metrics, tables
 from reports.forms import LeadsBehindForm, ReportFilterForm, errors_of
 from reports.scorecard import scorecard
 from reports.selectors import agreements_filter, agreements_visible_to, local_midnight
+from reports.shared import shared, shared_key, shared_page
 
 PAGES = {"compliance": tables.compliance_tables, "funnel": tables.funnel_tables}
 
@@ -33,7 +35,17 @@ def _report(request: HttpRequest, page: str):
         return form, None, {}, {}
     f = form.report_filter(now=timezone.now())
     query = form.query(f)
-    return form, f, query, PAGES[page](f, query)
+    # Shared for a few seconds by everyone whose filter resolves to the same agreements,
+    # teams, days and choices (the key is the resolved filter, not the user), so the page
+    # and its CSV exports show the same numbers; the filter says when they were judged.
+    report, judged_at = shared(
+        f"report-{page}", _report_key(f, query), lambda: (PAGES[page](f, query), f.now)
+    )
+    return form, replace(f, now=judged_at), query, report
+
+
+def _report_key(f: metrics.ReportFilter, query: dict) -> tuple:
+    return (*(getattr(f, n.name) for n in fields(f) if n.name != "now"), sorted(query.items()))
 
 
 def _series(table: tables.Table, *columns: str) -> dict:
@@ -73,6 +85,11 @@ def compliance(request: HttpRequest) -> HttpResponse:
             "charts": charts,
             "query": urlencode(query),
             "rolled_through": metrics.rolled_through(f) if f else None,
+            # The tables' HTML is shared as their figures are (templates/reports/compliance.html).
+            "shared_seconds": settings.SLAHUB_SHARED_FIGURES_SECONDS,
+            "shared_html_key": shared_key("report-compliance-html", _report_key(f, query))
+            if f
+            else "",
         },
         status=200 if f else 400,
     )
@@ -290,7 +307,13 @@ def team_home(request: HttpRequest) -> HttpResponse:
         .order_by("first_name", "username")
     )
     breaches = lead_selectors.breaches_to_acknowledge(teams)
-    figures = homes.team_home(teams, now=now)
+    # Shared by the team's managers for a few seconds; what they owe (breaches, leads nobody
+    # owes) is read above on every request.
+    figures = shared(
+        "team-home",
+        tuple(sorted(t.pk for t in teams)),
+        lambda: homes.team_home(teams, now=now),
+    )
     return render(
         request,
         "dashboard/team.html",
@@ -333,16 +356,29 @@ def marketing_home(request: HttpRequest) -> HttpResponse:
     if agreement is None:
         return render(request, "dashboard/marketing.html", context)
     now = timezone.now()
-    version = active_version(agreement)
-    commitments = list(version.commitments.all()) if version else []
-    volume = [c for c in commitments if c.kind == Commitment.Kind.LEAD_VOLUME]
-    quality = next((c for c in commitments if c.kind == Commitment.Kind.LEAD_QUALITY), None)
-    figures = homes.marketing_home(agreement, volume=volume, quality=quality, now=now)
-    tz = agreement.calendar.timezone
-    today_start, today_end = lead_selectors.local_day(now, tz)
-    handed = Paginator(
-        lead_selectors.handed_off_between(agreement, today_start, today_end), 25
-    ).get_page(request.GET.get("page"))
+
+    def terms_and_figures():
+        version = active_version(agreement)
+        commitments = list(version.commitments.all()) if version else []
+        volume = [c for c in commitments if c.kind == Commitment.Kind.LEAD_VOLUME]
+        quality = next((c for c in commitments if c.kind == Commitment.Kind.LEAD_QUALITY), None)
+        return (
+            version,
+            quality,
+            homes.marketing_home(agreement, volume=volume, quality=quality, now=now),
+        )
+
+    # Shared by everyone who sees this agreement's data, for a few seconds: marketing owes
+    # nothing on this page, so nothing here must be current to the request.
+    version, quality, figures = shared("marketing-home", (agreement.pk,), terms_and_figures)
+    today_start, today_end = lead_selectors.local_day(now, agreement.calendar.timezone)
+    handed = shared_page(
+        "handed-off-today",
+        (agreement.pk, today_start.isoformat()),
+        lead_selectors.handed_off_between(agreement, today_start, today_end),
+        25,
+        request.GET.get("page"),
+    )
     period = figures.period
     context.update(
         {

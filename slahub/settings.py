@@ -249,6 +249,10 @@ if CACHE_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Figures shared by everyone of a team or filter (team compliance, quota pace, acceptance,
+# the report tables) are kept this long (reports/shared.py); 0 counts them on every request.
+# Never what a user owes: queues, breaches to acknowledge, leads nobody owes stay live.
+SLAHUB_SHARED_FIGURES_SECONDS = env.int("SLAHUB_SHARED_FIGURES_SECONDS", default=10)
 
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]

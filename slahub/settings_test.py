@@ -13,5 +13,7 @@ WHITENOISE_AUTOREFRESH = True  # serve from the finders; no collectstatic before
 WHITENOISE_USE_FINDERS = True
 # Tests clear the cache between cases; never flush a Redis database others use.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Tests count every figure afresh; tests/test_web_shared_figures.py turns the cache on.
+SLAHUB_SHARED_FIGURES_SECONDS = 0
 # The test client and live server speak plain HTTP (tests of the redirect turn it on).
 SECURE_SSL_REDIRECT = False

@@ -312,3 +312,171 @@ def test_pages_show_team_time_but_the_api_keeps_utc(client, queue_org, frozen):
     assert "Wed 25 Nov 2026 09:00" in page  # handed off 09:00 Berlin time
     api = client.get(f"/api/v1/leads/{leads['A'].pk}/").json()
     assert api["handed_off_at"] in ("2026-11-25T08:00:00Z", "2026-11-25T08:00:00+00:00")
+
+
+# Figures shared for a few seconds (reports/shared.py) ---------------------------------------
+
+
+@pytest.fixture
+def shared_figures(settings):
+    from django.core.cache import cache
+
+    settings.SLAHUB_SHARED_FIGURES_SECONDS = 10
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_team_figures_are_shared_for_seconds_but_what_the_manager_owes_is_current(
+    client, team_org, frozen, shared_figures
+):
+    client.force_login(team_org.sales_manager)
+    today = client.get(reverse("team-home")).context["compliance"][0]
+    assert (today.met, today.missed) == (1, 0)  # L3
+    touch(team_org.sales.sales_leads.get(name="L6"), NOW)  # met now, due today 13:30
+    nobody = team_org.sales.sales_leads.get(name="Nobody's")
+    response = client.post(
+        reverse("lead-reassign", args=[nobody.pk]),
+        {"owner": team_org.rep2.pk, "next": reverse("team-home")},
+        follow=True,
+    )
+    # The lead the manager just assigned has left "Leads nobody owes" at once; the team's
+    # compliance is the figure counted a moment ago.
+    assert list(response.context["unassigned"].object_list) == []
+    today = response.context["compliance"][0]
+    assert (today.met, today.missed) == (1, 0)
+    with time_machine.travel(berlin(2026, 11, 25, 10, 0, 11), tick=False):
+        today = client.get(reverse("team-home")).context["compliance"][0]
+    assert (today.met, today.missed, today.pct) == (2, 0, 100.0)  # L3 and L6
+
+
+def test_managers_of_another_team_never_see_a_teams_shared_figures(
+    client, team_org, frozen, shared_figures
+):
+    from agreements.models import Agreement, Side, Team
+
+    client.force_login(team_org.sales_manager)
+    assert client.get(reverse("team-home")).context["compliance"][2].met == 3
+    other = Team.objects.create(
+        name="Sales B", side=Side.SALES, calendar=team_org.calendar, timezone="Europe/Berlin"
+    )
+    Agreement.objects.create(
+        name="Marketing ↔ Sales B",
+        marketing_team=team_org.marketing,
+        sales_team=other,
+        calendar=team_org.calendar,
+    )
+    manager_b = make_user("manager_b")
+    Membership.objects.create(team=other, user=manager_b, role=Membership.Role.MANAGER)
+    client.force_login(manager_b)
+    response = client.get(reverse("team-home"))
+    assert [(c.met, c.missed) for c in response.context["compliance"]] == [(0, 0)] * 3
+    assert response.context["reps"] == []
+
+
+def test_the_queue_is_current_right_after_the_reps_own_action_with_figures_shared(
+    client, queue_org, frozen, shared_figures
+):
+    org, leads = queue_org
+    RejectionReason.objects.create(code="no-budget", label="No budget")
+    client.force_login(org.rep)
+    names = [lead.name for lead in client.get(reverse("queue")).context["page"].object_list]
+    assert names == ["B", "D", "A", "C", "E"]
+    response = client.post(
+        reverse("lead-reject", args=[leads["C"].pk]),
+        {"reason": "no-budget", "next": reverse("queue")},
+        follow=True,
+    )
+    assert [lead.name for lead in response.context["page"].object_list] == ["B", "D", "A", "E"]
+    leads["C"].refresh_from_db()
+    assert leads["C"].stage == "rejected"
+
+
+def test_marketing_figures_are_shared_for_seconds(client, marketing_org, frozen, shared_figures):
+    client.force_login(marketing_org.marketer)
+    first = client.get(reverse("marketing-home")).context
+    # 8 SALs this month; 2 leads handed off today (09:00).
+    assert (first["paces"][0].actual, first["handed"].paginator.count) == (8, 2)
+    lead = services.lead_accept(lead=handed(marketing_org, NOW), now=NOW)
+    again = client.get(reverse("marketing-home")).context
+    assert (again["paces"][0].actual, again["handed"].paginator.count) == (8, 2)
+    with time_machine.travel(berlin(2026, 11, 25, 10, 0, 11), tick=False):
+        later = client.get(reverse("marketing-home")).context
+    # The lead handed off and accepted at 10:00 now counts: 9 SALs, 3 handed off today, the
+    # newest first.
+    assert (later["paces"][0].actual, later["handed"].paginator.count) == (9, 3)
+    assert later["handed"].object_list[0].pk == lead.pk
+
+
+# What a page costs does not grow with the leads ---------------------------------------------
+
+
+def queries_of(client, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured.captured_queries)
+
+
+# Shared figures off (every figure counted) and on (a teammate counted them a moment ago).
+# The queue is never shared: its count is the same either way.
+PAGE_QUERIES = {
+    ("queue", 0): 8,
+    ("queue", 10): 8,
+    ("team-home", 0): 12,
+    ("team-home", 10): 8,
+    ("marketing-home", 0): 13,
+    ("marketing-home", 10): 4,
+    ("reports:compliance", 0): 18,
+    ("reports:compliance", 10): 7,
+}
+
+
+@pytest.mark.parametrize("seconds", [0, 10])
+@pytest.mark.parametrize(
+    "page, who",
+    [("queue", "rep"), ("team-home", "sales_manager"), ("reports:compliance", "sales_manager")],
+)
+def test_a_page_costs_the_same_queries_for_3_or_33_more_leads(
+    client, team_org, frozen, settings, page, who, seconds
+):
+    from django.core.cache import cache
+
+    settings.SLAHUB_SHARED_FIGURES_SECONDS = seconds
+    cache.clear()
+    client.force_login(getattr(team_org, who))
+    url = reverse(page)
+    client.get(url)  # the session remembers the time zone; shared figures are kept
+    for i in range(3):
+        handed(team_org, berlin(2026, 11, 25, 9, i), name=f"Few {i}")
+    few = queries_of(client, url)
+    for i in range(30):
+        handed(team_org, berlin(2026, 11, 24, 9, i), name=f"Many {i}", owner=None)
+        handed(team_org, berlin(2026, 11, 25, 9, 10 + i), name=f"Mine {i}")
+    many = queries_of(client, url)
+    assert few == many <= PAGE_QUERIES[page, seconds]
+    cache.clear()
+
+
+@pytest.mark.parametrize("seconds", [0, 10])
+def test_the_marketing_home_costs_the_same_queries_for_3_or_33_more_leads(
+    client, marketing_org, frozen, settings, seconds
+):
+    from django.core.cache import cache
+
+    settings.SLAHUB_SHARED_FIGURES_SECONDS = seconds
+    cache.clear()
+    client.force_login(marketing_org.marketing_manager)
+    url = reverse("marketing-home")
+    client.get(url)
+    for _ in range(3):
+        services.lead_accept(lead=handed(marketing_org, berlin(2026, 11, 25, 8)), now=NOW)
+    few = queries_of(client, url)
+    for _ in range(30):
+        services.lead_accept(lead=handed(marketing_org, berlin(2026, 11, 25, 8)), now=NOW)
+    many = queries_of(client, url)
+    assert few == many <= PAGE_QUERIES["marketing-home", seconds]
+    cache.clear()
