@@ -578,8 +578,9 @@ class LeadViewSet(
         serializer = BulkLeadsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         items = []
+        known = LeadUpsertSerializer.known_objects(serializer.validated_data["leads"])
         for raw in serializer.validated_data["leads"]:
-            item = LeadUpsertSerializer(data=raw)
+            item = LeadUpsertSerializer(data=raw, context={"known": known})
             if item.is_valid():
                 items.append({"data": item.validated_data})
             else:
