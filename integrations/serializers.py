@@ -107,6 +107,21 @@ class LeadUpsertSerializer(LeadDataSerializer):
         return attrs
 
 
+def validate_upserts(raw_items: list[dict], *, context: dict | None = None) -> list[dict]:
+    """Each raw item as {"data": validated fields} or {"errors": the serializer's errors},
+    in order, as `LeadUpsertSerializer(data=item).is_valid()` answers it. One serializer
+    (DRF copies its fields per instance) and the owners and teams named read once."""
+    context = {**(context or {}), "known": LeadUpsertSerializer.known_objects(raw_items)}
+    serializer = LeadUpsertSerializer(context=context)
+    items = []
+    for raw in raw_items:
+        try:
+            items.append({"data": serializer.run_validation(raw)})
+        except serializers.ValidationError as exc:
+            items.append({"errors": exc.detail})
+    return items
+
+
 class ActivityInSerializer(serializers.Serializer):
     """A touch on a lead, named by its id or by its (source_system, external_id)."""
 

@@ -668,7 +668,7 @@ def import_run_chunk(
     from datetime import timedelta
 
     from integrations import csv_mapping
-    from integrations.serializers import LeadUpsertSerializer
+    from integrations.serializers import validate_upserts
 
     max_rows = max_rows or _import_setting("IMPORT_CHUNK_ROWS", 1000)
     max_seconds = max_seconds or _import_setting("IMPORT_CHUNK_SECONDS", 60)
@@ -716,14 +716,7 @@ def import_run_chunk(
                     {**defaults, **csv_mapping.apply_mapping(record.preset, record.mapping, raw)}
                     for _, raw in group
                 ]
-                context = {"user": record.user, "known": LeadUpsertSerializer.known_objects(values)}
-                items = []
-                for row_values in values:
-                    serializer = LeadUpsertSerializer(data=row_values, context=context)
-                    if serializer.is_valid():
-                        items.append({"data": serializer.validated_data})
-                    else:
-                        items.append({"errors": serializer.errors})
+                items = validate_upserts(values, context={"user": record.user})
                 outcomes = lead_upsert_many(items, now=now, user=record.user)
                 rows = []
                 for (number, _), row_values, outcome in zip(group, values, outcomes, strict=True):
