@@ -312,3 +312,31 @@ def test_an_import_chunk_costs_the_same_queries_for_10_and_200_rows(sla, now, fr
         counts.append(len(queries))
 
     assert counts[0] == counts[1]
+
+
+def test_a_key_taken_meanwhile_sends_the_chunk_one_by_one(sla, now, frozen, monkeypatch):
+    """Another request created one of the keys after this chunk read the existing ones: the
+    bulk write fails whole on the unique key, and each item then answers on its own."""
+    items = [
+        {
+            "data": {
+                "source_system": "crm",
+                "external_id": external_id,
+                "name": "Ada",
+                "sales_team": sla.sales,
+                "owner": sla.rep,
+                "handed_off_at": WED_9,
+            }
+        }
+        for external_id in ("race-1", "race-2")
+    ]
+    services.lead_upsert(data=items[1]["data"], now=now, user=sla.marketer)
+    monkeypatch.setattr(services, "_existing_keys", lambda keys: set())
+
+    outcomes = services.lead_upsert_many(items, now=now, user=sla.marketer)
+
+    assert [o["result"] for o in outcomes] == ["created", "unchanged"]
+    assert Lead.objects.filter(source_system="crm").count() == 2
+    first_touch = Obligation.objects.get(lead__external_id="race-1", kind="first_touch")
+    assert first_touch.due_at == datetime(2026, 11, 25, 13, 0, tzinfo=BERLIN)
+    assert Obligation.objects.filter(lead__external_id="race-2").count() == 2
