@@ -21,6 +21,10 @@ _remembered: ContextVar[dict | None] = ContextVar("slahub_batch", default=None)
 
 @contextmanager
 def batch() -> Iterator[None]:
+    """Remember lookups until the block ends; inside an outer batch, share the outer one."""
+    if _remembered.get() is not None:
+        yield
+        return
     token = _remembered.set({})
     try:
         yield

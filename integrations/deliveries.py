@@ -76,8 +76,12 @@ def record(event: str, items: Iterable[tuple[dict, set[int]]], *, now: datetime)
     if not items or not WebhookSubscription.objects.filter(is_active=True).exists():
         return 0
     deliveries = []
+    interested: dict[frozenset[int], list[WebhookSubscription]] = {}
     for data, team_ids in items:
-        for subscription in _interested(event, team_ids):
+        teams = frozenset(team_ids)
+        if teams not in interested:  # once per set of teams, not per item
+            interested[teams] = _interested(event, set(teams))
+        for subscription in interested[teams]:
             deliveries.append(
                 WebhookDelivery(
                     subscription=subscription,
@@ -170,28 +174,39 @@ def on_obligations(obligations: list, *, now: datetime, event: str) -> int:
 
 
 def on_lead_handed_off(lead, *, now: datetime) -> int:
-    if not WebhookSubscription.objects.filter(is_active=True).exists():
+    return on_leads_handed_off([lead], now=now)
+
+
+def on_leads_handed_off(leads: list, *, now: datetime) -> int:
+    """One `lead.handed_off` delivery per lead and interested subscription, with the
+    lead's open clocks (read in one query for all the leads)."""
+    if not leads or not WebhookSubscription.objects.filter(is_active=True).exists():
         return 0
     from leads.models import Obligation
 
-    clocks = Obligation.objects.filter(lead=lead, status=Obligation.Status.OPEN)
-    data = {
-        "id": lead.pk,
-        "source_system": lead.source_system,
-        "external_id": lead.external_id,
-        "name": lead.name,
-        "stage": lead.stage,
-        "owner": lead.owner_id,
-        "sales_team": lead.sales_team_id,
-        "marketing_team": lead.marketing_team_id,
-        "handed_off_at": _iso(lead.handed_off_at),
-        "open_obligations": [
-            {"id": o.pk, "kind": o.kind, "attempt": o.attempt, "due_at": _iso(o.due_at)}
-            for o in clocks
-        ],
-    }
-    teams = {t for t in (lead.sales_team_id, lead.marketing_team_id) if t}
-    return record(WebhookEvent.LEAD_HANDED_OFF, [(data, teams)], now=now)
+    clocks: dict[int, list] = {lead.pk: [] for lead in leads}
+    for o in Obligation.objects.filter(lead_id__in=list(clocks), status=Obligation.Status.OPEN):
+        clocks[o.lead_id].append(o)
+    items = []
+    for lead in leads:
+        data = {
+            "id": lead.pk,
+            "source_system": lead.source_system,
+            "external_id": lead.external_id,
+            "name": lead.name,
+            "stage": lead.stage,
+            "owner": lead.owner_id,
+            "sales_team": lead.sales_team_id,
+            "marketing_team": lead.marketing_team_id,
+            "handed_off_at": _iso(lead.handed_off_at),
+            "open_obligations": [
+                {"id": o.pk, "kind": o.kind, "attempt": o.attempt, "due_at": _iso(o.due_at)}
+                for o in clocks[lead.pk]
+            ],
+        }
+        teams = {t for t in (lead.sales_team_id, lead.marketing_team_id) if t}
+        items.append((data, teams))
+    return record(WebhookEvent.LEAD_HANDED_OFF, items, now=now)
 
 
 # Sending --------------------------------------------------------------------------------

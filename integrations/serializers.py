@@ -3,11 +3,40 @@ that turns outside values (JSON or CSV strings) into typed lead and activity fie
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from agreements.models import Side, Team
 from leads.models import Activity, Lead, Stage
+
+
+class BatchedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """A related id looked up first among the objects read once for a whole batch
+    (`context["known"][field name]`, see `LeadUpsertSerializer.known_objects`), so that
+    validating many items costs one query per field, not one per item."""
+
+    def to_internal_value(self, data):
+        known = self.context.get("known", {}).get(self.field_name)
+        key = _pk(data)
+        if known is not None and key in known:
+            if known[key] is None:
+                self.fail("does_not_exist", pk_value=data)
+            return known[key]
+        return super().to_internal_value(data)
+
+
+def _pk(value) -> int | None:
+    """An id as the batch reads it (an int, or a string of digits); None otherwise (left to
+    the field's own lookup and its messages)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, int) and 0 < value < 2**63:
+        return value
+    return None
 
 
 class LeadDataSerializer(serializers.Serializer):
@@ -24,7 +53,7 @@ class LeadDataSerializer(serializers.Serializer):
     score = serializers.IntegerField(required=False, min_value=-(2**31), max_value=2**31 - 1)
     lead_source = serializers.CharField(max_length=100, required=False, allow_blank=True)
     campaign = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    owner = serializers.PrimaryKeyRelatedField(
+    owner = BatchedPrimaryKeyRelatedField(
         queryset=get_user_model().objects.filter(is_active=True), required=False, allow_null=True
     )
 
@@ -41,15 +70,30 @@ class LeadUpsertSerializer(LeadDataSerializer):
         write_only=True,
         help_text="Alternative to `owner`: the email of a member of the lead's sales team.",
     )
-    sales_team = serializers.PrimaryKeyRelatedField(
+    sales_team = BatchedPrimaryKeyRelatedField(
         queryset=Team.objects.filter(side=Side.SALES), required=False, allow_null=True
     )
-    marketing_team = serializers.PrimaryKeyRelatedField(
+    marketing_team = BatchedPrimaryKeyRelatedField(
         queryset=Team.objects.filter(side=Side.MARKETING), required=False, allow_null=True
     )
     handed_off_at = serializers.DateTimeField(
         required=False, allow_null=True, help_text="When marketing handed the lead to sales."
     )
+
+    @classmethod
+    def known_objects(cls, raw_items: list[dict]) -> dict[str, dict[int, Any]]:
+        """The owners and teams these raw items name, one query per field (None for an id
+        that does not exist or is not allowed): pass as `context["known"]`."""
+        fields = cls().fields
+        known: dict[str, dict[int, Any]] = {}
+        for name in ("owner", "sales_team", "marketing_team"):
+            ids = {_pk(item.get(name)) for item in raw_items if isinstance(item, dict)}
+            ids.discard(None)
+            if not ids:
+                continue
+            found = {obj.pk: obj for obj in fields[name].get_queryset().filter(pk__in=ids)}
+            known[name] = {pk: found.get(pk) for pk in ids}
+        return known
 
     def validate(self, attrs: dict) -> dict:
         if not attrs.get("owner_email"):
@@ -61,6 +105,21 @@ class LeadUpsertSerializer(LeadDataSerializer):
         if attrs.get("handed_off_at") is None:
             attrs.pop("handed_off_at", None)
         return attrs
+
+
+def validate_upserts(raw_items: list[dict], *, context: dict | None = None) -> list[dict]:
+    """Each raw item as {"data": validated fields} or {"errors": the serializer's errors},
+    in order, as `LeadUpsertSerializer(data=item).is_valid()` answers it. One serializer
+    (DRF copies its fields per instance) and the owners and teams named read once."""
+    context = {**(context or {}), "known": LeadUpsertSerializer.known_objects(raw_items)}
+    serializer = LeadUpsertSerializer(context=context)
+    items = []
+    for raw in raw_items:
+        try:
+            items.append({"data": serializer.run_validation(raw)})
+        except serializers.ValidationError as exc:
+            items.append({"errors": exc.detail})
+    return items
 
 
 class ActivityInSerializer(serializers.Serializer):

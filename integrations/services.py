@@ -32,6 +32,7 @@ from integrations.models import (
 )
 from leads import bounds
 from leads import events as lead_events
+from leads import ingest as lead_ingest
 from leads import services as lead_services
 from leads.models import Activity, Lead, Stage
 
@@ -228,18 +229,154 @@ def error_messages(exc: ValidationError) -> dict[str, list[str]]:
     return {"non_field_errors": [str(m) for m in exc.messages]}
 
 
+BULK_CHUNK = 500  # new leads written per bulk insert (one transaction each)
+
+
 def lead_upsert_many(
     items: list[dict[str, Any]], *, now: datetime, user=None
 ) -> list[dict[str, Any]]:
-    """Upsert each item in its own savepoint: a bad item is reported, the others are kept.
+    """Upsert many items; a bad item is reported, the others are kept.
+
+    New keys go in chunks of BULK_CHUNK through `leads.ingest`: one read of the existing
+    keys, the routing and owner checks once per distinct team and owner, then the leads,
+    their stage events, clocks, rollup marks and webhook deliveries written together in one
+    savepoint per chunk, in a constant number of queries. Updates, a key sent twice, and
+    items the bulk path does not take whole (a check that fails, a stage to set after the
+    creation) go one by one through `lead_upsert`, each in its own savepoint, after the new
+    leads of their chunk; they answer exactly as before.
 
     Items may carry pre-validation errors under "errors" (from the serializer); those are
     reported as they are. Returns one {"result", "lead", "errors"} per item, in order."""
-    results = []
+    results: list[dict[str, Any]] = [{}] * len(items)
     with batch():  # terms and calendars looked up once for all items
-        for item in items:
-            results.append(_upsert_item(item, now=now, user=user))
+        checks = _Checks(user)
+        for start in range(0, len(items), BULK_CHUNK):
+            chunk = range(start, min(start + BULK_CHUNK, len(items)))
+            _upsert_chunk(items, chunk, results, now=now, user=user, checks=checks)
     return results
+
+
+class _Checks:
+    """The access checks of a lead's creation, each done once per distinct team and owner
+    of a batch (the acting user is the same for all of its items)."""
+
+    def __init__(self, user) -> None:
+        self.user = user
+        self.done: dict[tuple, tuple[Any, Exception | None]] = {}
+
+    def _once(self, key: tuple, check):
+        if key not in self.done:
+            try:
+                self.done[key] = (check(), None)
+            except (ValidationError, PermissionDenied) as exc:
+                self.done[key] = (None, exc)
+        value, error = self.done[key]
+        if error is not None:
+            raise error
+        return value
+
+    def creating(self, data: dict) -> None:
+        """`lead_upsert`'s checks before `lead_create`; resolves `owner_email` in `data`."""
+        sales_team, marketing_team = data.get("sales_team"), data.get("marketing_team")
+        teams = (getattr(sales_team, "pk", None), getattr(marketing_team, "pk", None))
+        if self.user is not None:
+            self._once(
+                ("routing", *teams),
+                lambda: _check_routing(
+                    {"sales_team": sales_team, "marketing_team": marketing_team}, user=self.user
+                ),
+            )
+        email = data.pop("owner_email", None)
+        if email:
+            data["owner"] = self._once(
+                ("owner_email", email, teams[0]),
+                lambda: access.owner_by_email(email, sales_team=sales_team),
+            )
+        owner = data.get("owner")
+        self._once(
+            ("owner", teams[0], getattr(owner, "pk", None)),
+            lambda: access.require_owner(sales_team, owner),
+        )
+
+
+def _key(data: dict) -> tuple[str, Any]:
+    return data.get("source_system") or "api", data.get("external_id")
+
+
+def _existing_keys(keys: set[tuple[str, Any]]) -> set[tuple[str, str]]:
+    if not keys:
+        return set()
+    rows = Lead.objects.filter(
+        source_system__in={s for s, _ in keys}, external_id__in={e for _, e in keys}
+    ).values_list("source_system", "external_id")
+    return set(rows) & keys
+
+
+def _plan_new(data: dict, *, now: datetime, user, checks: _Checks):
+    """The rows of a new lead for the bulk path, or None: the single path takes the item
+    (and reports what is wrong with it, or sets its stage after creating it)."""
+    data = dict(data)
+    source_system, external_id = _key(data)
+    try:
+        checks.creating(data)
+        planned = lead_ingest.new_lead(
+            source_system=source_system,
+            external_id=external_id,
+            now=now,
+            user=user,
+            owner=data.get("owner"),
+            sales_team=data.get("sales_team"),
+            marketing_team=data.get("marketing_team"),
+            handed_off_at=data.get("handed_off_at"),
+            **{k: data[k] for k in lead_services.LEAD_DATA_FIELDS if k in data},
+        )
+    except (ValidationError, PermissionDenied):
+        return None
+    if data.get("stage") and data["stage"] != planned.lead.stage:
+        return None
+    return planned
+
+
+def _upsert_chunk(
+    items: list[dict[str, Any]],
+    chunk: range,
+    results: list[dict[str, Any]],
+    *,
+    now: datetime,
+    user,
+    checks: _Checks,
+) -> None:
+    valid = []
+    for i in chunk:
+        if items[i].get("errors"):
+            results[i] = {"result": "error", "lead": None, "errors": items[i]["errors"]}
+        else:
+            valid.append(i)
+    keys = {_key(items[i]["data"]) for i in valid}
+    seen = _existing_keys({k for k in keys if isinstance(k[1], str)})
+    single, new = [], []
+    for i in valid:
+        key = _key(items[i]["data"])
+        planned = None
+        if key not in seen and isinstance(key[1], str):
+            seen.add(key)
+            planned = _plan_new(items[i]["data"], now=now, user=user, checks=checks)
+        if planned is None:
+            single.append(i)
+        else:
+            new.append((i, planned))
+    if new:
+        try:
+            with transaction.atomic():
+                leads = lead_ingest.create([p for _, p in new], now=now)
+        except (IntegrityError, ValidationError, PermissionDenied):
+            # A key taken meanwhile (or a row refused): each item answers on its own.
+            single = sorted(single + [i for i, _ in new])
+        else:
+            for (i, _), lead in zip(new, leads, strict=True):
+                results[i] = {"result": RESULT_CREATED, "lead": lead, "errors": {}}
+    for i in single:
+        results[i] = _upsert_item(items[i], now=now, user=user)
 
 
 def _upsert_item(item: dict[str, Any], *, now: datetime, user=None) -> dict[str, Any]:
@@ -481,7 +618,9 @@ def import_create(
     return record
 
 
-PROGRESS_EVERY = 50  # rows per transaction: their upserts, row reports and progress together
+# Rows per transaction: their upserts (new leads in one bulk write), row reports and progress
+# together.
+PROGRESS_EVERY = BULK_CHUNK
 
 
 def _import_setting(name: str, default: int) -> int:
@@ -518,8 +657,9 @@ def import_run_chunk(
     Claim: a conditional UPDATE takes a pending or running import whose lease is free or
     expired (a crashed run's), with a fresh token and `lease_until`. Then up to `max_rows`
     rows (settings.IMPORT_CHUNK_ROWS) or `max_seconds` (IMPORT_CHUNK_SECONDS), in groups of
-    PROGRESS_EVERY rows: each group's upserts (each in its own savepoint, so a bad row is
-    reported and never stops the good ones), row reports and progress commit together, so
+    PROGRESS_EVERY rows: each group's upserts (`lead_upsert_many`: its new leads in one
+    bulk write, the other rows each in its own savepoint, so a bad row is reported and never
+    stops the good ones), row reports and progress commit together, so
     a run killed mid-group leaves nothing of that group and the next run redoes exactly it.
     The chunk releases the lease; the last one marks the import done."""
     import itertools
@@ -528,7 +668,7 @@ def import_run_chunk(
     from datetime import timedelta
 
     from integrations import csv_mapping
-    from integrations.serializers import LeadUpsertSerializer
+    from integrations.serializers import validate_upserts
 
     max_rows = max_rows or _import_setting("IMPORT_CHUNK_ROWS", 1000)
     max_seconds = max_seconds or _import_setting("IMPORT_CHUNK_SECONDS", 60)
@@ -572,19 +712,14 @@ def import_run_chunk(
                 finished = True
                 break
             with transaction.atomic():
+                values = [
+                    {**defaults, **csv_mapping.apply_mapping(record.preset, record.mapping, raw)}
+                    for _, raw in group
+                ]
+                items = validate_upserts(values, context={"user": record.user})
+                outcomes = lead_upsert_many(items, now=now, user=record.user)
                 rows = []
-                for number, raw in group:
-                    values = {
-                        **defaults,
-                        **csv_mapping.apply_mapping(record.preset, record.mapping, raw),
-                    }
-                    serializer = LeadUpsertSerializer(data=values, context={"user": record.user})
-                    if serializer.is_valid():
-                        outcome = _upsert_item(
-                            {"data": serializer.validated_data}, now=now, user=record.user
-                        )
-                    else:
-                        outcome = {"result": "error", "lead": None, "errors": serializer.errors}
+                for (number, _), row_values, outcome in zip(group, values, outcomes, strict=True):
                     counts[outcome["result"]] += 1
                     rows.append(
                         ImportRow(
@@ -592,7 +727,7 @@ def import_run_chunk(
                             number=number,
                             result=outcome["result"],
                             lead=outcome["lead"],
-                            external_id=str(values.get("external_id", ""))[:100],
+                            external_id=str(row_values.get("external_id", ""))[:100],
                             errors=_plain(outcome["errors"]),
                         )
                     )

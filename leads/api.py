@@ -26,6 +26,7 @@ from integrations.serializers import (
     ActivityInSerializer,
     LeadDataSerializer,
     LeadUpsertSerializer,
+    validate_upserts,
 )
 from leads import bounds, rules, services
 from leads.models import (
@@ -577,13 +578,10 @@ class LeadViewSet(
     def bulk(self, request):
         serializer = BulkLeadsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        items = []
-        for raw in serializer.validated_data["leads"]:
-            item = LeadUpsertSerializer(data=raw)
-            if item.is_valid():
-                items.append({"data": item.validated_data})
-            else:
-                items.append({"errors": integration_services._plain(item.errors)})
+        items = [
+            item if "data" in item else {"errors": integration_services._plain(item["errors"])}
+            for item in validate_upserts(serializer.validated_data["leads"])
+        ]
         with bounds.backfill(serializer.validated_data.get("backfill_reason"), by=request.user):
             outcomes = integration_services.lead_upsert_many(
                 items, now=timezone.now(), user=request.user

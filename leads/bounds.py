@@ -68,8 +68,16 @@ def check_event_time(
 ) -> None:
     """Refuse an event time outside its bounds (see the module); `None` means `now`.
     A staff backfill is recorded unless `record` is false (a form checking ahead)."""
+    backfill = event_time_backfill(lead, at, now=now, user=user, field=field)
+    if backfill is not None and record:
+        backfill.save()
+
+
+def event_time_backfill(lead, at: datetime | None, *, now: datetime, user, field: str):
+    """`check_event_time` without writing: refuses the same times, and returns the
+    `Backfill` to record (unsaved) when the time is a staff backfill, else None."""
     if at is None:
-        return
+        return None
     check_supported(at, field)
     if at > now:
         raise ValidationError({field: "Cannot be in the future."})
@@ -80,7 +88,7 @@ def check_event_time(
             {field: f"Cannot be before the lead's {what} ({earliest.isoformat()})."}
         )
     if user is None or at >= now - window():
-        return
+        return None
     reason, by = _backfill.get()
     user = by or user
     if not (getattr(user, "is_staff", False) and reason):
@@ -91,10 +99,8 @@ def check_event_time(
                 "a `backfill_reason`."
             }
         )
-    if not record:
-        return
     from leads.models import Backfill
 
-    Backfill.objects.create(
+    return Backfill(
         lead=lead, field=field, occurred_at=at, recorded_at=now, user=user, reason=reason
     )

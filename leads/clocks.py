@@ -7,6 +7,7 @@ when a clock opens or stops; this module knows how long a clock runs and writes 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import QuerySet
 
@@ -81,7 +82,7 @@ def matching_commitments(lead: Lead, version: AgreementVersion) -> dict[str, Com
     return first_matches(commitments_in_order(version, LEAD_KINDS), lead.match_fields())
 
 
-def open_obligation(
+def build_obligation(
     *,
     lead: Lead,
     commitment: Commitment,
@@ -90,8 +91,9 @@ def open_obligation(
     attempt: int = 1,
     calendar: businesstime.Calendar,
 ) -> Obligation:
+    """A sales clock of `duration` from `start` for the lead's team and owner, unsaved."""
     warn_at, due_at = deadlines(commitment, duration, start, calendar)
-    return Obligation.objects.create(
+    return Obligation(
         kind=commitment.kind,
         side=Side.SALES,
         commitment=commitment,
@@ -104,6 +106,35 @@ def open_obligation(
         warn_at=warn_at,
         due_at=due_at,
     )
+
+
+def open_obligation(**kwargs: Any) -> Obligation:
+    """`build_obligation`, saved."""
+    obligation = build_obligation(**kwargs)
+    obligation.save(force_insert=True)
+    return obligation
+
+
+HAND_OFF_KINDS = (Commitment.Kind.FIRST_TOUCH, Commitment.Kind.DISPOSITION)
+
+
+def hand_off_clocks(lead: Lead, version: AgreementVersion, *, at: datetime) -> list[Obligation]:
+    """The clocks a hand-off at `at` under `version` opens (unsaved): the first matching
+    first-touch and disposition commitments, on the lead's calendar, for its sales team and
+    owner. The single hand-off and the bulk one both take their clocks from here."""
+    calendar = lead_calendar(lead, version, around=at)
+    chosen = matching_commitments(lead, version)
+    return [
+        build_obligation(
+            lead=lead,
+            commitment=chosen[kind],
+            duration=chosen[kind].within,
+            start=at,
+            calendar=calendar,
+        )
+        for kind in HAND_OFF_KINDS
+        if kind in chosen
+    ]
 
 
 def breach_obligations(obligations: list[Obligation], *, now: datetime) -> list[Breach]:

@@ -38,6 +38,12 @@ def lead_handed_off(lead: Lead, *, now: datetime) -> None:
     webhook_deliveries.on_lead_handed_off(lead, now=now)
 
 
+def leads_handed_off(leads: list[Lead], *, now: datetime) -> None:
+    """These leads reached sales together (a bulk upsert or an import); their clocks are
+    open."""
+    webhook_deliveries.on_leads_handed_off(leads, now=now)
+
+
 def obligations_warned(obligations: list[Obligation], *, now: datetime) -> None:
     """These open obligations passed their `warn_at`."""
     webhook_deliveries.on_obligations(obligations, now=now, event="obligation.warning")

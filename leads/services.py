@@ -13,6 +13,7 @@ from django.db import transaction
 
 import audit
 from agreements import access
+from agreements.batch import once
 from agreements.errors import PermissionDenied, ValidationError
 from agreements.models import Commitment, Side, Team
 from agreements.selectors import version_in_force
@@ -45,14 +46,19 @@ def _record_stage(lead: Lead, to_stage: str, *, at: datetime, user=None, note: s
     events.leads_changed([lead.pk])
 
 
-def _default_sales_team() -> Team | None:
-    """With exactly one sales team under an active agreement, unrouted leads go there."""
-    teams = list(
-        Team.objects.filter(
-            side=Side.SALES, sales_agreements__versions__status="active"
-        ).distinct()[:2]
-    )
-    return teams[0] if len(teams) == 1 else None
+def default_sales_team() -> Team | None:
+    """With exactly one sales team under an active agreement, unrouted leads go there
+    (looked up once per batch)."""
+
+    def load() -> Team | None:
+        teams = list(
+            Team.objects.filter(
+                side=Side.SALES, sales_agreements__versions__status="active"
+            ).distinct()[:2]
+        )
+        return teams[0] if len(teams) == 1 else None
+
+    return once(("default_sales_team",), load)
 
 
 @transaction.atomic
@@ -114,6 +120,9 @@ def lead_delete(*, leads: Iterable[Lead], now: datetime) -> int:
     return deleted.get(Lead._meta.label, 0)
 
 
+HAND_OFF_NOTE = "Handed off to sales"
+
+
 @transaction.atomic
 def lead_hand_off(
     *, lead: Lead, at: datetime | None = None, now: datetime, user=None
@@ -126,7 +135,7 @@ def lead_hand_off(
     if lead.handed_off_at and lead.stage not in (Stage.RECYCLED, Stage.NEW):
         raise ValidationError({"handed_off_at": "This lead has already been handed off."})
     if lead.sales_team_id is None:
-        lead.sales_team = _default_sales_team()
+        lead.sales_team = default_sales_team()
         if lead.sales_team is None:
             raise ValidationError({"sales_team": "Choose the sales team that receives the lead."})
     bounds.check_event_time(lead, at, now=now, user=user, field="handed_off_at")
@@ -138,27 +147,14 @@ def lead_hand_off(
     lead.accepted_at = lead.rejected_at = None
     lead.rejection_reason = ""
     if lead.stage in (Stage.NEW, Stage.RECYCLED):
-        _record_stage(lead, Stage.MQL, at=at, user=user, note="Handed off to sales")
+        _record_stage(lead, Stage.MQL, at=at, user=user, note=HAND_OFF_NOTE)
     else:
         events.leads_changed([lead.pk])  # _record_stage marks it otherwise
     version = version_in_force(sales_team_id=lead.sales_team_id, at=at)
     lead.agreement_version = version
     lead.save()
-    opened: list = []
-    if version is not None:
-        calendar = clocks.lead_calendar(lead, version, around=at)
-        chosen = clocks.matching_commitments(lead, version)
-        for kind in (Kind.FIRST_TOUCH, Kind.DISPOSITION):
-            if kind in chosen:
-                opened.append(
-                    clocks.open_obligation(
-                        lead=lead,
-                        commitment=chosen[kind],
-                        duration=chosen[kind].within,
-                        start=at,
-                        calendar=calendar,
-                    )
-                )
+    opened = [] if version is None else clocks.hand_off_clocks(lead, version, at=at)
+    Obligation.objects.bulk_create(opened)
     if missed:
         events.breaches_created(missed, now=now)
     events.lead_handed_off(lead, now=now)

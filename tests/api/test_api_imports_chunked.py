@@ -72,26 +72,27 @@ def test_an_import_runs_chunk_by_chunk_with_progress(client, sla, now):
 
 def test_a_chunk_cut_short_resumes_from_its_offset_without_doubling(client, sla, now, monkeypatch):
     record = upload(client, big_csv(230), sla.sales.pk)
-    real = services._upsert_item
+    real = services.lead_upsert_many
     calls = {"n": 0}
 
     def dropping(*args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 130:  # half-way through the third group of the second chunk
+        outcome = real(*args, **kwargs)
+        if calls["n"] == 2:  # the second chunk's rows upserted, then the connection is lost
             raise OperationalError("server closed the connection unexpectedly")
-        return real(*args, **kwargs)
+        return outcome
 
-    monkeypatch.setattr(services, "_upsert_item", dropping)
+    monkeypatch.setattr(services, "lead_upsert_many", dropping)
     result = run_import.apply(args=[record["id"]])
     assert isinstance(result.result, OperationalError)
     cut = Import.objects.get(pk=record["id"])
-    # Groups of 50 rows commit whole: the first chunk's 100 rows stay, the group that
-    # broke (rows 101-150, 29 of them upserted) left nothing.
+    # A chunk's rows commit whole: the first chunk's 100 rows stay, the chunk that broke
+    # (rows 101-200, upserted before the failure) left nothing.
     assert (cut.status, cut.processed_rows, cut.lease_until) == ("running", 100, None)
     assert Lead.objects.count() == 99  # row 8 is the error row
     assert services.imports_to_resume(now=now) == [cut.pk]
 
-    monkeypatch.setattr(services, "_upsert_item", real)
+    monkeypatch.setattr(services, "lead_upsert_many", real)
     run_import.apply(args=[record["id"]])
     done = Import.objects.get(pk=record["id"])
     assert (done.status, done.processed_rows) == ("done", 230)
@@ -118,16 +119,14 @@ def test_a_run_that_lost_its_lease_undoes_its_group(client, sla, now, monkeypatc
     """A run slower than its lease finds another run's token when it writes progress: its
     group is rolled back and it stops, leaving the rows to the run that holds the import."""
     record = upload(client, big_csv(30), sla.sales.pk)
-    real = services._upsert_item
-    calls = {"n": 0}
+    real = services.lead_upsert_many
 
     def overtaken(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 10:
-            Import.objects.filter(pk=record["id"]).update(claim_token="another-run")
-        return real(*args, **kwargs)
+        outcome = real(*args, **kwargs)  # the group's rows upserted, then the lease is lost
+        Import.objects.filter(pk=record["id"]).update(claim_token="another-run")
+        return outcome
 
-    monkeypatch.setattr(services, "_upsert_item", overtaken)
+    monkeypatch.setattr(services, "lead_upsert_many", overtaken)
     chunk = services.import_run_chunk(import_id=record["id"], now=now)
     assert (chunk.claimed, chunk.more, chunk.processed_rows) == (True, False, 0)
     assert not ImportRow.objects.exists()
