@@ -356,10 +356,19 @@ class ImportSerializer(serializers.ModelSerializer):
 
 
 class ImportRowSerializer(serializers.ModelSerializer):
+    columns = serializers.SerializerMethodField(
+        help_text="For each field in `errors`, the CSV column(s) it was read from: the cell "
+        "to fix is this column on line `number`."
+    )
+
     class Meta:
         model = ImportRow
-        fields = ["number", "result", "lead", "external_id", "errors"]
+        fields = ["number", "result", "lead", "external_id", "errors", "columns"]
         read_only_fields = fields
+
+    def get_columns(self, row: ImportRow) -> dict[str, str]:
+        mapping = self.context.get("mapping") or {}
+        return {field: csv_mapping.column_of(mapping, field) for field in row.errors or {}}
 
 
 @extend_schema_view(
@@ -431,4 +440,6 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                 )
             rows = rows.filter(result=result)
         page = self.paginate_queryset(rows)
-        return self.get_paginated_response(ImportRowSerializer(page, many=True).data)
+        return self.get_paginated_response(
+            ImportRowSerializer(page, many=True, context={"mapping": record.mapping}).data
+        )

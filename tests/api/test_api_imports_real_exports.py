@@ -51,7 +51,8 @@ def test_a_salesforce_export_with_bom_quotes_and_bad_rows(sla, frozen, as_user):
         (6, "unchanged"),  # the same record again
     ]
     assert list(rows[2]["errors"]) == ["handed_off_at"]
-    assert list(rows[3]["errors"]) == ["country"]
+    assert rows[2]["columns"] == {"handed_off_at": "Created Date"}  # the cell to fix: line 4
+    assert rows[3]["columns"] == {"country": "Country"}
 
     zoe = Lead.objects.get(source_system="salesforce", external_id="00Q1")
     assert (zoe.name, zoe.company, zoe.country) == ("Zoë Ångström", 'Hart "Big Iron" Ltd', "NO")
