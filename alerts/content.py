@@ -58,6 +58,13 @@ def lead_label(lead: Lead) -> str:
     return f"{label} — Tier {lead.tier}" if lead.tier else label
 
 
+def lead_label_of(name: str, company: str, tier: str) -> str:
+    """`lead_label` from the stored columns (the scan builds no Lead objects); `str(lead)`
+    is the name and company (tests/test_alerts_performance.py holds the two equal)."""
+    label = f"{name}, {company}" if company else name
+    return f"{label} — Tier {tier}" if tier else label
+
+
 def person(user) -> str:
     if user is None:
         return "nobody (unassigned)"
@@ -171,6 +178,40 @@ def clock_facts(obligation: Obligation, *, now: datetime, promise: str | None = 
             progress=spec.progress(obligation) if spec.progress else "",
         )
     return facts
+
+
+def lead_breach_facts(row: dict, *, now: datetime, promise: str) -> dict:
+    """`breach_facts` of a lead clock's breach from plain columns (`alerts.selectors.
+    lead_breach_rows`): the same snapshot, without loading eight models per breach."""
+    detected_at = row["detected_at"]
+    responsible = (
+        f"{row['user_first_name']} {row['user_last_name']}".strip() or row["user_username"]
+        if row["user_id"]
+        else person(None)
+    )
+    clock = (
+        f"Follow-up attempt {row['attempt']}"
+        if row["kind"] == "follow_up"
+        else KINDS[row["kind"]].label
+    )
+    return {
+        "clock": clock,
+        "promise": promise,
+        "team": row["team_name"],
+        "responsible": responsible,
+        "starts_at": _iso(row["starts_at"]),
+        "due_at": _iso(row["due_at"]),
+        "now": _iso(now),
+        "lead": {
+            "id": row["lead_id"],
+            "label": lead_label_of(row["lead_name"], row["lead_company"], row["lead_tier"]),
+            "email": row["lead_email"],
+            "title": row["lead_title"],
+        },
+        "breach_id": row["id"],
+        "detected_at": _iso(detected_at),
+        "overdue": short_duration(detected_at - row["due_at"]),
+    }
 
 
 def breach_facts(breach, *, now: datetime, promise: str | None = None) -> dict:
