@@ -111,8 +111,9 @@ def open_obligation(
 def breach_obligations(obligations: list[Obligation], *, now: datetime) -> list[Breach]:
     """Mark these (locked, open, past due) obligations breached and record one breach each.
 
-    The one place a breach is written: the deadline scan and every event on a lead (which
-    first breaches what fell due before it) come here. Attribution is the obligation's team
+    With `breach_due` (the deadline scan's one-statement form of the same rule) the only
+    place a breach is written: every event on a lead (which first breaches what fell due
+    before it) and a missed quota come here. Attribution is the obligation's team
     and user at due time; the breach's time is the due time, `now` only when it was recorded.
     A missed lead clock stays owed (`done_at` empty) until the touch or decision is made.
     """
