@@ -14,6 +14,7 @@ sections is marked skipped first, so that only this section's emails are counted
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
@@ -126,6 +127,7 @@ def run(ctx: Context) -> list[Row]:
     )
     spread_ids, burst_ids = spare[:SPREAD], spare[SPREAD:]
 
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command
     sink, port = Sink(), _free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
