@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from agreements.models import Membership
 from alerts.models import Alert, Event, Mode, NotificationPreference, NotificationSettings
@@ -102,6 +102,41 @@ def managers_by_team(team_ids: Iterable[int | None]) -> dict[int, list[int]]:
     ):
         managers[team_id].append(user_id)
     return managers
+
+
+def lead_breach_rows(breach_ids: list[int]) -> list[dict]:
+    """What the snapshot of each lead clock's breach states, as plain columns, in one query
+    (`alerts.content.lead_breach_facts`)."""
+    obligation = "obligation__"
+    agreement = "obligation__commitment__version__agreement__"
+    return list(
+        Breach.objects.filter(pk__in=breach_ids, lead__isnull=False)
+        .order_by("pk")
+        .values(
+            "id",
+            "obligation_id",
+            "kind",
+            "team_id",
+            "user_id",
+            "lead_id",
+            "due_at",
+            "detected_at",
+            attempt=F(f"{obligation}attempt"),
+            starts_at=F(f"{obligation}starts_at"),
+            commitment_id=F(f"{obligation}commitment_id"),
+            team_name=F(f"{obligation}team__name"),
+            user_first_name=F("user__first_name"),
+            user_last_name=F("user__last_name"),
+            user_username=F("user__username"),
+            lead_name=F("lead__name"),
+            lead_company=F("lead__company"),
+            lead_tier=F("lead__tier"),
+            lead_email=F("lead__email"),
+            lead_title=F("lead__title"),
+            marketing_team_id=F(f"{agreement}marketing_team_id"),
+            sales_team_id=F(f"{agreement}sales_team_id"),
+        )
+    )
 
 
 def reachable_users(user_ids: Iterable[int]) -> QuerySet:

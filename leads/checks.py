@@ -21,7 +21,7 @@ from agreements.selectors import in_force
 from agreements.services import agreement_versions_activate_due
 from leads import clocks, events
 from leads.models import Obligation
-from leads.selectors import open_obligations_due, open_obligations_to_warn
+from leads.selectors import open_obligations_to_warn
 
 BATCH = 500
 Status = Obligation.Status
@@ -47,10 +47,9 @@ def breach_due_obligations(*, now: datetime, batch: int = BATCH) -> int:
     total = 0
     while True:
         with transaction.atomic():
-            claimed = _claim(open_obligations_due(now), limit=batch)
-            if not claimed:
+            breaches = clocks.breach_due(now=now, limit=batch)
+            if not breaches:
                 return total
-            breaches = clocks.breach_obligations(claimed, now=now)
             events.breaches_created(breaches, now=now)
             total += len(breaches)
 

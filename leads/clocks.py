@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from agreements import businesstime
@@ -19,6 +20,7 @@ from agreements.models import AgreementVersion, Commitment, Side
 from agreements.selectors import commitments_in_order
 from leads import events
 from leads.models import Activity, Breach, Lead, Obligation
+from leads.selectors import open_obligations_due
 
 Status = Obligation.Status
 LEAD_KINDS = Commitment.LEAD_KINDS
@@ -140,8 +142,9 @@ def hand_off_clocks(lead: Lead, version: AgreementVersion, *, at: datetime) -> l
 def breach_obligations(obligations: list[Obligation], *, now: datetime) -> list[Breach]:
     """Mark these (locked, open, past due) obligations breached and record one breach each.
 
-    The one place a breach is written: the deadline scan and every event on a lead (which
-    first breaches what fell due before it) come here. Attribution is the obligation's team
+    With `breach_due` (the deadline scan's one-statement form of the same rule) the only
+    place a breach is written: every event on a lead (which first breaches what fell due
+    before it) and a missed quota come here. Attribution is the obligation's team
     and user at due time; the breach's time is the due time, `now` only when it was recorded.
     A missed lead clock stays owed (`done_at` empty) until the touch or decision is made.
     """
@@ -168,6 +171,58 @@ def breach_obligations(obligations: list[Obligation], *, now: datetime) -> list[
     for o in obligations:
         o.status, o.closed_at = Status.BREACHED, now
     events.leads_changed(o.lead_id for o in obligations)
+    return breaches
+
+
+# A breach copies these from its clock; every other column takes the model's default.
+_FROM_CLOCK = {
+    "obligation_id": "id",
+    "kind": "kind",
+    "side": "side",
+    "team_id": "team_id",
+    "user_id": "user_id",
+    "lead_id": "lead_id",
+    "due_at": "due_at",
+}
+
+
+def breach_due(*, now: datetime, limit: int) -> list[Breach]:
+    """Claim up to `limit` open lead clocks past due (oldest first, SKIP LOCKED), mark them
+    breached and record their breaches: one statement, the same rows and the same rule as
+    `breach_obligations`, for the deadline scan. Call inside a transaction."""
+    claimed = open_obligations_due(now).select_for_update(skip_locked=True, of=("self",))
+    claim = claimed.order_by("due_at").values("pk")[:limit]
+    claim_sql, claim_params = claim.query.sql_with_params()
+    columns, values, params = [], [], []
+    for field in Breach._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(connection.ops.quote_name(field.column))
+        if field.attname in _FROM_CLOCK:
+            values.append(f"closed.{_FROM_CLOCK[field.attname]}")
+        elif field.attname == "detected_at":
+            values.append("%s")
+            params.append(now)
+        else:
+            values.append("%s")
+            params.append(field.get_db_prep_save(field.get_default(), connection))
+    returned = ["id", *_FROM_CLOCK, "detected_at", "status"]
+    sql = f"""
+        WITH claimed (id) AS ({claim_sql}),
+        closed AS (
+            UPDATE leads_obligation AS o SET status = %s, closed_at = %s
+            FROM claimed WHERE o.id = claimed.id
+            RETURNING o.id, o.kind, o.side, o.team_id, o.user_id, o.lead_id, o.due_at
+        )
+        INSERT INTO leads_breach ({", ".join(columns)})
+        SELECT {", ".join(values)} FROM closed
+        RETURNING {", ".join(returned)}
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*claim_params, Status.BREACHED, now, *params])
+        rows = cursor.fetchall()
+    breaches = [Breach(**dict(zip(returned, row, strict=True))) for row in rows]
+    events.leads_changed(b.lead_id for b in breaches)
     return breaches
 
 

@@ -12,7 +12,13 @@ log = logging.getLogger("slahub.checks")
 
 @shared_task
 def deadline_scan() -> str:
-    line = str(checks.deadline_scan(now=timezone.now()))
+    result = checks.deadline_scan(now=timezone.now())
+    if result.breached or result.warned:  # their alert rows are committed: send them now
+        from alerts.tasks import deliver_alerts
+        from slahub.queueing import enqueue
+
+        enqueue(deliver_alerts)
+    line = str(result)
     log.info(line)
     return line
 

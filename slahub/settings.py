@@ -301,6 +301,8 @@ ALERTS_MAX_ATTEMPTS = env.int("ALERTS_MAX_ATTEMPTS", default=25)
 # One delivery run drains the queue batch after batch for at most this long (seconds); far
 # below ALERTS_LEASE_SECONDS and the task time limits.
 ALERTS_DELIVERY_BUDGET_SECONDS = env.int("ALERTS_DELIVERY_BUDGET_SECONDS", default=60)
+# Deliverers (threads) one delivery run puts on a backlog (alerts/delivery.py).
+ALERTS_DELIVERERS = env.int("ALERTS_DELIVERERS", default=4)
 # EMAIL_URL=filemail:// writes each email as a file here (a path in the URL wins).
 EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")
 
