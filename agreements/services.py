@@ -279,8 +279,10 @@ def _tell_signers(version: AgreementVersion, *, proposer, now: datetime) -> None
     from alerts.content import absolute, person, render
     from alerts.services import Notice, queue
 
+    if proposer is None:  # a version put in force by a script or a data load tells nobody
+        return
     agreement = version.agreement
-    own = manager_sides(proposer, agreement) if proposer is not None else set()
+    own = manager_sides(proposer, agreement)
     teams = {Side.MARKETING: agreement.marketing_team_id, Side.SALES: agreement.sales_team_id}
     others = [team for side, team in teams.items() if side not in own]
     user_ids = list(
@@ -302,7 +304,7 @@ def _tell_signers(version: AgreementVersion, *, proposer, now: datetime) -> None
                 "agreement": agreement.name,
                 "number": version.number,
                 "summary": version.summary,
-                "proposer": person(proposer) if proposer is not None else "staff",
+                "proposer": person(proposer),
                 "in_force": in_force.number if in_force else None,
                 "lines": lines,
                 "effective_from": version.effective_from.astimezone(tz).strftime(
