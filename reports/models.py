@@ -39,7 +39,10 @@ class StaleLead(models.Model):
 class ClockDay(models.Model):
     """Decided lead clocks of one local day (of their due time), by kind, clause, rep, tier
     and lead source. `ttft_seconds` (first touch only) holds each decided clock's delay to
-    the first touch in seconds, null for a lead never touched, so that percentiles stay exact."""
+    the first touch in seconds, smallest first, null (last) for a lead never touched, so that
+    percentiles stay exact; `ttft_buckets`/`ttft_counts` count those delays per fine bucket
+    (`reports.metrics.TTFT_EDGES`, non-empty buckets only), so that a percentile is found
+    from the counts and only its bucket's delays are read (slices of `ttft_seconds`)."""
 
     agreement = models.ForeignKey(
         "agreements.Agreement", on_delete=models.CASCADE, related_name="+"
@@ -55,6 +58,8 @@ class ClockDay(models.Model):
     made = models.PositiveIntegerField(default=0)
     # float8[] on PostgreSQL, the only database that keeps rollups (SQLite just creates it).
     ttft_seconds = ArrayField(models.FloatField(null=True), default=list, blank=True)
+    ttft_buckets = ArrayField(models.SmallIntegerField(), default=list, blank=True)
+    ttft_counts = ArrayField(models.IntegerField(), default=list, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["agreement", "day"])]

@@ -15,6 +15,7 @@ workers never rebuild the same rows at once. The rows are computed by the very q
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection, transaction
-from django.db.models import FloatField
+from django.db.models import F, FloatField
 from django.db.models.functions import Cast, TruncDate
 
 from agreements.models import Agreement
@@ -34,6 +35,7 @@ from reports.metrics.live import (
     CLOCK_DIMENSIONS,
     FACT_COLUMNS,
     FACT_FLAGS,
+    TTFT_EDGES,
     EpochSeconds,
     clock_rows,
     disposition_rows,
@@ -134,7 +136,12 @@ def _clock_days(f: ReportFilter) -> list[ClockDay]:
         first_touch_delays(f)
         .annotate(**CLOCK_DIMENSIONS)
         .values("day", *CLOCK_BY)
-        .annotate(seconds=ArrayAgg(Cast(EpochSeconds("ttft"), FloatField()), order_by="id"))
+        .annotate(
+            seconds=ArrayAgg(
+                Cast(EpochSeconds("ttft"), FloatField()),
+                order_by=F("ttft").asc(nulls_last=True),
+            )
+        )
         .order_by()
     )
     ttft = {
@@ -147,11 +154,25 @@ def _clock_days(f: ReportFilter) -> list[ClockDay]:
             decided=r["decided"],
             met=r["met"],
             made=r["made"],
-            ttft_seconds=ttft.get(key, []),
+            **_with_buckets(ttft.get(key, [])),
             **{name: r[name] for name in CLOCK_BY},
         )
         for key, r in rows.items()
     ]
+
+
+def _with_buckets(seconds: list[float | None]) -> dict:
+    """The sorted delays and their counts per fine bucket (non-empty buckets, in order)."""
+    counts: dict[int, int] = {}
+    for s in seconds:
+        if s is not None:
+            bucket = bisect_right(TTFT_EDGES, s)
+            counts[bucket] = counts.get(bucket, 0) + 1
+    return {
+        "ttft_seconds": seconds,
+        "ttft_buckets": list(counts),
+        "ttft_counts": list(counts.values()),
+    }
 
 
 def _disposition_days(team: _Team, f: ReportFilter) -> list[DispositionDay]:

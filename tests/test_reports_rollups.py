@@ -325,3 +325,98 @@ def test_rolled_up_figures_equal_live_ones_through_a_random_month(org, require_p
     assert f.rolled_until == (end.astimezone(f.tz) - timedelta(days=1)).date()
     for extra in ({}, {"rep_id": org.rep2.pk}, {"tier": "B"}, {"lead_source": "Webinar"}):
         assert_same_as_live(replace(f, **extra))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_rolled_percentiles_equal_percentile_cont_over_many_delays(org, require_postgres, seed):
+    """Thousands of delays (fractions of a second, ties, negative, never touched) over
+    three weeks of rollup rows, two reps: the median, p90, histogram and weekly and monthly
+    medians read from the bucket counts equal PostgreSQL's percentile_cont over the same
+    delays, for the whole team and for one rep, in three queries."""
+    import random
+
+    from reports.models import ClockDay
+    from reports.refresh import _with_buckets
+
+    rng = random.Random(seed)
+    team = org.agreement.sales_team_id
+    RollupState.objects.create(
+        team_id=team, timezone="Europe/Berlin", through_day=date(2026, 11, 24), refreshed_at=NOW
+    )
+    delays: dict[tuple[date, int], list] = {}
+    for day in range(2, 23):
+        for rep in (org.rep, org.rep2):
+            values = [
+                rng.choice(
+                    [
+                        rng.uniform(0, 600),
+                        rng.expovariate(1 / 3600),
+                        float(rng.randint(0, 40) * 60),  # ties on whole minutes
+                        rng.uniform(-30, 0),  # a touch logged before the hand-off
+                        None,
+                        300.0,  # a histogram bound itself
+                    ]
+                )
+                for _ in range(rng.randint(0, 150))
+            ]
+            values.sort(key=lambda s: (s is None, s or 0.0))
+            delays[(date(2026, 11, day), rep.pk)] = values
+            ClockDay.objects.create(
+                agreement_id=org.agreement.pk,
+                day=date(2026, 11, day),
+                kind="first_touch",
+                user_id=rep.pk,
+                decided=len(values),
+                met=0,
+                **_with_buckets(values),
+            )
+
+    def expected(rep_id=None):
+        rows = [(d, s) for (d, r), vs in delays.items() if rep_id in (None, r) for s in vs]
+        by_week: dict[date, list] = {}
+        for d, s in rows:
+            by_week.setdefault(d - timedelta(days=d.weekday()), []).append(s)
+        with connection.cursor() as cursor:
+            cont = "percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY s)"
+            cursor.execute(f"SELECT {cont} FROM unnest(%s::float8[]) s", [[s for _, s in rows]])
+            median, p90 = cursor.fetchone()[0]
+            weeks = {}
+            for week, values in by_week.items():
+                cursor.execute(f"SELECT {cont} FROM unnest(%s::float8[]) s", [values])
+                weeks[week] = cursor.fetchone()[0][0]
+        touched = [s for _, s in rows if s is not None]
+        histogram = [
+            sum(
+                1
+                for s in touched
+                if lo.total_seconds() <= s and (hi is None or s < hi.total_seconds())
+            )
+            for _, _, lo, hi in metrics.TTFT_BUCKETS
+        ]
+        return len(rows), len(touched), median, p90, weeks, histogram
+
+    for rep_id in (None, org.rep.pk):
+        f = report_filter(org.sales_manager, now=NOW, rep_id=rep_id, **NOV)
+        assert f.rolled_until == date(2026, 11, 24)
+        with CaptureQueriesContext(connection) as queries:
+            summary = metrics.ttft_summary(f)
+        assert len(queries) <= 2
+        clocks, touched, median, p90, weeks, histogram = expected(rep_id)
+        t = summary.overall
+        assert (t.clocks, t.touched) == (clocks, touched)
+        assert t.median_minutes == round(median / 60, 1)
+        assert t.p90_minutes == round(p90 / 60, 1)
+        assert [n for _, _, n in t.histogram] == [*histogram, clocks - touched]
+        assert {k: v for k, v in summary.medians["week"].items() if v is not None} == weeks
+        month = expected_month_median(delays, rep_id)
+        assert summary.medians["month"] == {date(2026, 11, 1): month}
+
+
+def expected_month_median(delays, rep_id):
+    values = [s for (_, r), vs in delays.items() if rep_id in (None, r) for s in vs]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s) FROM unnest(%s::float8[]) s",
+            [values],
+        )
+        return cursor.fetchone()[0]
