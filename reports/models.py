@@ -60,6 +60,8 @@ class ClockDay(models.Model):
     ttft_seconds = ArrayField(models.FloatField(null=True), default=list, blank=True)
     ttft_buckets = ArrayField(models.SmallIntegerField(), default=list, blank=True)
     ttft_counts = ArrayField(models.IntegerField(), default=list, blank=True)
+    # Where each of those buckets ends in `ttft_seconds` (running sum of the counts, 1-based).
+    ttft_ends = ArrayField(models.IntegerField(), default=list, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["agreement", "day"])]

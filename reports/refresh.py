@@ -162,16 +162,22 @@ def _clock_days(f: ReportFilter) -> list[ClockDay]:
 
 
 def _with_buckets(seconds: list[float | None]) -> dict:
-    """The sorted delays and their counts per fine bucket (non-empty buckets, in order)."""
+    """The sorted delays, their counts per fine bucket (non-empty buckets, in order) and where
+    each bucket ends among them."""
     counts: dict[int, int] = {}
     for s in seconds:
         if s is not None:
             bucket = bisect_right(TTFT_EDGES, s)
             counts[bucket] = counts.get(bucket, 0) + 1
+    ends, upto = [], 0
+    for n in counts.values():
+        upto += n
+        ends.append(upto)
     return {
         "ttft_seconds": seconds,
         "ttft_buckets": list(counts),
         "ttft_counts": list(counts.values()),
+        "ttft_ends": ends,
     }
 
 

@@ -80,13 +80,13 @@ def disposition_day_rows(f: ReportFilter, through: date, by: tuple[str, ...] = (
 
 def ttft_rows_sql(f: ReportFilter, through: date) -> tuple[str, list]:
     """SQL of the first-touch rollup rows of the closed days up to `through`, filtered:
-    (day, decided, ttft_seconds, ttft_buckets, ttft_counts)."""
+    (day, decided, ttft_seconds, ttft_buckets, ttft_counts, ttft_ends)."""
     qs = _rolled(
         ClockDay.objects.filter(agreement_id__in=f.agreement_ids, kind=Commitment.Kind.FIRST_TOUCH),
         f,
         through,
         rep_column="user_id",
     )
-    columns = ("day", "decided", "ttft_seconds", "ttft_buckets", "ttft_counts")
+    columns = ("day", "decided", "ttft_seconds", "ttft_buckets", "ttft_counts", "ttft_ends")
     inner, params = qs.values(*columns).query.sql_with_params()
     return inner, list(params)

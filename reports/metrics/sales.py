@@ -244,51 +244,52 @@ def _ttft_summary_rolled(f: ReportFilter, through: date, live: ReportFilter | No
                 else ("month", month)
             )
             groups.setdefault(key, {})[bucket] = n
-    # Which ranks to read, per group: (group id, first day, last day, bucket, rank in it).
-    wanted, targets = [], []
+    # Which ranks to read, per group; each (group, bucket) is read once for all its ranks.
+    wanted, reads, ranks_read = [], {}, []
     for gid, ((grain, start), counts) in enumerate(groups.items()):
         clocks = counts.pop(_CLOCKS, 0)
         fractions = (0.5, 0.9) if grain == "all" else (0.5,)
         ranks = _rank_targets(counts, fractions) if counts else {}
-        wanted.append((grain, start, clocks, counts, ranks))
+        wanted.append((grain, start, clocks, counts))
         first, last = _group_days(f, grain, start)
         for rank, (bucket, within) in ranks.items():
-            targets.append((len(targets), first, last, bucket, within, gid, rank))
+            tid = reads.setdefault((gid, bucket), (len(reads), first, last, bucket))[0]
+            ranks_read.append((tid, within, gid, rank))
     picked: dict[tuple[int, int], float] = {}
-    if targets:
-        rows = ", ".join(["(%s, %s::date, %s::date, %s, %s)"] * len(targets))
+    if reads:
+        t_rows = ", ".join(["(%s, %s::date, %s::date, %s::smallint)"] * len(reads))
+        j_rows = ", ".join(["(%s, %s)"] * len(ranks_read))
         sql = f"""{sources},
-            t(tid, d0, d1, b, j) AS (VALUES {rows}),
+            t(tid, d0, d1, b) AS (VALUES {t_rows}),
+            tj(tid, j) AS (VALUES {j_rows}),
             vals AS (
-                SELECT t.tid, t.j, v.s
-                FROM t JOIN rolled r ON r.day BETWEEN t.d0 AND t.d1 AND t.b = ANY(r.ttft_buckets)
-                CROSS JOIN LATERAL (
-                    SELECT SUM(x.c) FILTER (WHERE x.b <= t.b) AS upto,
-                        SUM(x.c) FILTER (WHERE x.b = t.b) AS inside
-                    FROM unnest(r.ttft_buckets, r.ttft_counts) AS x(b, c)
-                ) o
-                CROSS JOIN LATERAL unnest(r.ttft_seconds[o.upto - o.inside + 1 : o.upto]) AS v(s)
+                SELECT t.tid, v.s
+                FROM t JOIN rolled r ON r.day BETWEEN t.d0 AND t.d1
+                CROSS JOIN LATERAL (SELECT array_position(r.ttft_buckets, t.b) AS p) at
+                CROSS JOIN LATERAL unnest(
+                    r.ttft_seconds[COALESCE(r.ttft_ends[at.p - 1], 0) + 1 : r.ttft_ends[at.p]]
+                ) AS v(s)
+                WHERE at.p IS NOT NULL
                 UNION ALL
-                SELECT t.tid, t.j, l.s FROM t JOIN live l
+                SELECT t.tid, l.s FROM t JOIN live l
                     ON l.day BETWEEN t.d0 AND t.d1 AND width_bucket(l.s, %s::float8[]) = t.b
+            ),
+            counted AS (
+                SELECT tid, s, n, SUM(n) OVER (PARTITION BY tid ORDER BY s) AS upto
+                FROM (SELECT tid, s, COUNT(*) AS n FROM vals GROUP BY tid, s) g
             )
-            SELECT tid, s FROM (
-                SELECT tid, j, s, row_number() OVER (PARTITION BY tid ORDER BY s) - 1 AS rn
-                FROM vals
-            ) ranked WHERE rn = j
+            SELECT tj.tid, tj.j, c.s FROM tj
+            JOIN counted c ON c.tid = tj.tid AND c.upto - c.n <= tj.j AND tj.j < c.upto
         """  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
-        values = [
-            v
-            for tid, first, last, bucket, within, _, _ in targets
-            for v in (tid, first, last, bucket, within)
-        ]
+        t_params = [v for row in reads.values() for v in row]
+        j_params = [v for tid, within, _, _ in ranks_read for v in (tid, within)]
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, *values, edges])
-            by_tid = dict(cursor.fetchall())
-        picked = {(gid, rank): by_tid[tid] for tid, *_, gid, rank in targets}
+            cursor.execute(sql, [*params, *t_params, *j_params, edges])
+            found = {(tid, within): s for tid, within, s in cursor.fetchall()}
+        picked = {(gid, rank): found[(tid, within)] for tid, within, gid, rank in ranks_read}
     medians: dict[str, dict[date, float | None]] = {"week": {}, "month": {}}
     overall = None
-    for gid, (grain, start, clocks, counts, _) in enumerate(wanted):
+    for gid, (grain, start, clocks, counts) in enumerate(wanted):
         touched = sum(counts.values())
         ranked = {rank: s for (g, rank), s in picked.items() if g == gid}
         median = _interpolated(ranked, touched, 0.5)

@@ -21,4 +21,9 @@ class Migration(migrations.Migration):
             name='ttft_counts',
             field=django.contrib.postgres.fields.ArrayField(base_field=models.IntegerField(), blank=True, default=list, size=None),
         ),
+        migrations.AddField(
+            model_name='clockday',
+            name='ttft_ends',
+            field=django.contrib.postgres.fields.ArrayField(base_field=models.IntegerField(), blank=True, default=list, size=None),
+        ),
     ]

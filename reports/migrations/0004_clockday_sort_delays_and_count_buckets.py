@@ -1,5 +1,5 @@
 """Existing first-touch rollup rows: their delays sorted (smallest first, untouched last) and
-counted per fine bucket, as `reports.refresh` now writes them; one set-based UPDATE."""
+counted per fine bucket (with where each bucket ends in the sorted delays), as `reports.refresh` now writes them; one set-based UPDATE."""
 
 from django.db import migrations
 
@@ -14,7 +14,11 @@ UPDATE reports_clockday SET
     WHERE v IS NOT NULL GROUP BY 1) x), '{}'),
   ttft_counts = COALESCE((SELECT array_agg(n ORDER BY b) FROM (
     SELECT width_bucket(v, %(edges)s::float8[]) b, count(*) n FROM unnest(ttft_seconds) v
-    WHERE v IS NOT NULL GROUP BY 1) x), '{}')
+    WHERE v IS NOT NULL GROUP BY 1) x), '{}'),
+  ttft_ends = COALESCE((SELECT array_agg(n ORDER BY b) FROM (
+    SELECT b, SUM(count(*)) OVER (ORDER BY b) AS n FROM (
+      SELECT width_bucket(v, %(edges)s::float8[]) b FROM unnest(ttft_seconds) v
+      WHERE v IS NOT NULL) y GROUP BY b) x), '{}')
 WHERE kind = 'first_touch'
 """
 
