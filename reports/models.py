@@ -114,7 +114,48 @@ class FunnelLead(models.Model):
     ft_open_due = models.DateTimeField(null=True)
 
     class Meta:
-        indexes = [models.Index(fields=["team_id", "entered_at"])]
+        indexes = [
+            models.Index(fields=["team_id", "entered_at"]),
+            # The leads `FunnelDay` leaves out (an open first-touch clock), read one by one.
+            models.Index(
+                fields=["team_id", "entered_at"],
+                condition=models.Q(ft_open_due__isnull=False),
+                name="funnellead_open_first_touch",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Lead {self.lead_id} entered {self.entered_at:%Y-%m-%d}"
+
+
+class FunnelDay(models.Model):
+    """The funnel facts of a sales team's leads that entered the funnel on one local day (in
+    the team's rollup time zone), added up by owner, tier, lead source and campaign: kept
+    equal to the sum of their `FunnelLead` rows, for the leads whose first-touch clocks are
+    all decided (no open one: `ft_open_due` empty), so that no count here depends on `now`."""
+
+    team = models.ForeignKey("agreements.Team", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    owner_id = models.BigIntegerField(null=True)
+    tier = models.CharField(max_length=20, blank=True)
+    lead_source = models.CharField(max_length=100, blank=True)
+    campaign = models.CharField(max_length=200, blank=True)
+    mql = models.PositiveIntegerField(default=0)  # leads
+    sal = models.PositiveIntegerField(default=0)
+    sql = models.PositiveIntegerField(default=0)
+    opportunity = models.PositiveIntegerField(default=0)
+    won = models.PositiveIntegerField(default=0)
+    recycled = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    sla_kept = models.PositiveIntegerField(default=0)
+    sla_missed = models.PositiveIntegerField(default=0)
+    sla_kept_sql = models.PositiveIntegerField(default=0)
+    sla_missed_sql = models.PositiveIntegerField(default=0)
+    sla_kept_won = models.PositiveIntegerField(default=0)
+    sla_missed_won = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["team", "day"])]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.mql} entered the funnel"
