@@ -96,16 +96,20 @@ SELECT id, 'new', 'mql', handed_off_at, NULL, '' FROM leads_lead WHERE sales_tea
 UNION ALL
 SELECT id, 'mql', 'sal', handed_off_at + interval '3 hours', owner_id, '' FROM leads_lead
   WHERE sales_team_id = %(sales)s AND stage IN ('sal', 'sql', 'won')
+  AND handed_off_at + interval '3 hours' <= %(now)s
 UNION ALL
 SELECT id, 'sal', 'sql', handed_off_at + interval '5 days', owner_id, '' FROM leads_lead
   WHERE sales_team_id = %(sales)s AND stage IN ('sql', 'won')
+  AND handed_off_at + interval '5 days' <= %(now)s
 UNION ALL
 SELECT id, 'sql', 'won', handed_off_at + interval '20 days', owner_id, '' FROM leads_lead
   WHERE sales_team_id = %(sales)s AND stage = 'won'
+  AND handed_off_at + interval '20 days' <= %(now)s
 UNION ALL
 SELECT id, 'mql', 'rejected', handed_off_at + interval '2 hours', owner_id,
   (ARRAY['No budget','Competitor','Wrong contact details'])[1 + id %% 3]
   FROM leads_lead WHERE sales_team_id = %(sales)s AND stage = 'rejected'
+  AND handed_off_at + interval '2 hours' <= %(now)s
 """
 
 ACTIVITIES_SQL = """
@@ -113,9 +117,11 @@ INSERT INTO leads_activity (lead_id, kind, outcome, occurred_at, user_id, source
   external_id, note, created_at)
 SELECT id, 'call', 'attempted', handed_off_at + (id %% 150) * interval '1 minute', owner_id,
   '', '', '', now() FROM leads_lead WHERE sales_team_id = %(sales)s AND id %% 17 <> 0
+  AND handed_off_at + (id %% 150) * interval '1 minute' <= %(now)s
 UNION ALL
 SELECT id, 'email', 'connected', handed_off_at + interval '1 day', owner_id, '', '', '', now()
   FROM leads_lead WHERE sales_team_id = %(sales)s AND id %% 2 = 0
+  AND handed_off_at + interval '1 day' <= %(now)s
 """
 
 CLOCKS_SQL = """
@@ -149,6 +155,19 @@ FROM leads_lead WHERE sales_team_id = %(sales)s
 """
 
 
+FUTURE_SQL = """
+UPDATE leads_obligation SET status = 'open', met_at = NULL, closed_at = NULL
+WHERE team_id = %(sales)s AND lead_id IS NOT NULL AND status IN ('met', 'breached')
+  AND COALESCE(met_at, closed_at) > %(now)s;
+UPDATE leads_lead l SET stage = e.to_stage FROM (
+  SELECT DISTINCT ON (lead_id) lead_id, to_stage FROM leads_stageevent
+  WHERE lead_id IN (SELECT id FROM leads_lead WHERE sales_team_id = %(sales)s
+    AND handed_off_at > %(now)s::timestamptz - interval '21 days')
+  ORDER BY lead_id, occurred_at DESC
+) e WHERE l.id = e.lead_id AND l.stage <> e.to_stage;
+"""
+
+
 def load_year(n_leads: int, now: datetime, *, label: str = "Bench") -> LoadedOrg:
     """A year (up to `now`) of `n_leads` handed-off leads of a new organisation named
     `label` (team and user names derive from it, so it must be new), then ANALYZE. The
@@ -167,6 +186,7 @@ def load_year(n_leads: int, now: datetime, *, label: str = "Bench") -> LoadedOrg
         "marketing": org.marketing.pk,
         "start": now - timedelta(days=WINDOW_DAYS),
         "days": WINDOW_DAYS,
+        "now": now,
         "version": org.version.pk,
         **{kind: c.pk for kind, c in commitments.items()},
     }
@@ -180,6 +200,9 @@ def load_year(n_leads: int, now: datetime, *, label: str = "Bench") -> LoadedOrg
         for sql in (LEADS_SQL, EVENTS_SQL, ACTIVITIES_SQL, CLOCKS_SQL):
             cursor.execute(sql, params)
         cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+        # Nothing is known after `now`: a clock that would have been met or breached later
+        # is still open, and a lead's stage is the last one it reached by now.
+        cursor.execute(FUTURE_SQL, params)
     months = recent_periods("month", now, ZoneInfo(TIMEZONE), 13)
     Obligation.objects.bulk_create(
         Obligation(
