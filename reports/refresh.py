@@ -27,8 +27,9 @@ from django.db import connection, transaction
 from django.db.models import F, FloatField
 from django.db.models.functions import Cast, TruncDate
 
-from agreements.models import Agreement
-from leads.models import Lead, Obligation, StageEvent
+from agreements.models import Agreement, Commitment
+from leads.models import FUNNEL, Lead, Obligation, StageEvent
+from leads.selectors import leads_reaching_stage
 from reports import rollups
 from reports.metrics.filters import SALES_KINDS, Kind, ReportFilter
 from reports.metrics.live import (
@@ -47,6 +48,7 @@ from reports.models import (
     DispositionDay,
     FunnelDay,
     FunnelLead,
+    ReachDay,
     RollupState,
     StaleLead,
 )
@@ -196,16 +198,47 @@ def _disposition_days(team: _Team, f: ReportFilter) -> list[DispositionDay]:
     ]
 
 
+def _reach_days_sql(team: _Team, f: ReportFilter) -> tuple[str, list]:
+    """INSERT … SELECT of ReachDay for the range: leads first reaching each volume stage per
+    local day, by the quota check's own selector (`leads_reaching_stage`)."""
+    agreement = Agreement(pk=team.agreement_ids[0], sales_team_id=team.pk)
+    parts, params = [], []
+    for stage in Commitment.Stage.values:
+        reached = leads_reaching_stage(agreement, stage, f.start, f.end)
+        inner, more = reached.query.sql_with_params()
+        parts.append(
+            "SELECT %s::bigint, (first_reached AT TIME ZONE %s)::date AS day, %s, COUNT(*)"  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
+            f" FROM ({inner}) r GROUP BY 2"
+        )
+        params += [team.pk, str(team.tz), stage, *more]
+    table = connection.ops.quote_name(ReachDay._meta.db_table)
+    sql = f"INSERT INTO {table} (team_id, day, stage, leads) {' UNION ALL '.join(parts)}"  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
+    return sql, params
+
+
+def _delete_days(team: _Team, first: date, last: date) -> None:
+    """The team's clock, disposition and reach rows of first‥last, in one statement."""
+    qn = connection.ops.quote_name
+    clock, disposition, reach = (qn(m._meta.db_table) for m in (ClockDay, DispositionDay, ReachDay))
+    days = "day >= %s AND day <= %s"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH c AS (DELETE FROM {clock} WHERE agreement_id = ANY(%s) AND {days}),"  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
+            f" d AS (DELETE FROM {disposition} WHERE team_id = %s AND {days})"
+            f" DELETE FROM {reach} WHERE team_id = %s AND {days}",
+            [list(team.agreement_ids), first, last, team.pk, first, last, team.pk, first, last],
+        )
+
+
 def _rebuild_range(team: _Team, first: date, last: date, now: datetime) -> int:
     """Rewrite the team's clock and disposition rows of the closed days first‥last from the
     live tables; returns the number of days covered."""
     f = team.filter(first, last, now)
-    ClockDay.objects.filter(
-        agreement_id__in=team.agreement_ids, day__gte=first, day__lte=last
-    ).delete()
-    DispositionDay.objects.filter(team_id=team.pk, day__gte=first, day__lte=last).delete()
+    _delete_days(team, first, last)
     ClockDay.objects.bulk_create(_clock_days(f), batch_size=2000)
     DispositionDay.objects.bulk_create(_disposition_days(team, f), batch_size=2000)
+    with connection.cursor() as cursor:
+        cursor.execute(*_reach_days_sql(team, f))
     return (last - first).days + 1
 
 
@@ -331,6 +364,7 @@ def _build_team(team: _Team, now: datetime) -> int:
     through = team.yesterday(now)
     ClockDay.objects.filter(agreement_id__in=team.agreement_ids).delete()
     DispositionDay.objects.filter(team_id=team.pk).delete()
+    ReachDay.objects.filter(team_id=team.pk).delete()
     FunnelLead.objects.filter(team_id=team.pk).delete()
     first_due = (
         Obligation.objects.filter(team_id=team.pk, kind__in=SALES_KINDS, lead__isnull=False)
@@ -350,7 +384,7 @@ def _build_team(team: _Team, now: datetime) -> int:
     _write_funnel_facts(Lead.objects.filter(sales_team_id=team.pk))
     _build_funnel_days(team)
     with connection.cursor() as cursor:  # fresh statistics, so the planner sees the new rows
-        for model in (ClockDay, DispositionDay, FunnelLead, FunnelDay):
+        for model in (ClockDay, DispositionDay, FunnelLead, FunnelDay, ReachDay):
             cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     RollupState.objects.update_or_create(
         team_id=team.pk,
@@ -404,9 +438,10 @@ def _touched_days(team: _Team, lead_ids: list[int], through: date) -> set[date]:
         .values_list("day", flat=True)
         .distinct()
     )
-    # Any team: a lead handed to another team leaves its old team's days to rebuild.
+    # Any team: a lead handed to another team leaves its old team's days to rebuild. Every
+    # funnel event: the day a lead first reached a stage moves with an earlier event.
     events = (
-        StageEvent.objects.filter(lead_id__in=lead_ids, to_stage__in=("sal", "rejected"))
+        StageEvent.objects.filter(lead_id__in=lead_ids, to_stage__in=(*FUNNEL, "rejected"))
         .annotate(day=TruncDate("occurred_at", tzinfo=team.tz))
         .values_list("day", flat=True)
         .distinct()
@@ -469,9 +504,12 @@ def refresh(*, now: datetime) -> RefreshResult:
 
 
 def rebuild(*, now: datetime) -> RefreshResult:
-    """Drop every rollup and build it again from the live tables."""
-    if rollups.enabled():
-        with transaction.atomic():
-            _locked(wait=True)
-            RollupState.objects.all().delete()
-    return refresh(now=now)
+    """Drop every rollup and build it again from the live tables, in one transaction: until
+    it commits the reports read the old rollups, not everything live (a minute or more at a
+    million leads, when a live funnel over a year takes longer still)."""
+    if not rollups.enabled():
+        return refresh(now=now)
+    with transaction.atomic():
+        _locked(wait=True)
+        RollupState.objects.all().delete()
+        return refresh(now=now)

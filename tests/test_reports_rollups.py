@@ -420,3 +420,51 @@ def expected_month_median(delays, rep_id):
             [values],
         )
         return cursor.fetchone()[0]
+
+
+def test_a_team_not_rolled_up_yet_is_read_live_beside_the_others(nov):
+    """A new agreement's team has no rollups until the next refresh: the funnel over both
+    reads that team live and the other from its rollups, with the live answer."""
+    from reports.loadgen import load_year
+    from reports.selectors import agreements_filter
+
+    second = load_year(50, NOW, label="Second org")
+    f = agreements_filter([nov.org.agreement, second.agreement], now=NOW, **NOV)
+    assert not f.funnel_rolled  # the second team has no rollups yet
+    with CaptureQueriesContext(connection) as queries:
+        split = metrics.funnel_all(f)
+    assert any("reports_funnellead" in q["sql"] for q in queries)  # the first team's facts
+    RollupState.objects.all().delete()
+    assert metrics.funnel_all(f) == split
+    # Every one of the second org's leads handed off in November entered the funnel then.
+    _, total = split["campaign"]
+    alone = metrics.funnel_all(agreements_filter([nov.org.agreement], now=NOW, **NOV))
+    entered = second_leads_entered_in_november(second)
+    assert total.counts["mql"] == alone["campaign"][1].counts["mql"] + entered > entered
+
+
+def second_leads_entered_in_november(org) -> int:
+    from leads.models import Lead
+
+    start, end = b(2026, 11, 1, 0, 0), b(2026, 12, 1, 0, 0)
+    return Lead.objects.filter(
+        sales_team=org.sales, handed_off_at__gte=start, handed_off_at__lt=end
+    ).count()
+
+
+def test_a_running_volume_period_counts_its_closed_days_from_the_rollup(nov):
+    # November's SAL quota so far: L1, L3, L4 (see test_reports_metrics), days to the 24th
+    # from the rollup, today live.
+    with CaptureQueriesContext(connection) as queries:
+        rows = metrics.period_results(f_at(nov))
+    assert any("reports_reachday" in q["sql"] for q in queries.captured_queries)
+    assert [r.actual for r in rows] == [3]
+    services.lead_accept(lead=nov.leads["L6"], now=NOW)  # today: counted at once
+    assert [r.actual for r in metrics.period_results(f_at(nov))] == [4]
+    later = NOW + timedelta(days=2)
+    refresh.refresh(now=later)
+    f = f_at(nov, now=later)
+    assert f.rolled_until == date(2026, 11, 26)  # L6's acceptance day is now rolled up
+    live = replace(f, rolled_until=None, funnel_rolled=False)
+    assert [r.actual for r in metrics.period_results(f)] == [4]
+    assert [r.actual for r in metrics.period_results(live)] == [4]

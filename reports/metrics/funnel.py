@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 
+from reports import rollups
 from reports.metrics.filters import FUNNEL_GROUPS, ReportFilter, pct
 from reports.metrics.live import (
     FACT_COLUMNS,
@@ -16,7 +17,7 @@ from reports.metrics.live import (
     _funnel_candidates,
     funnel_facts_sql,
 )
-from reports.models import FunnelDay, FunnelLead, StaleLead
+from reports.models import FunnelDay, FunnelLead, RollupState, StaleLead
 
 
 @dataclass
@@ -105,9 +106,20 @@ def _rolled_facts_sql(f: ReportFilter, window: list, where: list[str]) -> tuple[
     return sql, params
 
 
+def _teams_with_facts(f: ReportFilter) -> set[int]:
+    """The report's sales teams whose funnel facts are kept (rollups built), when not all
+    of them are (one query; none without rollups)."""
+    if not rollups.enabled() or not f.sales_team_ids:
+        return set()
+    return set(
+        RollupState.objects.filter(team_id__in=f.sales_team_ids).values_list("team_id", flat=True)
+    )
+
+
 def _cohort_measures_sql(f: ReportFilter) -> tuple[str, list]:
     """The cohort's measures, one row per lead or per (day, owner, tier, source, campaign):
-    - no rollups: every lead's facts live;
+    - no rollups: every lead's facts live (for the teams whose rollups are not built yet,
+      the others' as below, so one new team does not make the whole funnel live);
     - rollups in another time zone than the report's: each lead's `FunnelLead` row, the
       leads changed since the last refresh read live instead;
     - rollups in the report's time zone: the `FunnelDay` sums of the range's days, less the
@@ -123,6 +135,15 @@ def _cohort_measures_sql(f: ReportFilter) -> tuple[str, list]:
         return f"SELECT * FROM ({sql}) live WHERE entered_at >= %s AND entered_at < %s"  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
 
     if not f.funnel_rolled:
+        rolled_teams = _teams_with_facts(f)
+        if rolled_teams:  # those from their facts, the teams not rolled up yet live
+            live_f = replace(f, sales_team_ids=tuple(sorted(set(f.sales_team_ids) - rolled_teams)))
+            rolled_f = replace(f, sales_team_ids=tuple(sorted(rolled_teams)), funnel_rolled=True)
+            rolled_sql, rolled_params = _cohort_measures_sql(replace(rolled_f, rolled_until=None))
+            if not live_f.sales_team_ids:
+                return rolled_sql, rolled_params
+            live_sql, live_params = _cohort_measures_sql(live_f)
+            return f"{rolled_sql} UNION ALL {live_sql}", [*rolled_params, *live_params]
         sql, params = funnel_facts_sql(candidates)
         return _measures(in_window(sql)), [now, *params, *window]
     qn = connection.ops.quote_name
