@@ -159,3 +159,20 @@ class FunnelDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}: {self.mql} entered the funnel"
+
+
+class ReachDay(models.Model):
+    """How many of a sales team's leads first reached a stage (or a later one) on one local
+    day: the quota check's rule (`leads.selectors.leads_reaching_stage`), so that a running
+    volume period's closed days are read from here and only the rest live."""
+
+    team = models.ForeignKey("agreements.Team", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    stage = models.CharField(max_length=5)  # a volume commitment's stage (mql, sal, sql)
+    leads = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["team", "stage", "day"])]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.leads} first reached {self.stage}"
