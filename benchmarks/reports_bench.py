@@ -11,6 +11,8 @@ everything back. Returns seconds per measurement.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from datetime import timedelta
 
 WINDOW_DAYS = 365  # reports.loadgen.WINDOW_DAYS (imported late: Django is set up later)
 
@@ -35,9 +37,87 @@ def _once(fn) -> float:
     return time.perf_counter() - start
 
 
-def run(n_leads: int, live: bool = True) -> dict[str, float]:
+def _replay(statements: list[str]) -> None:
+    """The page's own SQL, as sent, on a raw cursor (a server-side cursor's query run
+    plainly; savepoints and session settings kept, so the plans are the page's)."""
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        for sql in statements:
+            head = sql.lstrip()[:40].upper()
+            if head.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK", "COMMIT", "BEGIN")):
+                continue
+            if head.startswith("DECLARE"):
+                sql = sql.split(" FOR ", 1)[1]
+            cursor.execute(sql)
+            if cursor.description is not None:
+                cursor.fetchall()
+
+
+@dataclass
+class PageTiming:
+    name: str
+    url: str
+    seconds: float  # the whole page through the test client, logged in, warm
+    floor_seconds: float  # the same page's SQL statements alone, replayed on a raw cursor
+    queries: int
+
+
+def page_urls(agreement_id: int, today) -> dict[str, str]:
+    """The report pages timed whole, for one agreement."""
+    urls = {}
+    for days in (30, 365):
+        start = (today - timedelta(days=days - 1)).isoformat()
+        query = f"agreement={agreement_id}&start={start}&end={today.isoformat()}"
+        urls[f"compliance page, {days} days"] = f"/reports/compliance/?{query}"
+        urls[f"funnel page, {days} days"] = f"/reports/funnel/?{query}"
+    urls["scorecard page (3 months)"] = f"/reports/scorecard/?agreement={agreement_id}"
+    urls["review pack page (this month)"] = (
+        f"/reports/review/?agreement={agreement_id}&month={today:%Y-%m}"
+    )
+    return urls
+
+
+def time_pages(org, now, repeats: int = 3) -> list[PageTiming]:
+    """Each report page whole (view, metrics, template), as the agreement's sales manager,
+    through the Django test client: the best of `repeats` after a warm-up, beside its own
+    SQL replayed alone (what the database needs for the page's figures)."""
+    from zoneinfo import ZoneInfo
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from reports.loadgen import TIMEZONE
+
+    client = Client()
+    client.force_login(org.manager)
+    timings = []
+    for name, url in page_urls(org.agreement.pk, now.astimezone(ZoneInfo(TIMEZONE)).date()).items():
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        best = float("inf")
+        for _ in range(repeats):
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                client.get(url)
+                best = min(best, time.perf_counter() - started)
+        statements = [q["sql"] for q in queries.captured_queries]
+        floor = min(_timed_once(lambda s=statements: _replay(s)) for _ in range(repeats))
+        timings.append(PageTiming(name, url, best, floor, len(statements)))
+    return timings
+
+
+def _timed_once(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def run(n_leads: int, live: bool = True, pages: list[PageTiming] | None = None) -> dict[str, float]:
     """Seconds per report over a year of `n_leads` leads (PostgreSQL; rolled back after);
-    with `live`, the pages are also timed without the rollups."""
+    with `live`, the pages are also timed without the rollups; given a list as `pages`,
+    the whole pages are timed too (`time_pages`) and appended to it."""
     from dataclasses import replace
 
     from django.db import connection, transaction
@@ -78,6 +158,8 @@ def run(n_leads: int, live: bool = True) -> dict[str, float]:
                 results[f"funnel page tables, {name}{mode}"] = _timed(
                     lambda g=g: tables.funnel_tables(g, {})
                 )
+        if pages is not None:
+            pages.extend(time_pages(org["org"], now))
         results["first-touch compliance alone, 365 days"] = _timed(
             lambda: metrics.sales_compliance(year)
         )
