@@ -39,7 +39,10 @@ class StaleLead(models.Model):
 class ClockDay(models.Model):
     """Decided lead clocks of one local day (of their due time), by kind, clause, rep, tier
     and lead source. `ttft_seconds` (first touch only) holds each decided clock's delay to
-    the first touch in seconds, null for a lead never touched, so that percentiles stay exact."""
+    the first touch in seconds, smallest first, null (last) for a lead never touched, so that
+    percentiles stay exact; `ttft_buckets`/`ttft_counts` count those delays per fine bucket
+    (`reports.metrics.TTFT_EDGES`, non-empty buckets only), so that a percentile is found
+    from the counts and only its bucket's delays are read (slices of `ttft_seconds`)."""
 
     agreement = models.ForeignKey(
         "agreements.Agreement", on_delete=models.CASCADE, related_name="+"
@@ -55,6 +58,10 @@ class ClockDay(models.Model):
     made = models.PositiveIntegerField(default=0)
     # float8[] on PostgreSQL, the only database that keeps rollups (SQLite just creates it).
     ttft_seconds = ArrayField(models.FloatField(null=True), default=list, blank=True)
+    ttft_buckets = ArrayField(models.SmallIntegerField(), default=list, blank=True)
+    ttft_counts = ArrayField(models.IntegerField(), default=list, blank=True)
+    # Where each of those buckets ends in `ttft_seconds` (running sum of the counts, 1-based).
+    ttft_ends = ArrayField(models.IntegerField(), default=list, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["agreement", "day"])]
@@ -107,7 +114,65 @@ class FunnelLead(models.Model):
     ft_open_due = models.DateTimeField(null=True)
 
     class Meta:
-        indexes = [models.Index(fields=["team_id", "entered_at"])]
+        indexes = [
+            models.Index(fields=["team_id", "entered_at"]),
+            # The leads `FunnelDay` leaves out (an open first-touch clock), read one by one.
+            models.Index(
+                fields=["team_id", "entered_at"],
+                condition=models.Q(ft_open_due__isnull=False),
+                name="funnellead_open_first_touch",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Lead {self.lead_id} entered {self.entered_at:%Y-%m-%d}"
+
+
+class FunnelDay(models.Model):
+    """The funnel facts of a sales team's leads that entered the funnel on one local day (in
+    the team's rollup time zone), added up by owner, tier, lead source and campaign: kept
+    equal to the sum of their `FunnelLead` rows, for the leads whose first-touch clocks are
+    all decided (no open one: `ft_open_due` empty), so that no count here depends on `now`."""
+
+    team = models.ForeignKey("agreements.Team", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    owner_id = models.BigIntegerField(null=True)
+    tier = models.CharField(max_length=20, blank=True)
+    lead_source = models.CharField(max_length=100, blank=True)
+    campaign = models.CharField(max_length=200, blank=True)
+    mql = models.PositiveIntegerField(default=0)  # leads
+    sal = models.PositiveIntegerField(default=0)
+    sql = models.PositiveIntegerField(default=0)
+    opportunity = models.PositiveIntegerField(default=0)
+    won = models.PositiveIntegerField(default=0)
+    recycled = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    sla_kept = models.PositiveIntegerField(default=0)
+    sla_missed = models.PositiveIntegerField(default=0)
+    sla_kept_sql = models.PositiveIntegerField(default=0)
+    sla_missed_sql = models.PositiveIntegerField(default=0)
+    sla_kept_won = models.PositiveIntegerField(default=0)
+    sla_missed_won = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["team", "day"])]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.mql} entered the funnel"
+
+
+class ReachDay(models.Model):
+    """How many of a sales team's leads first reached a stage (or a later one) on one local
+    day: the quota check's rule (`leads.selectors.leads_reaching_stage`), so that a running
+    volume period's closed days are read from here and only the rest live."""
+
+    team = models.ForeignKey("agreements.Team", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    stage = models.CharField(max_length=5)  # a volume commitment's stage (mql, sal, sql)
+    leads = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["team", "stage", "day"])]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.leads} first reached {self.stage}"

@@ -15,6 +15,7 @@ workers never rebuild the same rows at once. The rows are computed by the very q
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,24 +24,34 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection, transaction
-from django.db.models import FloatField
+from django.db.models import F, FloatField
 from django.db.models.functions import Cast, TruncDate
 
-from agreements.models import Agreement
-from leads.models import Lead, Obligation, StageEvent
+from agreements.models import Agreement, Commitment
+from leads.models import FUNNEL, Lead, Obligation, StageEvent
+from leads.selectors import leads_reaching_stage
 from reports import rollups
 from reports.metrics.filters import SALES_KINDS, Kind, ReportFilter
 from reports.metrics.live import (
     CLOCK_DIMENSIONS,
     FACT_COLUMNS,
     FACT_FLAGS,
+    TTFT_EDGES,
     EpochSeconds,
     clock_rows,
     disposition_rows,
     first_touch_delays,
     funnel_facts_sql,
 )
-from reports.models import ClockDay, DispositionDay, FunnelLead, RollupState, StaleLead
+from reports.models import (
+    ClockDay,
+    DispositionDay,
+    FunnelDay,
+    FunnelLead,
+    ReachDay,
+    RollupState,
+    StaleLead,
+)
 
 LOCK_KEY = 0x51A_7011  # pg_advisory_xact_lock key of the rollup refresh
 STALE_BATCH = 2000
@@ -134,7 +145,12 @@ def _clock_days(f: ReportFilter) -> list[ClockDay]:
         first_touch_delays(f)
         .annotate(**CLOCK_DIMENSIONS)
         .values("day", *CLOCK_BY)
-        .annotate(seconds=ArrayAgg(Cast(EpochSeconds("ttft"), FloatField()), order_by="id"))
+        .annotate(
+            seconds=ArrayAgg(
+                Cast(EpochSeconds("ttft"), FloatField()),
+                order_by=F("ttft").asc(nulls_last=True),
+            )
+        )
         .order_by()
     )
     ttft = {
@@ -147,11 +163,31 @@ def _clock_days(f: ReportFilter) -> list[ClockDay]:
             decided=r["decided"],
             met=r["met"],
             made=r["made"],
-            ttft_seconds=ttft.get(key, []),
+            **_with_buckets(ttft.get(key, [])),
             **{name: r[name] for name in CLOCK_BY},
         )
         for key, r in rows.items()
     ]
+
+
+def _with_buckets(seconds: list[float | None]) -> dict:
+    """The sorted delays, their counts per fine bucket (non-empty buckets, in order) and where
+    each bucket ends among them."""
+    counts: dict[int, int] = {}
+    for s in seconds:
+        if s is not None:
+            bucket = bisect_right(TTFT_EDGES, s)
+            counts[bucket] = counts.get(bucket, 0) + 1
+    ends, upto = [], 0
+    for n in counts.values():
+        upto += n
+        ends.append(upto)
+    return {
+        "ttft_seconds": seconds,
+        "ttft_buckets": list(counts),
+        "ttft_counts": list(counts.values()),
+        "ttft_ends": ends,
+    }
 
 
 def _disposition_days(team: _Team, f: ReportFilter) -> list[DispositionDay]:
@@ -162,16 +198,47 @@ def _disposition_days(team: _Team, f: ReportFilter) -> list[DispositionDay]:
     ]
 
 
+def _reach_days_sql(team: _Team, f: ReportFilter) -> tuple[str, list]:
+    """INSERT … SELECT of ReachDay for the range: leads first reaching each volume stage per
+    local day, by the quota check's own selector (`leads_reaching_stage`)."""
+    agreement = Agreement(pk=team.agreement_ids[0], sales_team_id=team.pk)
+    parts, params = [], []
+    for stage in Commitment.Stage.values:
+        reached = leads_reaching_stage(agreement, stage, f.start, f.end)
+        inner, more = reached.query.sql_with_params()
+        parts.append(
+            "SELECT %s::bigint, (first_reached AT TIME ZONE %s)::date AS day, %s, COUNT(*)"  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
+            f" FROM ({inner}) r GROUP BY 2"
+        )
+        params += [team.pk, str(team.tz), stage, *more]
+    table = connection.ops.quote_name(ReachDay._meta.db_table)
+    sql = f"INSERT INTO {table} (team_id, day, stage, leads) {' UNION ALL '.join(parts)}"  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
+    return sql, params
+
+
+def _delete_days(team: _Team, first: date, last: date) -> None:
+    """The team's clock, disposition and reach rows of first‥last, in one statement."""
+    qn = connection.ops.quote_name
+    clock, disposition, reach = (qn(m._meta.db_table) for m in (ClockDay, DispositionDay, ReachDay))
+    days = "day >= %s AND day <= %s"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH c AS (DELETE FROM {clock} WHERE agreement_id = ANY(%s) AND {days}),"  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
+            f" d AS (DELETE FROM {disposition} WHERE team_id = %s AND {days})"
+            f" DELETE FROM {reach} WHERE team_id = %s AND {days}",
+            [list(team.agreement_ids), first, last, team.pk, first, last, team.pk, first, last],
+        )
+
+
 def _rebuild_range(team: _Team, first: date, last: date, now: datetime) -> int:
     """Rewrite the team's clock and disposition rows of the closed days first‥last from the
     live tables; returns the number of days covered."""
     f = team.filter(first, last, now)
-    ClockDay.objects.filter(
-        agreement_id__in=team.agreement_ids, day__gte=first, day__lte=last
-    ).delete()
-    DispositionDay.objects.filter(team_id=team.pk, day__gte=first, day__lte=last).delete()
+    _delete_days(team, first, last)
     ClockDay.objects.bulk_create(_clock_days(f), batch_size=2000)
     DispositionDay.objects.bulk_create(_disposition_days(team, f), batch_size=2000)
+    with connection.cursor() as cursor:
+        cursor.execute(*_reach_days_sql(team, f))
     return (last - first).days + 1
 
 
@@ -179,9 +246,10 @@ def _rebuild_days(team: _Team, days: set[date], now: datetime) -> int:
     return sum(_rebuild_range(team, first, last, now) for first, last in _runs(days))
 
 
-def _write_funnel_facts(leads) -> None:
+def _write_funnel_facts(leads, *, returning: bool = False) -> list[tuple[int, datetime]]:
     """(Re)write the funnel facts of these leads (a queryset) with one INSERT … SELECT of
-    `funnel_facts_sql` (its 1/0 flags stored as booleans, its sales team as the team)."""
+    `funnel_facts_sql` (its 1/0 flags stored as booleans, its sales team as the team); with
+    `returning`, the (team, entered at) of the rows written."""
     sql, params = funnel_facts_sql(leads.filter(sales_team__isnull=False))
     columns = ["lead_id", "team_id", *FACT_COLUMNS[1:], "entered_at", *FACT_FLAGS, "ft_open_due"]
     selected = ["f.lead_id", "f.sales_team_id", *(f"f.{c}" for c in FACT_COLUMNS[1:])]
@@ -189,8 +257,105 @@ def _write_funnel_facts(leads) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {connection.ops.quote_name(FunnelLead._meta.db_table)}"  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
-            f" ({', '.join(columns)}) SELECT {', '.join(selected)} FROM ({sql}) f",
+            f" ({', '.join(columns)}) SELECT {', '.join(selected)} FROM ({sql}) f"
+            + (" RETURNING team_id, entered_at" if returning else ""),
             params,
+        )
+        return list(cursor.fetchall()) if returning else []
+
+
+def _forget_funnel_facts(lead_ids: list[int]) -> list[tuple[int, datetime]]:
+    """Delete these leads' funnel facts; the (team, entered at) of the rows deleted."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {connection.ops.quote_name(FunnelLead._meta.db_table)}"  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
+            " WHERE lead_id = ANY(%s) RETURNING team_id, entered_at",
+            [list(lead_ids)],
+        )
+        return list(cursor.fetchall())
+
+
+# FunnelDay's counts, from FunnelLead's facts by the funnel's own rules (reports.metrics.funnel:
+# with no open first-touch clock, a lead missed its SLA exactly when one was breached).
+FUNNEL_DAY_SUMS = {
+    "mql": "1",
+    "sal": "r_sal",
+    "sql": "r_sql",
+    "opportunity": "r_opportunity",
+    "won": "r_won",
+    "recycled": "r_recycled",
+    "rejected": "r_rejected",
+    "sla_kept": "ft_met AND NOT ft_breached",
+    "sla_missed": "ft_breached",
+    "sla_kept_sql": "ft_met AND NOT ft_breached AND r_sql",
+    "sla_missed_sql": "ft_breached AND r_sql",
+    "sla_kept_won": "ft_met AND NOT ft_breached AND r_won",
+    "sla_missed_won": "ft_breached AND r_won",
+}
+_FUNNEL_DAY_BY = ("owner_id", "tier", "lead_source", "campaign")
+
+
+def _sum_funnel_days(rows: list[tuple[int, datetime]], zones: dict[int, str]) -> None:
+    """Rewrite FunnelDay, from FunnelLead, for the local days (in each team's rollup time
+    zone) these (team, entered at) fall on: one statement (DELETE and INSERT … SELECT …
+    GROUP BY). Teams without rollups have none."""
+    windows = set()
+    for team_id, entered in rows:
+        if team_id not in zones:
+            continue
+        tz = ZoneInfo(zones[team_id])
+        day = entered.astimezone(tz).date()
+        following = day + timedelta(days=1)
+        start = datetime(day.year, day.month, day.day, tzinfo=tz)
+        end = datetime(following.year, following.month, following.day, tzinfo=tz)
+        windows.add((team_id, zones[team_id], start, end))
+    if not windows:
+        return
+    qn = connection.ops.quote_name
+    table, facts = qn(FunnelDay._meta.db_table), qn(FunnelLead._meta.db_table)
+    teams, names, starts, ends = (list(column) for column in zip(*sorted(windows), strict=True))
+    sums = ", ".join(
+        f"SUM(CASE WHEN {rule} THEN 1 ELSE 0 END)" if rule != "1" else "COUNT(*)"
+        for rule in FUNNEL_DAY_SUMS.values()
+    )
+    by = ", ".join(f"f.{column}" for column in _FUNNEL_DAY_BY)
+    # One snapshot: the DELETE does not see the rows the INSERT adds.
+    sql = f"""
+        WITH w AS (
+            SELECT * FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[],
+                %s::timestamptz[]) AS w(team, tz, lo, hi)
+        ), gone AS (
+            DELETE FROM {table} d USING w
+            WHERE d.team_id = w.team AND d.day = (w.lo AT TIME ZONE w.tz)::date
+        )
+        INSERT INTO {table} (team_id, day, {", ".join((*_FUNNEL_DAY_BY, *FUNNEL_DAY_SUMS))})
+        SELECT f.team_id, (w.lo AT TIME ZONE w.tz)::date, {by}, {sums}
+        FROM w JOIN {facts} f ON f.team_id = w.team
+            AND f.entered_at >= w.lo AND f.entered_at < w.hi AND f.ft_open_due IS NULL
+        GROUP BY f.team_id, w.lo, w.tz, {by}
+    """  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [teams, names, starts, ends])
+
+
+def _build_funnel_days(team: _Team) -> None:
+    """All of a team's FunnelDay rows from its FunnelLead rows (one INSERT … SELECT)."""
+    qn = connection.ops.quote_name
+    sums = ", ".join(
+        f"SUM(CASE WHEN {rule} THEN 1 ELSE 0 END)" if rule != "1" else "COUNT(*)"
+        for rule in FUNNEL_DAY_SUMS.values()
+    )
+    by = ", ".join(_FUNNEL_DAY_BY)
+    FunnelDay.objects.filter(team_id=team.pk).delete()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {qn(FunnelDay._meta.db_table)} (team_id, day, {by},"  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
+            f" {', '.join(FUNNEL_DAY_SUMS)})"
+            f" SELECT team_id, (entered_at AT TIME ZONE %s)::date AS day, {by}, {sums}"
+            f" FROM {qn(FunnelLead._meta.db_table)}"
+            " WHERE team_id = %s AND ft_open_due IS NULL"
+            f" GROUP BY team_id, day, {by}",
+            [str(team.tz), team.pk],
         )
 
 
@@ -199,6 +364,7 @@ def _build_team(team: _Team, now: datetime) -> int:
     through = team.yesterday(now)
     ClockDay.objects.filter(agreement_id__in=team.agreement_ids).delete()
     DispositionDay.objects.filter(team_id=team.pk).delete()
+    ReachDay.objects.filter(team_id=team.pk).delete()
     FunnelLead.objects.filter(team_id=team.pk).delete()
     first_due = (
         Obligation.objects.filter(team_id=team.pk, kind__in=SALES_KINDS, lead__isnull=False)
@@ -216,8 +382,9 @@ def _build_team(team: _Team, now: datetime) -> int:
     first = max(min(starts), FIRST_DAY) if starts else through
     days = _rebuild_range(team, first, through, now) if first <= through else 0
     _write_funnel_facts(Lead.objects.filter(sales_team_id=team.pk))
+    _build_funnel_days(team)
     with connection.cursor() as cursor:  # fresh statistics, so the planner sees the new rows
-        for model in (ClockDay, DispositionDay, FunnelLead):
+        for model in (ClockDay, DispositionDay, FunnelLead, FunnelDay, ReachDay):
             cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     RollupState.objects.update_or_create(
         team_id=team.pk,
@@ -271,9 +438,10 @@ def _touched_days(team: _Team, lead_ids: list[int], through: date) -> set[date]:
         .values_list("day", flat=True)
         .distinct()
     )
-    # Any team: a lead handed to another team leaves its old team's days to rebuild.
+    # Any team: a lead handed to another team leaves its old team's days to rebuild. Every
+    # funnel event: the day a lead first reached a stage moves with an earlier event.
     events = (
-        StageEvent.objects.filter(lead_id__in=lead_ids, to_stage__in=("sal", "rejected"))
+        StageEvent.objects.filter(lead_id__in=lead_ids, to_stage__in=(*FUNNEL, "rejected"))
         .annotate(day=TruncDate("occurred_at", tzinfo=team.tz))
         .values_list("day", flat=True)
         .distinct()
@@ -288,9 +456,10 @@ def _refresh_stale(now: datetime, result: RefreshResult, limit: int) -> int:
         ids = _claim_stale(limit)
         if not ids:
             return 0
-        FunnelLead.objects.filter(lead_id__in=ids).delete()
-        _write_funnel_facts(Lead.objects.filter(pk__in=ids))
         states = {s.team_id: s for s in RollupState.objects.all()}
+        before = _forget_funnel_facts(ids)
+        after = _write_funnel_facts(Lead.objects.filter(pk__in=ids), returning=True)
+        _sum_funnel_days([*before, *after], {pk: s.timezone for pk, s in states.items()})
         for team in _teams():
             state = states.get(team.pk)
             if state is not None:
@@ -314,9 +483,13 @@ def forgetting(lead_ids: list[int], *, now: datetime) -> Iterator[None]:
         for team in _teams()
         if team.pk in states
     ]
+    facts = list(
+        FunnelLead.objects.filter(lead_id__in=lead_ids).values_list("team_id", "entered_at")
+    )
     yield
     for team, days in plan:
         _rebuild_days(team, days, now)
+    _sum_funnel_days(facts, {pk: s.timezone for pk, s in states.items()})
 
 
 def refresh(*, now: datetime) -> RefreshResult:
@@ -331,9 +504,12 @@ def refresh(*, now: datetime) -> RefreshResult:
 
 
 def rebuild(*, now: datetime) -> RefreshResult:
-    """Drop every rollup and build it again from the live tables."""
-    if rollups.enabled():
-        with transaction.atomic():
-            _locked(wait=True)
-            RollupState.objects.all().delete()
-    return refresh(now=now)
+    """Drop every rollup and build it again from the live tables, in one transaction: until
+    it commits the reports read the old rollups, not everything live (a minute or more at a
+    million leads, when a live funnel over a year takes longer still)."""
+    if not rollups.enabled():
+        return refresh(now=now)
+    with transaction.atomic():
+        _locked(wait=True)
+        RollupState.objects.all().delete()
+        return refresh(now=now)

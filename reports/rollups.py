@@ -78,15 +78,15 @@ def disposition_day_rows(f: ReportFilter, through: date, by: tuple[str, ...] = (
     )
 
 
-def ttft_values_sql(f: ReportFilter, through: date) -> tuple[str, list]:
-    """SQL of (day, s), one row per decided first-touch clock of the closed days up to
-    `through`, `s` its delay to the first touch in seconds (null: never touched)."""
+def ttft_rows_sql(f: ReportFilter, through: date) -> tuple[str, list]:
+    """SQL of the first-touch rollup rows of the closed days up to `through`, filtered:
+    (day, decided, ttft_seconds, ttft_buckets, ttft_counts, ttft_ends)."""
     qs = _rolled(
         ClockDay.objects.filter(agreement_id__in=f.agreement_ids, kind=Commitment.Kind.FIRST_TOUCH),
         f,
         through,
         rep_column="user_id",
     )
-    inner, params = qs.values("day", "ttft_seconds").query.sql_with_params()
-    sql = f"SELECT r.day, v.s FROM ({inner}) r CROSS JOIN LATERAL unnest(r.ttft_seconds) AS v(s)"  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
-    return sql, list(params)
+    columns = ("day", "decided", "ttft_seconds", "ttft_buckets", "ttft_counts", "ttft_ends")
+    inner, params = qs.values(*columns).query.sql_with_params()
+    return inner, list(params)

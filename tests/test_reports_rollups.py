@@ -325,3 +325,146 @@ def test_rolled_up_figures_equal_live_ones_through_a_random_month(org, require_p
     assert f.rolled_until == (end.astimezone(f.tz) - timedelta(days=1)).date()
     for extra in ({}, {"rep_id": org.rep2.pk}, {"tier": "B"}, {"lead_source": "Webinar"}):
         assert_same_as_live(replace(f, **extra))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_rolled_percentiles_equal_percentile_cont_over_many_delays(org, require_postgres, seed):
+    """Thousands of delays (fractions of a second, ties, negative, never touched) over
+    three weeks of rollup rows, two reps: the median, p90, histogram and weekly and monthly
+    medians read from the bucket counts equal PostgreSQL's percentile_cont over the same
+    delays, for the whole team and for one rep, in three queries."""
+    import random
+
+    from reports.models import ClockDay
+    from reports.refresh import _with_buckets
+
+    rng = random.Random(seed)
+    team = org.agreement.sales_team_id
+    RollupState.objects.create(
+        team_id=team, timezone="Europe/Berlin", through_day=date(2026, 11, 24), refreshed_at=NOW
+    )
+    delays: dict[tuple[date, int], list] = {}
+    for day in range(2, 23):
+        for rep in (org.rep, org.rep2):
+            values = [
+                rng.choice(
+                    [
+                        rng.uniform(0, 600),
+                        rng.expovariate(1 / 3600),
+                        float(rng.randint(0, 40) * 60),  # ties on whole minutes
+                        rng.uniform(-30, 0),  # a touch logged before the hand-off
+                        None,
+                        300.0,  # a histogram bound itself
+                    ]
+                )
+                for _ in range(rng.randint(0, 150))
+            ]
+            values.sort(key=lambda s: (s is None, s or 0.0))
+            delays[(date(2026, 11, day), rep.pk)] = values
+            ClockDay.objects.create(
+                agreement_id=org.agreement.pk,
+                day=date(2026, 11, day),
+                kind="first_touch",
+                user_id=rep.pk,
+                decided=len(values),
+                met=0,
+                **_with_buckets(values),
+            )
+
+    def expected(rep_id=None):
+        rows = [(d, s) for (d, r), vs in delays.items() if rep_id in (None, r) for s in vs]
+        by_week: dict[date, list] = {}
+        for d, s in rows:
+            by_week.setdefault(d - timedelta(days=d.weekday()), []).append(s)
+        with connection.cursor() as cursor:
+            cont = "percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY s)"
+            cursor.execute(f"SELECT {cont} FROM unnest(%s::float8[]) s", [[s for _, s in rows]])
+            median, p90 = cursor.fetchone()[0]
+            weeks = {}
+            for week, values in by_week.items():
+                cursor.execute(f"SELECT {cont} FROM unnest(%s::float8[]) s", [values])
+                weeks[week] = cursor.fetchone()[0][0]
+        touched = [s for _, s in rows if s is not None]
+        histogram = [
+            sum(
+                1
+                for s in touched
+                if lo.total_seconds() <= s and (hi is None or s < hi.total_seconds())
+            )
+            for _, _, lo, hi in metrics.TTFT_BUCKETS
+        ]
+        return len(rows), len(touched), median, p90, weeks, histogram
+
+    for rep_id in (None, org.rep.pk):
+        f = report_filter(org.sales_manager, now=NOW, rep_id=rep_id, **NOV)
+        assert f.rolled_until == date(2026, 11, 24)
+        with CaptureQueriesContext(connection) as queries:
+            summary = metrics.ttft_summary(f)
+        assert len(queries) <= 2
+        clocks, touched, median, p90, weeks, histogram = expected(rep_id)
+        t = summary.overall
+        assert (t.clocks, t.touched) == (clocks, touched)
+        assert t.median_minutes == round(median / 60, 1)
+        assert t.p90_minutes == round(p90 / 60, 1)
+        assert [n for _, _, n in t.histogram] == [*histogram, clocks - touched]
+        assert {k: v for k, v in summary.medians["week"].items() if v is not None} == weeks
+        month = expected_month_median(delays, rep_id)
+        assert summary.medians["month"] == {date(2026, 11, 1): month}
+
+
+def expected_month_median(delays, rep_id):
+    values = [s for (_, r), vs in delays.items() if rep_id in (None, r) for s in vs]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s) FROM unnest(%s::float8[]) s",
+            [values],
+        )
+        return cursor.fetchone()[0]
+
+
+def test_a_team_not_rolled_up_yet_is_read_live_beside_the_others(nov):
+    """A new agreement's team has no rollups until the next refresh: the funnel over both
+    reads that team live and the other from its rollups, with the live answer."""
+    from reports.loadgen import load_year
+    from reports.selectors import agreements_filter
+
+    second = load_year(50, NOW, label="Second org")
+    f = agreements_filter([nov.org.agreement, second.agreement], now=NOW, **NOV)
+    assert not f.funnel_rolled  # the second team has no rollups yet
+    with CaptureQueriesContext(connection) as queries:
+        split = metrics.funnel_all(f)
+    assert any("reports_funnellead" in q["sql"] for q in queries)  # the first team's facts
+    RollupState.objects.all().delete()
+    assert metrics.funnel_all(f) == split
+    # Every one of the second org's leads handed off in November entered the funnel then.
+    _, total = split["campaign"]
+    alone = metrics.funnel_all(agreements_filter([nov.org.agreement], now=NOW, **NOV))
+    entered = second_leads_entered_in_november(second)
+    assert total.counts["mql"] == alone["campaign"][1].counts["mql"] + entered > entered
+
+
+def second_leads_entered_in_november(org) -> int:
+    from leads.models import Lead
+
+    start, end = b(2026, 11, 1, 0, 0), b(2026, 12, 1, 0, 0)
+    return Lead.objects.filter(
+        sales_team=org.sales, handed_off_at__gte=start, handed_off_at__lt=end
+    ).count()
+
+
+def test_a_running_volume_period_counts_its_closed_days_from_the_rollup(nov):
+    # November's SAL quota so far: L1, L3, L4 (see test_reports_metrics), days to the 24th
+    # from the rollup, today live.
+    with CaptureQueriesContext(connection) as queries:
+        rows = metrics.period_results(f_at(nov))
+    assert any("reports_reachday" in q["sql"] for q in queries.captured_queries)
+    assert [r.actual for r in rows] == [3]
+    services.lead_accept(lead=nov.leads["L6"], now=NOW)  # today: counted at once
+    assert [r.actual for r in metrics.period_results(f_at(nov))] == [4]
+    later = NOW + timedelta(days=2)
+    refresh.refresh(now=later)
+    f = f_at(nov, now=later)
+    assert f.rolled_until == date(2026, 11, 26)  # L6's acceptance day is now rolled up
+    live = replace(f, rolled_until=None, funnel_rolled=False)
+    assert [r.actual for r in metrics.period_results(f)] == [4]
+    assert [r.actual for r in metrics.period_results(live)] == [4]

@@ -60,6 +60,7 @@ from reports.metrics.live import (
     SLA_KEPT,
     SLA_MISSED,
     TTFT_BUCKETS,
+    TTFT_EDGES,
     UNTOUCHED,
     EpochSeconds,
     clock_rows,
@@ -103,6 +104,7 @@ from reports.metrics.trends import (
 
 __all__ = [
     "TTFT_BUCKETS",
+    "TTFT_EDGES",
     "Acceptance",
     "CLOCK_DIMENSIONS",
     "ClockCompliance",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 
+from reports import rollups
 from reports.metrics.filters import FUNNEL_GROUPS, ReportFilter, pct
 from reports.metrics.live import (
     FACT_COLUMNS,
@@ -16,7 +17,7 @@ from reports.metrics.live import (
     _funnel_candidates,
     funnel_facts_sql,
 )
-from reports.models import FunnelLead, StaleLead
+from reports.models import FunnelDay, FunnelLead, RollupState, StaleLead
 
 
 @dataclass
@@ -68,74 +69,135 @@ _FUNNEL_MEASURES_SQL = [
 ]
 
 
-def _cohort_facts_sql(f: ReportFilter) -> tuple[str, list]:
-    """The facts of the cohort: live, or from the rollup with the leads changed since its
-    last refresh read live (so the answer is as current as the live tables)."""
+def _measures(facts_sql: str, now_param: str = "%s", sign: str = "") -> str:
+    """Per lead of `facts_sql` (the per-lead facts): its group columns and each funnel
+    measure as 1/0 (negated with `sign` "-"); a first-touch clock is missed when breached or
+    open past its due time at `now` (the `now_param` placeholder)."""
+    qn = connection.ops.quote_name
+    measures = ", ".join(
+        f"{sign}CASE WHEN {cond} THEN 1 ELSE 0 END AS {qn(name)}"
+        for name, cond in _FUNNEL_MEASURES_SQL
+    )
+    return f"""
+        SELECT campaign, lead_source, {sign}1 AS mql, {measures}
+        FROM (
+            SELECT facts.*, CASE WHEN ft_breached = 1 OR (ft_open_due IS NOT NULL
+                AND ft_open_due <= {now_param}) THEN 1 ELSE 0 END AS ft_missed
+            FROM ({facts_sql}) facts
+        ) lead_facts
+    """  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
+
+
+def _rolled_facts_sql(f: ReportFilter, window: list, where: list[str]) -> tuple[str, list]:
+    """`FunnelLead` rows of the cohort's teams entered in the window (and `where`), in the
+    live facts' shape (flags as 1/0)."""
+    qn = connection.ops.quote_name
+    conditions = ["r.team_id = ANY(%s)", "r.entered_at >= %s", "r.entered_at < %s", *where]
+    params: list = [list(f.sales_team_ids), *window]
+    for column, value in f.lookups(rep="owner_id").items():
+        conditions.append(f"r.{column} = %s")
+        params.append(value)
+    flags = ", ".join(f"r.{name}::int AS {name}" for name in FACT_FLAGS)
+    sql = f"""
+        SELECT r.lead_id, r.team_id AS sales_team_id,
+            {", ".join(f"r.{c}" for c in FACT_COLUMNS[1:])}, r.entered_at, {flags}, r.ft_open_due
+        FROM {qn(FunnelLead._meta.db_table)} r WHERE {" AND ".join(conditions)}
+    """  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
+    return sql, params
+
+
+def _teams_with_facts(f: ReportFilter) -> set[int]:
+    """The report's sales teams whose funnel facts are kept (rollups built), when not all
+    of them are (one query; none without rollups)."""
+    if not rollups.enabled() or not f.sales_team_ids:
+        return set()
+    return set(
+        RollupState.objects.filter(team_id__in=f.sales_team_ids).values_list("team_id", flat=True)
+    )
+
+
+def _cohort_measures_sql(f: ReportFilter) -> tuple[str, list]:
+    """The cohort's measures, one row per lead or per (day, owner, tier, source, campaign):
+    - no rollups: every lead's facts live (for the teams whose rollups are not built yet,
+      the others' as below, so one new team does not make the whole funnel live);
+    - rollups in another time zone than the report's: each lead's `FunnelLead` row, the
+      leads changed since the last refresh read live instead;
+    - rollups in the report's time zone: the `FunnelDay` sums of the range's days, less the
+      `FunnelLead` rows of the changed leads (read live instead), plus the leads with an
+      open first-touch clock (left out of `FunnelDay`: missed is judged at `now`) one by
+      one. So the answer is always as current as the live tables."""
     adapt = connection.ops.adapt_datetimefield_value
+    now = adapt(f.now)
     window = [adapt(f.start), adapt(f.end)]
     candidates = _funnel_candidates(f)
+
+    def in_window(sql: str) -> str:
+        return f"SELECT * FROM ({sql}) live WHERE entered_at >= %s AND entered_at < %s"  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
+
     if not f.funnel_rolled:
+        rolled_teams = _teams_with_facts(f)
+        if rolled_teams:  # those from their facts, the teams not rolled up yet live
+            live_f = replace(f, sales_team_ids=tuple(sorted(set(f.sales_team_ids) - rolled_teams)))
+            rolled_f = replace(f, sales_team_ids=tuple(sorted(rolled_teams)), funnel_rolled=True)
+            rolled_sql, rolled_params = _cohort_measures_sql(replace(rolled_f, rolled_until=None))
+            if not live_f.sales_team_ids:
+                return rolled_sql, rolled_params
+            live_sql, live_params = _cohort_measures_sql(live_f)
+            return f"{rolled_sql} UNION ALL {live_sql}", [*rolled_params, *live_params]
         sql, params = funnel_facts_sql(candidates)
-        return f"SELECT * FROM ({sql}) live WHERE entered_at >= %s AND entered_at < %s", [  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
-            *params,
-            *window,
-        ]
-    stale = StaleLead.objects.values("lead_id")
-    live_sql, live_params = funnel_facts_sql(candidates.filter(pk__in=stale))
+        return _measures(in_window(sql)), [now, *params, *window]
     qn = connection.ops.quote_name
-    where = [
-        "r.team_id = ANY(%s)",
-        "r.entered_at >= %s",
-        "r.entered_at < %s",
-        f"NOT EXISTS (SELECT 1 FROM {qn(StaleLead._meta.db_table)} s WHERE s.lead_id = r.lead_id)",  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
-    ]
-    rolled_params: list = [list(f.sales_team_ids), *window]
+    stale_table = qn(StaleLead._meta.db_table)
+    stale = f"r.lead_id IN (SELECT lead_id FROM {stale_table})"  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
+    live_sql, live_params = funnel_facts_sql(
+        candidates.filter(pk__in=StaleLead.objects.values("lead_id"))
+    )
+    parts = [_measures(in_window(live_sql))]
+    params: list = [now, *live_params, *window]
+    if f.rolled_until is None:
+        rolled, more = _rolled_facts_sql(f, window, [f"NOT {stale}"])
+        parts.append(_measures(rolled))
+        return " UNION ALL ".join(parts), [*params, now, *more]
+    open_sql, more = _rolled_facts_sql(f, window, ["r.ft_open_due IS NOT NULL", f"NOT {stale}"])
+    parts.append(_measures(open_sql))
+    params += [now, *more]
+    changed_sql, more = _rolled_facts_sql(f, window, ["r.ft_open_due IS NULL", stale])
+    parts.append(_measures(changed_sql, sign="-"))
+    params += [now, *more]
+    days = ["d.team_id = ANY(%s)", "d.day >= %s", "d.day <= %s"]
+    day_params: list = [list(f.sales_team_ids), f.first_day, f.last_day]
     for column, value in f.lookups(rep="owner_id").items():
-        where.append(f"r.{column} = %s")
-        rolled_params.append(value)
-    # Booleans as 1/0, the live facts' shape.
-    flags = ", ".join(f"r.{name}::int" for name in FACT_FLAGS)
-    sql = f"""
-        SELECT lead_id, {", ".join(FACT_COLUMNS)}, entered_at, {", ".join(FACT_FLAGS)}, ft_open_due
-        FROM ({live_sql}) live WHERE entered_at >= %s AND entered_at < %s
-        UNION ALL
-        SELECT r.lead_id, r.team_id, {", ".join(f"r.{c}" for c in FACT_COLUMNS[1:])},
-            r.entered_at, {flags}, r.ft_open_due
-        FROM {qn(FunnelLead._meta.db_table)} r WHERE {" AND ".join(where)}
-    """  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
-    return sql, [*live_params, *window, *rolled_params]
+        days.append(f"d.{column} = %s")
+        day_params.append(value)
+    parts.append(
+        f"SELECT campaign, lead_source, {', '.join(qn(name) for name in MEASURE_NAMES)}"  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
+        f" FROM {qn(FunnelDay._meta.db_table)} d WHERE {' AND '.join(days)}"
+    )
+    return " UNION ALL ".join(parts), [*params, *day_params]
 
 
 def _funnel_counts(f: ReportFilter, columns: tuple[str, ...]) -> list[dict]:
-    """The funnel counted in one statement from the cohort's per-lead facts
-    (`funnel_facts_sql`), summed per group of `columns`. The same rules as `funnel_leads`:
-    a first-touch clock is missed when breached or open past its due time at `now`."""
+    """The funnel counted in one statement from the cohort's measures
+    (`_cohort_measures_sql`: per-lead facts of `funnel_facts_sql`, live or rolled up, and
+    their daily sums), summed per group of `columns`. The same rules as `funnel_leads`: a
+    first-touch clock is missed when breached or open past its due time at `now`."""
     try:
-        facts_sql, params = _cohort_facts_sql(f)
+        measures_sql, params = _cohort_measures_sql(f)
     except EmptyResultSet:  # nothing can match (no visible agreement)
         return []
     qn = connection.ops.quote_name
-    sums = ", ".join(
-        f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {qn(name)}"
-        for name, cond in _FUNNEL_MEASURES_SQL
-    )
+    sums = ", ".join(f"SUM({qn(name)}) AS {qn(name)}" for name in MEASURE_NAMES)
     selected = "".join(f"{qn(column)}, " for column in columns)
-    sql = f"""
-        SELECT {selected}COUNT(*) AS mql, {sums}
-        FROM (
-            SELECT facts.*, CASE WHEN ft_breached = 1
-                OR (ft_open_due IS NOT NULL AND ft_open_due <= %s) THEN 1 ELSE 0 END AS ft_missed
-            FROM ({facts_sql}) facts
-        ) cohort
-    """  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
+    sql = f"SELECT {selected}{sums} FROM ({measures_sql}) cohort"  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
     if columns:
         sql += " GROUP BY " + ", ".join(qn(column) for column in columns)
-    params = [connection.ops.adapt_datetimefield_value(f.now), *params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [c[0] for c in cursor.description]
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    return [{k: v if k in columns else (v or 0) for k, v in row.items()} for row in rows]
+    # A group whose rows cancel out (a changed lead moved to another group) counts nothing.
+    rows = [row for row in rows if any(row[name] for name in MEASURE_NAMES)]
+    return [{k: v if k in columns else int(v or 0) for k, v in row.items()} for row in rows]
 
 
 MEASURE_NAMES = ["mql", *(name for name, _ in _FUNNEL_MEASURES_SQL)]

@@ -48,6 +48,22 @@ TTFT_BUCKETS: list[tuple[str, str, timedelta, timedelta | None]] = [
 UNTOUCHED = "untouched"
 
 
+def _fine_edges() -> tuple[float, ...]:
+    edges = {0.0, *(b.total_seconds() for _, _, b, _ in TTFT_BUCKETS)}
+    step = 1.0
+    while step < 400 * 86400:
+        edges.add(float(round(step)))
+        step *= 1.1
+    return tuple(sorted(edges))
+
+
+# Lower bounds (seconds) of the fine buckets the rollup counts each day's delays in, to find
+# an exact percentile without ranking every delay: bucket i holds TTFT_EDGES[i-1] <= s <
+# TTFT_EDGES[i] (PostgreSQL `width_bucket(s, edges)`, Python `bisect_right`); bucket 0 holds
+# negative delays. About 10 % wide, and the histogram's bounds are among them.
+TTFT_EDGES = _fine_edges()
+
+
 # Lead clocks ------------------------------------------------------------------------------
 
 

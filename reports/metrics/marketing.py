@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 from uuid import UUID
+
+from django.db.models import Sum
 
 from agreements.models import Commitment
 from agreements.periods import acceptance_pct
@@ -13,6 +15,7 @@ from leads.models import Obligation
 from leads.selectors import leads_reaching_stage
 from reports.metrics.filters import Kind, ReportFilter, Status, _bucket_of, buckets, pct
 from reports.metrics.source import disposition_counts, disposition_days
+from reports.models import ReachDay
 
 if TYPE_CHECKING:
     from reports.metrics.sales import DayCounts
@@ -160,7 +163,7 @@ def period_results(
             period_start__lt=f.end,
             due_at__gt=f.start,
         )
-        .select_related("commitment", "agreement_version__agreement")
+        .select_related("commitment", "agreement_version__agreement__calendar")
         .order_by("period_start", "kind", "commitment__order", "id")
     )
     results = []
@@ -170,14 +173,14 @@ def period_results(
         if o.status == Status.OPEN or o.due_at > f.now:
             status = "running"
             if o.kind == Kind.LEAD_VOLUME:
-                reached = leads_reaching_stage(
-                    agreement, o.commitment.stage, o.period_start, o.due_at
-                )
                 if reach_times:
+                    reached = leads_reaching_stage(
+                        agreement, o.commitment.stage, o.period_start, o.due_at
+                    )
                     times = sorted(row["first_reached"] for row in reached)
                     actual = len(times)
                 else:
-                    actual = reached.count()
+                    actual = _running_count(f, agreement, o)
         else:
             status = PERIOD_OUTCOMES[o.status]
         results.append(
@@ -204,6 +207,29 @@ def period_results(
             )
         )
     return results
+
+
+def _running_count(f: ReportFilter, agreement, o: Obligation) -> int:
+    """Leads that first reached the period's stage in it so far (`leads_reaching_stage`):
+    the closed days from the rollup (`ReachDay`, when its days are the period's: the same
+    time zone), the rest live. A lead first reaches a stage at one moment, so the two parts
+    never count it twice."""
+    stage = o.commitment.stage
+    first_day = o.period_start.astimezone(f.tz).date()
+    through = None
+    if f.rolled_until is not None and agreement.calendar.timezone == str(f.tz):
+        through = min(f.rolled_until, f.now.astimezone(f.tz).date() - timedelta(days=1))
+    if through is None or through < first_day or o.period_start != _midnight(first_day, f.tz):
+        return leads_reaching_stage(agreement, stage, o.period_start, o.due_at).count()
+    boundary = min(_midnight(through + timedelta(days=1), f.tz), o.due_at)
+    closed = ReachDay.objects.filter(
+        team_id=agreement.sales_team_id, stage=stage, day__gte=first_day, day__lte=through
+    ).aggregate(n=Sum("leads"))["n"]
+    return (closed or 0) + leads_reaching_stage(agreement, stage, boundary, o.due_at).count()
+
+
+def _midnight(day: date, tz) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=tz)
 
 
 # Trend --------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from uuid import UUID
 
 from django.core.exceptions import EmptyResultSet
@@ -12,7 +12,7 @@ from django.db import connection
 
 from reports import rollups
 from reports.metrics.filters import GRAINS, SALES_KINDS, ReportFilter, _bucket_of
-from reports.metrics.live import TTFT_BUCKETS, UNTOUCHED, first_touch_delays
+from reports.metrics.live import TTFT_BUCKETS, TTFT_EDGES, UNTOUCHED, first_touch_delays
 from reports.metrics.source import ClockCompliance, _add, _split, clock_days, disposition_days
 
 
@@ -71,26 +71,6 @@ def _minutes(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 60.0, 1)
 
 
-def _ttft_values_sql(f: ReportFilter) -> tuple[str, list]:
-    """SQL of (day, s): one row per decided first-touch clock, `s` its delay in seconds or
-    null; closed days from the rollup, the rest live (PostgreSQL)."""
-    through, live = _split(f)
-    parts, params = [], []
-    try:
-        if through is not None:
-            sql, more = rollups.ttft_values_sql(f, through)
-            parts.append(sql)
-            params += more
-        if live is not None:
-            delays = first_touch_delays(live).values("day", "ttft").order_by()
-            inner, more = delays.query.sql_with_params()
-            parts.append(f"SELECT day, EXTRACT(EPOCH FROM ttft)::float AS s FROM ({inner}) l")  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
-            params += more
-    except EmptyResultSet:  # nothing can match (no visible agreement)
-        return "SELECT NULL::date AS day, NULL::float AS s WHERE false", []
-    return " UNION ALL ".join(parts), params
-
-
 @dataclass
 class TtftSummary:
     """Time to first touch over the range, and its median per week and per month."""
@@ -111,10 +91,23 @@ def _ttft_of(row: dict) -> TimeToFirstTouch:
     )
 
 
+def _live_delays_sql(f: ReportFilter) -> tuple[str, list]:
+    """SQL of (day, s): one row per decided first-touch clock, live, `s` its delay in
+    seconds or null."""
+    delays = first_touch_delays(f).values("day", "ttft").order_by()
+    inner, params = delays.query.sql_with_params()
+    sql = f"SELECT day, EXTRACT(EPOCH FROM ttft)::float AS s FROM ({inner}) l"  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
+    return sql, list(params)
+
+
 def _ttft_summary_postgres(f: ReportFilter) -> TtftSummary:
-    """One pass over the delays: counted per bucket and ranked with percentile_cont over
-    the range, each week and each month (GROUPING SETS)."""
-    values_sql, params = _ttft_values_sql(f)
+    """Live: one pass over the delays, counted per bucket and ranked with percentile_cont
+    over the range, each week and each month (GROUPING SETS). The rule the rolled-up path
+    (`_ttft_summary_rolled`) answers the same as."""
+    try:
+        values_sql, params = _live_delays_sql(f)
+    except EmptyResultSet:  # nothing can match (no visible agreement)
+        values_sql, params = "SELECT NULL::date AS day, NULL::float AS s WHERE false", []
     qn = connection.ops.quote_name
     buckets, bucket_params = [], []
     for key, _, lo, hi in TTFT_BUCKETS:
@@ -149,6 +142,184 @@ def _ttft_summary_postgres(f: ReportFilter) -> TtftSummary:
     return TtftSummary(overall, medians)
 
 
+# The fine bucket each histogram bucket's delays fall in (bucket i: TTFT_EDGES[i-1] <= s).
+_COARSE_OF = {
+    i: next(
+        key
+        for key, _, lo, hi in TTFT_BUCKETS
+        if lo.total_seconds() <= edge and (hi is None or edge < hi.total_seconds())
+    )
+    for i, edge in enumerate(TTFT_EDGES, start=1)
+}
+_CLOCKS = -1  # the pseudo-bucket that carries the number of clocks (touched or not)
+
+
+def _sources_sql(f: ReportFilter, through: date, live: ReportFilter | None) -> tuple[str, list]:
+    """`WITH rolled AS (…), live AS (…)`: the rollup rows of the closed days, the live
+    delays of the rest (none when all days are rolled up)."""
+    rolled_sql, params = rollups.ttft_rows_sql(f, through)
+    if live is not None:
+        try:
+            live_sql, more = _live_delays_sql(live)
+        except EmptyResultSet:
+            live_sql, more = "SELECT NULL::date AS day, NULL::float AS s WHERE false", []
+    else:
+        live_sql, more = "SELECT NULL::date AS day, NULL::float AS s WHERE false", []
+    return f"WITH rolled AS ({rolled_sql}), live AS ({live_sql})", [*params, *more]  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
+
+
+def _rank_targets(
+    counts: dict[int, int], fractions: tuple[float, ...]
+) -> dict[int, tuple[int, int]]:
+    """For each 0-based rank percentile_cont reads at these fractions: (fine bucket, rank
+    within the bucket), from the group's counts per fine bucket."""
+    n = sum(counts.values())
+    ranks = set()
+    for fraction in fractions:
+        position = fraction * (n - 1)
+        ranks |= {math.floor(position), math.ceil(position)}
+    targets, before = {}, 0
+    for bucket in sorted(counts):
+        inside = counts[bucket]
+        for rank in ranks:
+            if before <= rank < before + inside:
+                targets[rank] = (bucket, rank - before)
+        before += inside
+    return targets
+
+
+def _interpolated(values: dict[int, float], n: int, fraction: float) -> float | None:
+    """percentile_cont's formula over the ranks read."""
+    if not n:
+        return None
+    position = fraction * (n - 1)
+    low, high = math.floor(position), math.ceil(position)
+    return values[low] + (values[high] - values[low]) * (position - low)
+
+
+def _ttft_summary_rolled(f: ReportFilter, through: date, live: ReportFilter | None) -> TtftSummary:
+    """The same figures as `_ttft_summary_postgres`, exact, from the rollup's counts per fine
+    bucket: one query adds the counts up per week, month and the range; a second reads only
+    the delays of the buckets that hold the ranks percentile_cont interpolates between
+    (slices of the sorted delays of each day) and picks those ranks. The live rest (today)
+    is counted into both the same way."""
+    try:
+        sources, params = _sources_sql(f, through, live)
+    except EmptyResultSet:  # nothing can match (no visible agreement)
+        return TtftSummary(
+            _ttft_of({"clocks": 0, "touched": 0, "median": None, "p90": None}),
+            {"week": {}, "month": {}},
+        )
+    edges = list(TTFT_EDGES)
+    grain_of = (
+        "date_trunc('week', day::timestamp)::date AS week, "
+        "date_trunc('month', day::timestamp)::date AS month"
+    )
+    sql = f"""{sources}
+        SELECT GROUPING(week, month) AS grouping, week, month, bucket, SUM(n)::bigint AS n
+        FROM (
+            SELECT {grain_of}, u.bucket, u.n
+            FROM rolled r CROSS JOIN LATERAL (
+                SELECT b::int AS bucket, c::bigint AS n
+                FROM unnest(r.ttft_buckets, r.ttft_counts) AS x(b, c)
+                UNION ALL SELECT {_CLOCKS}, r.decided
+            ) u
+            UNION ALL
+            SELECT {grain_of}, width_bucket(s, %s::float8[]), 1
+            FROM live WHERE s IS NOT NULL
+            UNION ALL
+            SELECT {grain_of}, {_CLOCKS}, 1 FROM live
+        ) d
+        GROUP BY GROUPING SETS ((bucket), (week, bucket), (month, bucket))
+    """  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
+    groups: dict[tuple[str, date | None], dict[int, int]] = {("all", None): {}}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, edges])
+        for grouping, week, month, bucket, n in cursor.fetchall():
+            key = (
+                ("all", None)
+                if grouping == 3
+                else ("week", week)
+                if grouping == 1
+                else ("month", month)
+            )
+            groups.setdefault(key, {})[bucket] = n
+    # Which ranks to read, per group; each (group, bucket) is read once for all its ranks.
+    wanted, reads, ranks_read = [], {}, []
+    for gid, ((grain, start), counts) in enumerate(groups.items()):
+        clocks = counts.pop(_CLOCKS, 0)
+        fractions = (0.5, 0.9) if grain == "all" else (0.5,)
+        ranks = _rank_targets(counts, fractions) if counts else {}
+        wanted.append((grain, start, clocks, counts))
+        first, last = _group_days(f, grain, start)
+        for rank, (bucket, within) in ranks.items():
+            tid = reads.setdefault((gid, bucket), (len(reads), first, last, bucket))[0]
+            ranks_read.append((tid, within, gid, rank))
+    picked: dict[tuple[int, int], float] = {}
+    if reads:
+        t_rows = ", ".join(["(%s, %s::date, %s::date, %s::smallint)"] * len(reads))
+        j_rows = ", ".join(["(%s, %s)"] * len(ranks_read))
+        sql = f"""{sources},
+            t(tid, d0, d1, b) AS (VALUES {t_rows}),
+            tj(tid, j) AS (VALUES {j_rows}),
+            vals AS (
+                SELECT t.tid, v.s
+                FROM t JOIN rolled r ON r.day BETWEEN t.d0 AND t.d1
+                CROSS JOIN LATERAL (SELECT array_position(r.ttft_buckets, t.b) AS p) at
+                CROSS JOIN LATERAL unnest(
+                    r.ttft_seconds[COALESCE(r.ttft_ends[at.p - 1], 0) + 1 : r.ttft_ends[at.p]]
+                ) AS v(s)
+                WHERE at.p IS NOT NULL
+                UNION ALL
+                SELECT t.tid, l.s FROM t JOIN live l
+                    ON l.day BETWEEN t.d0 AND t.d1 AND width_bucket(l.s, %s::float8[]) = t.b
+            ),
+            counted AS (
+                SELECT tid, s, n, SUM(n) OVER (PARTITION BY tid ORDER BY s) AS upto
+                FROM (SELECT tid, s, COUNT(*) AS n FROM vals GROUP BY tid, s) g
+            )
+            SELECT tj.tid, tj.j, c.s FROM tj
+            JOIN counted c ON c.tid = tj.tid AND c.upto - c.n <= tj.j AND tj.j < c.upto
+        """  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
+        t_params = [v for row in reads.values() for v in row]
+        j_params = [v for tid, within, _, _ in ranks_read for v in (tid, within)]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, *t_params, *j_params, edges])
+            found = {(tid, within): s for tid, within, s in cursor.fetchall()}
+        picked = {(gid, rank): found[(tid, within)] for tid, within, gid, rank in ranks_read}
+    medians: dict[str, dict[date, float | None]] = {"week": {}, "month": {}}
+    overall = None
+    for gid, (grain, start, clocks, counts) in enumerate(wanted):
+        touched = sum(counts.values())
+        ranked = {rank: s for (g, rank), s in picked.items() if g == gid}
+        median = _interpolated(ranked, touched, 0.5)
+        if grain == "all":
+            row = {
+                "clocks": clocks,
+                "touched": touched,
+                "median": median,
+                "p90": _interpolated(ranked, touched, 0.9),
+            }
+            for key, _, _, _ in TTFT_BUCKETS:
+                row[key] = 0
+            for bucket, n in counts.items():
+                if bucket in _COARSE_OF:
+                    row[_COARSE_OF[bucket]] += n
+            overall = _ttft_of(row)
+        else:
+            medians[grain][start] = median
+    return TtftSummary(overall, medians)
+
+
+def _group_days(f: ReportFilter, grain: str, start: date | None) -> tuple[date, date]:
+    if grain == "all" or start is None:
+        return f.first_day, f.last_day
+    if grain == "week":
+        return start, start + timedelta(days=6)
+    following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    return start, following - timedelta(days=1)
+
+
 def _ttft_summary_portable(f: ReportFilter) -> TtftSummary:
     """Fallback for databases without percentile_cont (SQLite, development only; no
     rollups there): fetch the delays and rank them here."""
@@ -173,9 +344,12 @@ def ttft_summary(f: ReportFilter) -> TtftSummary:
     """Elapsed real time from hand-off to the first touch, over the decided first-touch clocks
     of the range: median, p90 and a fixed histogram, and the median per week and month
     (one query on PostgreSQL)."""
-    if connection.vendor == "postgresql":
+    if connection.vendor != "postgresql":
+        return _ttft_summary_portable(f)
+    through, live = _split(f)
+    if through is None:
         return _ttft_summary_postgres(f)
-    return _ttft_summary_portable(f)
+    return _ttft_summary_rolled(f, through, live)
 
 
 def time_to_first_touch(f: ReportFilter, days: DayCounts | None = None) -> TimeToFirstTouch:
