@@ -5,11 +5,13 @@ from __future__ import annotations
 from django import forms
 
 from agreements.models import Commitment
+from slahub.limits import TEXT_MAX
 
 
 class DraftForm(forms.Form):
     summary = forms.CharField(
         label="What changes, and why",
+        max_length=TEXT_MAX,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="The new version starts as a copy of the latest terms.",
     )
@@ -28,6 +30,7 @@ class ProposeForm(forms.Form):
     effective_reason = forms.CharField(
         required=False,
         label="Why it starts in the past",
+        max_length=TEXT_MAX,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Required for an earlier date.",
     )

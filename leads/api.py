@@ -39,6 +39,7 @@ from leads.models import (
     StageEvent,
 )
 from leads.selectors import breaches_visible_to, leads_visible_to, obligations_visible_to
+from slahub.limits import TEXT_MAX
 
 BULK_MAX = 1000
 
@@ -283,16 +284,16 @@ class ActivityUndoSerializer(serializers.ModelSerializer):
 
 
 class AcknowledgeSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=TEXT_MAX)
 
 
 class DisputeSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=5000)
+    reason = serializers.CharField(max_length=TEXT_MAX)
 
 
 class ResolveSerializer(serializers.Serializer):
     resolution = serializers.ChoiceField(choices=Breach.Resolution.choices)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=TEXT_MAX)
 
 
 # Filters --------------------------------------------------------------------------------

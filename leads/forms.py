@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 
 from agreements.models import RejectionReason, Side, Team
 from leads.models import Activity, Breach, Stage
+from slahub.limits import TEXT_MAX
 
 
 class ActivityForm(forms.Form):
@@ -16,7 +17,9 @@ class ActivityForm(forms.Form):
         initial=Activity.Outcome.ATTEMPTED,
         help_text="Connected means you reached the person: the cadence stops.",
     )
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        required=False, max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class RejectForm(forms.Form):
@@ -65,20 +68,26 @@ class ReassignForm(forms.Form):
 
 
 class NoteForm(forms.Form):
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        required=False, max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class DisputeForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class ResolveForm(forms.Form):
     resolution = forms.ChoiceField(choices=Breach.Resolution.choices, widget=forms.RadioSelect)
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        required=False, max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class CommentForm(forms.Form):
-    body = forms.CharField(label="Comment", widget=forms.Textarea(attrs={"rows": 3}))
+    body = forms.CharField(
+        label="Comment", max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 class BreachFilterForm(forms.Form):

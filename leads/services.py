@@ -31,6 +31,7 @@ from leads.models import (
     StageEvent,
 )
 from leads.selectors import breach_rights
+from slahub.limits import check_text
 
 Kind = Commitment.Kind
 
@@ -433,6 +434,7 @@ def lead_reassign(*, lead: Lead, owner: AbstractBaseUser | None, now: datetime, 
 
 @transaction.atomic
 def breach_acknowledge(*, breach: Breach, user, note: str = "", now: datetime) -> Breach:
+    note = check_text("note", note)
     if not breach_rights(user, breach)["can_answer"]:
         raise PermissionDenied("Only the breached team acknowledges its breach.")
     if breach.status not in (Breach.Status.OPEN,):
@@ -450,7 +452,8 @@ def breach_acknowledge(*, breach: Breach, user, note: str = "", now: datetime) -
 def breach_dispute(*, breach: Breach, user, reason: str, now: datetime) -> Breach:
     if not breach_rights(user, breach)["can_answer"]:
         raise PermissionDenied("Only the breached team disputes its breach.")
-    if not (reason or "").strip():
+    reason = check_text("reason", reason)
+    if not reason:
         raise ValidationError({"reason": "Say why the breach is disputed."})
     if breach.status not in (Breach.Status.OPEN, Breach.Status.ACKNOWLEDGED):
         raise ValidationError(f"A {breach.status} breach cannot be disputed.")
@@ -468,6 +471,7 @@ def breach_resolve(
     """The other side's manager decides: the breach stands (upheld) or is waived."""
     if resolution not in Breach.Resolution.values:
         raise ValidationError({"resolution": "Choose upheld or waived."})
+    note = check_text("note", note)
     if breach.status == Breach.Status.RESOLVED:
         raise ValidationError("This breach is already resolved.")
     if not breach_rights(user, breach)["can_resolve"]:
@@ -487,7 +491,8 @@ def breach_resolve(
 
 @transaction.atomic
 def breach_comment(*, breach: Breach, user, body: str) -> BreachComment:
-    if not (body or "").strip():
+    body = check_text("body", body)
+    if not body:
         raise ValidationError({"body": "Write a comment."})
     audit.record("breach.comment", breach, user=user, changes={"comment": body.strip()})
     return BreachComment.objects.create(breach=breach, author=user, body=body.strip())
