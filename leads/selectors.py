@@ -41,12 +41,21 @@ def leads_reaching_stage(
     )
 
 
+# A stage event that returned a contested rejection to the rep: the rejection is taken back
+# on the day of the return (docs/metrics.md).
+RETURNED = Q(contest_return__isnull=False)
+ACCEPTED = Q(to_stage="sal")
+REJECTED = Q(to_stage="rejected")
+
+
 def dispositions(leads: QuerySet[Lead], start: datetime, end: datetime) -> QuerySet[StageEvent]:
-    """Acceptances (events to SAL) and rejections (events to rejected) of `leads` within
-    [start, end). Events, not the lead's current fields: a rejected lead that was recycled
-    and handed off again keeps its rejection in the period it happened."""
+    """Acceptances (events to SAL), rejections (events to rejected) and returns of contested
+    rejections of `leads` within [start, end). Events, not the lead's current fields: a
+    rejected lead that was recycled and handed off again keeps its rejection in the period
+    it happened; a rejection returned to the rep counts −1 in the period of the return.
+    Count rejections as REJECTED minus RETURNED."""
     return StageEvent.objects.filter(
-        to_stage__in=("sal", "rejected"),
+        ACCEPTED | REJECTED | RETURNED,
         occurred_at__gte=start,
         occurred_at__lt=end,
         lead__in=leads,
@@ -54,14 +63,14 @@ def dispositions(leads: QuerySet[Lead], start: datetime, end: datetime) -> Query
 
 
 def dispositions_in(agreement: Agreement, start: datetime, end: datetime) -> tuple[int, int]:
-    """(accepted, rejected) counts of the agreement's leads dispositioned in [start, end)."""
-    counts = dict(
-        dispositions(agreement_leads(agreement), start, end)
-        .values_list("to_stage")
-        .annotate(n=Count("id"))
-        .values_list("to_stage", "n")
+    """(accepted, rejected) counts of the agreement's leads dispositioned in [start, end):
+    rejections net of the returns in the range (never below zero)."""
+    counts = dispositions(agreement_leads(agreement), start, end).aggregate(
+        accepted=Count("id", filter=ACCEPTED),
+        rejected=Count("id", filter=REJECTED),
+        returned=Count("id", filter=RETURNED),
     )
-    return counts.get("sal", 0), counts.get("rejected", 0)
+    return counts["accepted"], max(counts["rejected"] - counts["returned"], 0)
 
 
 def open_obligations_due(now: datetime) -> QuerySet[Obligation]:

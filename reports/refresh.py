@@ -28,6 +28,7 @@ from django.db.models.functions import Cast, TruncDate
 
 from agreements.models import Agreement
 from leads.models import Lead, Obligation, StageEvent
+from leads.selectors import ACCEPTED, REJECTED, RETURNED
 from reports import rollups
 from reports.metrics.filters import SALES_KINDS, Kind, ReportFilter
 from reports.metrics.live import (
@@ -273,7 +274,7 @@ def _touched_days(team: _Team, lead_ids: list[int], through: date) -> set[date]:
     )
     # Any team: a lead handed to another team leaves its old team's days to rebuild.
     events = (
-        StageEvent.objects.filter(lead_id__in=lead_ids, to_stage__in=("sal", "rejected"))
+        StageEvent.objects.filter(ACCEPTED | REJECTED | RETURNED, lead_id__in=lead_ids)
         .annotate(day=TruncDate("occurred_at", tzinfo=team.tz))
         .values_list("day", flat=True)
         .distinct()
