@@ -407,6 +407,22 @@ def can_answer_breach(user, breach, memberships: Mapping[int, str] | None = None
     return breach.team_id in roles and (breached_user or roles[breach.team_id] == MANAGER)
 
 
+def breaches_mine(user) -> Q:
+    """The breaches that are the user's to act on (the breach inbox's "mine"): those
+    attributed to him, his managed teams' (to answer) and, as a manager of the other side
+    of their agreement, those he resolves."""
+    if not _authenticated(user):
+        return Q(pk__in=[])
+    managed = Membership.objects.filter(user=user, role=MANAGER).values("team_id")
+    agreement = "obligation__agreement_version__agreement"
+    return (
+        Q(user_id=user.pk)
+        | Q(team_id__in=managed)
+        | Q(side=Side.SALES, **{f"{agreement}__marketing_team_id__in": managed})
+        | Q(side=Side.MARKETING, **{f"{agreement}__sales_team_id__in": managed})
+    )
+
+
 def breach_rights(user, breach, memberships: Mapping[int, str] | None = None) -> dict:
     """Who may do what with a breach: the breached user or a manager of the breached team
     answers it (acknowledges, disputes); a manager of the other side of the agreement

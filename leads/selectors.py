@@ -164,6 +164,62 @@ def breaches_to_acknowledge(teams: list[Team]) -> QuerySet[Breach]:
     )
 
 
+def breaches_filtered(
+    breaches: QuerySet[Breach],
+    *,
+    side: str = "",
+    team: Team | None = None,
+    status: str = "",
+    rep=None,
+    clause=None,
+    due_from: datetime | None = None,
+    due_before: datetime | None = None,
+    mine: Q | None = None,
+) -> QuerySet[Breach]:
+    """The breach inbox's filters: side, team, status, the rep it is attributed to, the
+    promise (a commitment's clause, the same across versions), due in [due_from,
+    due_before), and `mine` (`access.breaches_mine`)."""
+    lookups = {
+        "side": side,
+        "team": team,
+        "status": status,
+        "user": rep,
+        "obligation__commitment__clause": clause,
+        "due_at__gte": due_from,
+        "due_at__lt": due_before,
+    }
+    breaches = breaches.filter(**{k: v for k, v in lookups.items() if v})
+    return breaches.filter(mine) if mine is not None else breaches
+
+
+def breach_reps(user) -> QuerySet:
+    """The people the breaches visible to `user` are attributed to (the rep filter)."""
+    from django.contrib.auth import get_user_model
+
+    from agreements.access import breaches_visible_to
+
+    attributed = breaches_visible_to(user).filter(user__isnull=False).values("user_id")
+    return get_user_model().objects.filter(pk__in=attributed).order_by("username")
+
+
+def breach_status_counts(breaches: QuerySet[Breach]) -> dict[str, int]:
+    """status → number of these breaches (one query)."""
+    counts = dict(breaches.order_by().values_list("status").annotate(n=Count("id")))
+    return {status: counts.get(status, 0) for status in Breach.Status.values}
+
+
+def breach_promises(agreements: QuerySet[Agreement]) -> list[tuple[str, Commitment]]:
+    """(clause, its newest wording) of every commitment of these agreements, in the order
+    of the agreement and the clause's place in its newest version (one query)."""
+    newest: dict[str, Commitment] = {}
+    rows = Commitment.objects.filter(version__agreement__in=agreements).order_by(
+        "version__agreement_id", "-version__number", "order", "id"
+    )
+    for commitment in rows:
+        newest.setdefault(str(commitment.clause), commitment)
+    return list(newest.items())
+
+
 def handed_off_between(agreement: Agreement, start: datetime, end: datetime) -> QuerySet[Lead]:
     return (
         Lead.objects.filter(
