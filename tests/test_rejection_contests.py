@@ -238,9 +238,7 @@ def test_contest_and_return_from_the_lead_page_both_sides_see_the_decision(clien
     assert "Keep it to 2,000 characters or fewer (this one has 2001)." in (
         too_long.content.decode()
     )
-    done = client.post(
-        reverse("lead-contest", args=[lead.pk]), {"reason": "x" * 2000}, follow=True
-    )
+    done = client.post(reverse("lead-contest", args=[lead.pk]), {"reason": "x" * 2000}, follow=True)
     assert "Rejection contested: the sales managers decide." in done.content.decode()
     contest = RejectionContest.objects.get(lead=lead)
 
