@@ -522,6 +522,7 @@ def breach_acknowledge_many(
     are reported with the reason. A constant number of queries, whatever the count."""
     note = check_text("note", note)
     ids = list(dict.fromkeys(int(pk) for pk in breach_ids))
+    real = [pk for pk in ids if 0 < pk < 2**63]  # others cannot be ids (bigint)
     if not ids:
         raise ValidationError({"breaches": "Choose the breaches to acknowledge."})
     if len(ids) > BULK_MAX:
@@ -530,7 +531,7 @@ def breach_acknowledge_many(
     found = {
         b.pk: b
         for b in access.breaches_visible_to(user)
-        .filter(pk__in=ids)
+        .filter(pk__in=real)
         .select_related("lead", "team", "obligation__agreement_version__agreement")
         .select_for_update(of=("self",))
     }
