@@ -506,8 +506,8 @@ def _contest_context(request: HttpRequest, lead: Lead, memberships) -> dict:
     return {
         "contests": contests,
         "undecided": undecided,
-        "form": ContestForm() if can_contest else None,
-        "decision_form": ContestDecisionForm() if can_decide else None,
+        "form": ContestForm(auto_id="contest_%s") if can_contest else None,
+        "decision_form": ContestDecisionForm(auto_id="contest_%s") if can_decide else None,
     }
 
 
