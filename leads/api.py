@@ -753,6 +753,7 @@ class BreachViewSet(viewsets.ReadOnlyModelViewSet):
         return self._answer(request, ResolveSerializer, services.breach_resolve)
 
     @extend_schema(
+        operation_id="breaches_acknowledge_many",
         summary="Acknowledge many breaches with one note (each checked; refusals listed)",
         request=BulkAcknowledgeSerializer,
         responses=BulkAcknowledgeResultSerializer,
