@@ -426,21 +426,81 @@ def require_stage_change(user, lead, stage: str, *, creating: bool = False) -> N
         require(can_edit_lead(user, lead), "Only the lead's teams move it.")
 
 
-def breach_rights(user, breach) -> dict:
+def can_answer_breach(user, breach, memberships: Mapping[int, str] | None = None) -> bool:
+    """Acknowledge or dispute: staff, the breached user (a member of the breached team) or
+    a manager of the breached team."""
+    if is_staff(user):
+        return True
+    roles = _memberships(user, memberships)
+    breached_user = _authenticated(user) and breach.user_id == user.pk
+    return breach.team_id in roles and (breached_user or roles[breach.team_id] == MANAGER)
+
+
+def breaches_mine(user) -> Q:
+    """The breaches that are the user's to act on (the breach inbox's "mine"): those
+    attributed to him, his managed teams' (to answer) and, as a manager of the other side
+    of their agreement, those he resolves."""
+    if not _authenticated(user):
+        return Q(pk__in=[])
+    managed = Membership.objects.filter(user=user, role=MANAGER).values("team_id")
+    agreement = "obligation__agreement_version__agreement"
+    return (
+        Q(user_id=user.pk)
+        | Q(team_id__in=managed)
+        | Q(side=Side.SALES, **{f"{agreement}__marketing_team_id__in": managed})
+        | Q(side=Side.MARKETING, **{f"{agreement}__sales_team_id__in": managed})
+    )
+
+
+def breach_rights(user, breach, memberships: Mapping[int, str] | None = None) -> dict:
     """Who may do what with a breach: the breached user or a manager of the breached team
     answers it (acknowledges, disputes); a manager of the other side of the agreement
     resolves it; staff may do both."""
     agreement = breach.obligation.agreement_version.agreement
     other = agreement.marketing_team if breach.side == Side.SALES else agreement.sales_team
-    staff = is_staff(user)
-    roles = memberships_of(user)
-    breached_user = _authenticated(user) and breach.user_id == user.pk
-    answers = breach.team_id in roles and (breached_user or roles[breach.team_id] == MANAGER)
+    roles = _memberships(user, memberships)
     return {
-        "can_answer": staff or answers,
-        "can_resolve": staff or roles.get(other.pk) == MANAGER,
+        "can_answer": can_answer_breach(user, breach, roles),
+        "can_resolve": is_staff(user) or roles.get(other.pk) == MANAGER,
         "other_team": other,
     }
+
+
+# Contesting a rejection ---------------------------------------------------------------------
+
+
+def can_contest_rejection(user, lead, memberships: Mapping[int, str] | None = None) -> bool:
+    """Contest a sales rejection: staff, or a manager of the lead's marketing team."""
+    if is_staff(user):
+        return True
+    return (
+        lead.marketing_team_id is not None
+        and _memberships(user, memberships).get(lead.marketing_team_id) == MANAGER
+    )
+
+
+def can_decide_contest(user, lead, memberships: Mapping[int, str] | None = None) -> bool:
+    """Uphold a contested rejection or return the lead to its rep: staff, or a manager of
+    the lead's sales team."""
+    return can_manage_lead(user, lead, memberships)
+
+
+def contests_visible_to(user):
+    """Contests of the leads the user sees: both sides see the contest and its decision."""
+    from leads.models import RejectionContest
+
+    return RejectionContest.objects.filter(lead__in=leads_visible_to(user))
+
+
+def contests_to_decide(user):
+    """Undecided contests of leads whose sales team the user manages (staff: all)."""
+    from leads.models import RejectionContest
+
+    undecided = RejectionContest.objects.filter(decision="")
+    if is_staff(user):
+        return undecided
+    managed = Membership.objects.filter(user=user, role=MANAGER).values("team_id")
+    return undecided.filter(lead__sales_team_id__in=managed)
 
 
 # Memberships --------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from agreements.models import (
 from agreements.services import COMMITMENT_FIELDS
 from agreements.wording import commitment_sentence
 from integrations import services as integration_services
+from slahub.limits import TEXT_MAX
 
 # Serializers ----------------------------------------------------------------------------
 
@@ -230,7 +231,7 @@ class AgreementInSerializer(serializers.Serializer):
 
 
 class DraftSerializer(serializers.Serializer):
-    summary = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    summary = serializers.CharField(required=False, allow_blank=True, max_length=TEXT_MAX)
 
 
 class ProposeSerializer(serializers.Serializer):
@@ -240,7 +241,7 @@ class ProposeSerializer(serializers.Serializer):
         help_text="When the terms start. Empty: when the second side signs. A later time "
         "schedules them; an earlier one (a backfill) is for staff, with effective_reason.",
     )
-    effective_reason = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    effective_reason = serializers.CharField(required=False, allow_blank=True, max_length=TEXT_MAX)
     applies_to_running_periods = serializers.BooleanField(
         required=False,
         default=False,

@@ -8,12 +8,12 @@ from django.core.exceptions import ValidationError
 from agreements import kinds
 from agreements.businesstime import ClockDuration
 from agreements.models import Commitment
+from slahub.limits import text_field
 
 
 class DraftForm(forms.Form):
-    summary = forms.CharField(
+    summary = text_field(
         label="What changes, and why",
-        widget=forms.Textarea(attrs={"rows": 2}),
         help_text="The new version starts as a copy of the latest terms.",
     )
 
@@ -47,10 +47,9 @@ class ProposeForm(forms.Form):
         help_text="Optional: a later date (00:00 in the agreement's time zone). Empty: as "
         "soon as both sides have signed. An earlier date (a backfill) is for staff.",
     )
-    effective_reason = forms.CharField(
+    effective_reason = text_field(
         required=False,
         label="Why it starts in the past",
-        widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Required for an earlier date.",
     )
     applies_to_running_periods = forms.BooleanField(

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 
 from agreements import kinds
+from slahub.limits import TEXT_MAX, text_validators
 
 
 def validate_timezone(value: str) -> None:
@@ -210,7 +211,12 @@ class AgreementVersion(models.Model):
     agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
-    summary = models.TextField(blank=True, help_text="What changed in this version, and why.")
+    summary = models.TextField(
+        blank=True,
+        help_text="What changed in this version, and why.",
+        max_length=TEXT_MAX,
+        validators=text_validators(),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -225,7 +231,10 @@ class AgreementVersion(models.Model):
         "earlier one to backfill history. Empty: in force when the second side signs.",
     )
     effective_reason = models.TextField(
-        blank=True, help_text="Why the terms start before they were signed (a backfill)."
+        blank=True,
+        help_text="Why the terms start before they were signed (a backfill).",
+        max_length=TEXT_MAX,
+        validators=text_validators(),
     )
     effective_set_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -427,7 +436,7 @@ class Goal(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, max_length=TEXT_MAX, validators=text_validators())
 
     class Meta:
         ordering = ["agreement", "name"]
@@ -440,7 +449,7 @@ class GoalCheckIn(models.Model):
     goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="check_ins")
     on = models.DateField()
     value = models.DecimalField(max_digits=12, decimal_places=2)
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, max_length=TEXT_MAX, validators=text_validators())
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -19,6 +19,7 @@ from agreements.models import (
     Signature,
 )
 from agreements.selectors import is_manager
+from slahub.limits import check_text
 
 COMMITMENT_FIELDS = [
     "kind",
@@ -172,6 +173,7 @@ def agreement_version_draft(
 ) -> AgreementVersion:
     """A new draft version, starting from a copy of the newest version's commitments (each
     copy keeps its clause)."""
+    summary = check_text("summary", summary)
     latest = agreement.versions.order_by("-number").first()
     if latest and latest.status in _UNFINISHED:
         raise ValidationError(f"Version {latest.number} is still {latest.status}; finish it first.")
@@ -245,6 +247,7 @@ def agreement_version_propose(
     periods already running when it comes into force count under its terms too."""
     if version.status != AgreementVersion.Status.DRAFT:
         raise ValidationError(f"Only a draft can be proposed; this version is {version.status}.")
+    effective_reason = check_text("effective_reason", effective_reason)
     if not version.commitments.exists():
         raise ValidationError("A version needs at least one commitment before it is proposed.")
     _check_effective_from(

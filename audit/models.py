@@ -24,6 +24,8 @@ class Action(models.TextChoices):
     BREACH_DISPUTE = "breach.dispute", "Breach disputed"
     BREACH_RESOLVE = "breach.resolve", "Breach resolved"
     BREACH_COMMENT = "breach.comment", "Breach commented"
+    REJECTION_CONTEST = "rejection.contest", "Rejection contested"
+    REJECTION_DECIDE = "rejection.decide", "Contested rejection decided"
     ACTIVITY_UNDO = "activity.undo", "Touch undone"
     API_TOKEN_CREATE = "api_token.create", "API token created"
     API_TOKEN_REVOKE = "api_token.revoke", "API token revoked"

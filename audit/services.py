@@ -104,6 +104,38 @@ def record(action: str, obj: models.Model, *, user=None, changes=None, teams=Non
     return event
 
 
+def record_many(
+    action: str, objs: list[models.Model], *, user, changes=None, teams: dict
+) -> list[AuditEvent]:
+    """`record` for many objects of one action in two queries (a bulk action): `teams`
+    maps each object's pk to the teams whose managers see it."""
+    if not getattr(user, "is_authenticated", False):
+        user = None
+    events = AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                action=str(action),
+                actor=user,
+                actor_name=user.get_username() if user is not None else "",
+                object_type=obj._meta.label_lower,
+                object_id=str(obj.pk),
+                object_repr=str(obj)[:200],
+                changes=_plain(changes or {}),
+            )
+            for obj in objs
+        ]
+    )
+    through = AuditEvent.teams.through
+    through.objects.bulk_create(
+        [
+            through(auditevent_id=event.pk, team_id=team_id)
+            for event, obj in zip(events, objs, strict=True)
+            for team_id in sorted({t for t in teams.get(obj.pk, ()) if t})
+        ]
+    )
+    return events
+
+
 def events_visible_to(user) -> QuerySet[AuditEvent]:
     """Staff: every event; a manager: the events of the teams they manage; others: none."""
     from agreements.models import Membership

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from agreements.models import Side, Team
 from leads.models import Activity, Lead, Stage
+from slahub.limits import TEXT_MAX
 
 
 class BatchedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
@@ -138,7 +139,7 @@ class ActivityInSerializer(serializers.Serializer):
         required=False,
         help_text="Who made the touch (default: the caller).",
     )
-    note = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=TEXT_MAX)
     source_system = serializers.CharField(max_length=50, required=False, allow_blank=True)
     external_id = serializers.CharField(
         max_length=100,

@@ -36,10 +36,12 @@ from leads.models import (
     Breach,
     Lead,
     Obligation,
+    RejectionContest,
     Stage,
     StageEvent,
 )
 from leads.selectors import breaches_visible_to, leads_visible_to, obligations_visible_to
+from slahub.limits import TEXT_MAX
 
 BULK_MAX = 1000
 
@@ -284,16 +286,32 @@ class ActivityUndoSerializer(serializers.ModelSerializer):
 
 
 class AcknowledgeSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=TEXT_MAX)
 
 
 class DisputeSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=5000)
+    reason = serializers.CharField(max_length=TEXT_MAX)
 
 
 class ResolveSerializer(serializers.Serializer):
     resolution = serializers.ChoiceField(choices=Breach.Resolution.choices)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=TEXT_MAX)
+
+
+class BulkAcknowledgeSerializer(serializers.Serializer):
+    breaches = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        allow_empty=False,
+        max_length=services.BULK_MAX,
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=TEXT_MAX)
+
+
+class BulkAcknowledgeResultSerializer(serializers.Serializer):
+    acknowledged = serializers.ListField(child=serializers.IntegerField())
+    refused = serializers.DictField(
+        child=serializers.CharField(), help_text="Breach id → why it was not acknowledged."
+    )
 
 
 # Filters --------------------------------------------------------------------------------
@@ -731,3 +749,112 @@ class BreachViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
         return self._answer(request, ResolveSerializer, services.breach_resolve)
+
+    @extend_schema(
+        operation_id="breaches_acknowledge_many",
+        summary="Acknowledge many breaches with one note (each checked; refusals listed)",
+        request=BulkAcknowledgeSerializer,
+        responses=BulkAcknowledgeResultSerializer,
+    )
+    @action(detail=False, methods=["post"], url_path="acknowledge")
+    def acknowledge_many(self, request):
+        serializer = BulkAcknowledgeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = services.breach_acknowledge_many(
+            breach_ids=serializer.validated_data["breaches"],
+            user=request.user,
+            note=serializer.validated_data.get("note", ""),
+            now=timezone.now(),
+        )
+        return Response(
+            {
+                "acknowledged": [b.pk for b in result.acknowledged],
+                "refused": {str(pk): why for pk, why in result.refused.items()},
+            }
+        )
+
+
+# Contested rejections -----------------------------------------------------------------------
+
+
+class ContestSerializer(serializers.ModelSerializer):
+    rejected_at = serializers.DateTimeField(source="rejection.occurred_at", read_only=True)
+    rejection_reason = serializers.CharField(source="rejection.note", read_only=True)
+
+    class Meta:
+        model = RejectionContest
+        fields = [
+            "id",
+            "lead",
+            "rejected_at",
+            "rejection_reason",
+            "contested_by",
+            "contested_at",
+            "reason",
+            "decision",
+            "decided_by",
+            "decided_at",
+            "note",
+        ]
+        read_only_fields = fields
+
+
+class ContestOpenSerializer(serializers.Serializer):
+    lead = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    reason = serializers.CharField(max_length=TEXT_MAX)
+
+
+class ContestDecideSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=RejectionContest.Decision.choices)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=TEXT_MAX)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Contested rejections of the leads visible to you"),
+    retrieve=extend_schema(summary="One contested rejection"),
+)
+class ContestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = ContestSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return RejectionContest.objects.none()
+        return (
+            access.contests_visible_to(self.request.user)
+            .select_related("rejection")
+            .order_by("-contested_at", "-id")
+        )
+
+    @extend_schema(
+        summary="Marketing's manager contests a lead's rejection, with a reason",
+        request=ContestOpenSerializer,
+        responses={201: ContestSerializer},
+    )
+    def create(self, request):
+        serializer = ContestOpenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        lead = leads_visible_to(request.user).filter(pk=serializer.validated_data["lead"]).first()
+        if lead is None:
+            raise ApiValidationError({"lead": ["No such lead among those you see."]})
+        contest = services.rejection_contest_open(
+            lead=lead,
+            user=request.user,
+            reason=serializer.validated_data["reason"],
+            now=timezone.now(),
+        )
+        return Response(ContestSerializer(contest).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="The lead's sales manager upholds the rejection or returns the lead to its rep",
+        request=ContestDecideSerializer,
+        responses=ContestSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def decide(self, request, pk=None):
+        contest = self.get_object()
+        serializer = ContestDecideSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        contest = services.rejection_contest_decide(
+            contest=contest, user=request.user, now=timezone.now(), **serializer.validated_data
+        )
+        return Response(ContestSerializer(contest).data)

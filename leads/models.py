@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from agreements.models import AgreementVersion, Commitment, Side, Team
+from slahub.limits import TEXT_MAX, text_validators
 
 
 class Stage(models.TextChoices):
@@ -171,7 +172,7 @@ class Activity(models.Model):
     )
     source_system = models.CharField(max_length=50, blank=True)
     external_id = models.CharField(max_length=100, blank=True)
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, max_length=TEXT_MAX, validators=text_validators())
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -301,7 +302,7 @@ class ActivityUndo(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     logged_at = models.DateTimeField()
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, max_length=TEXT_MAX, validators=text_validators())
     source_system = models.CharField(max_length=50, blank=True)
     external_id = models.CharField(max_length=100, blank=True)
     undone_by = models.ForeignKey(
@@ -352,18 +353,22 @@ class Breach(models.Model):
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    acknowledge_note = models.TextField(blank=True)
+    acknowledge_note = models.TextField(
+        blank=True, max_length=TEXT_MAX, validators=text_validators()
+    )
     disputed_at = models.DateTimeField(null=True, blank=True)
     disputed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    dispute_reason = models.TextField(blank=True)
+    dispute_reason = models.TextField(blank=True, max_length=TEXT_MAX, validators=text_validators())
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     resolution = models.CharField(max_length=10, choices=Resolution.choices, blank=True)
-    resolution_note = models.TextField(blank=True)
+    resolution_note = models.TextField(
+        blank=True, max_length=TEXT_MAX, validators=text_validators()
+    )
     escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -384,7 +389,7 @@ class BreachComment(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
-    body = models.TextField()
+    body = models.TextField(max_length=TEXT_MAX, validators=text_validators())
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -412,3 +417,51 @@ class Backfill(models.Model):
 
     def __str__(self) -> str:
         return f"Backfill of {self.field} on lead {self.lead_id} ({self.occurred_at:%Y-%m-%d})"
+
+
+class RejectionContest(models.Model):
+    """Marketing's manager contests a sales rejection; a manager of the lead's sales team
+    upholds it or returns the lead to its rep (see docs/metrics.md for the figures)."""
+
+    class Decision(models.TextChoices):
+        UPHELD = "upheld", "Rejection upheld"
+        RETURNED = "returned", "Returned to the rep"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="contests")
+    # One contest per rejection: a lead rejected again after a return may be contested again.
+    rejection = models.OneToOneField(StageEvent, on_delete=models.CASCADE, related_name="contest")
+    contested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    contested_at = models.DateTimeField()
+    reason = models.TextField(max_length=TEXT_MAX, validators=text_validators())
+    decision = models.CharField(max_length=10, choices=Decision.choices, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True, max_length=TEXT_MAX, validators=text_validators())
+    # The stage event of a return (rejected → MQL): the acceptance figures take the
+    # rejection back on its day.
+    return_event = models.OneToOneField(
+        StageEvent,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contest_return",
+    )
+
+    class Meta:
+        ordering = ["-contested_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["contested_at"], condition=Q(decision=""), name="contest_undecided"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Contest of the rejection of {self.lead} ({self.decision or 'open'})"
+
+    @property
+    def is_open(self) -> bool:
+        return not self.decision

@@ -41,12 +41,21 @@ def leads_reaching_stage(
     )
 
 
+# A stage event that returned a contested rejection to the rep: the rejection is taken back
+# on the day of the return (docs/metrics.md).
+RETURNED = Q(contest_return__isnull=False)
+ACCEPTED = Q(to_stage="sal")
+REJECTED = Q(to_stage="rejected")
+
+
 def dispositions(leads: QuerySet[Lead], start: datetime, end: datetime) -> QuerySet[StageEvent]:
-    """Acceptances (events to SAL) and rejections (events to rejected) of `leads` within
-    [start, end). Events, not the lead's current fields: a rejected lead that was recycled
-    and handed off again keeps its rejection in the period it happened."""
+    """Acceptances (events to SAL), rejections (events to rejected) and returns of contested
+    rejections of `leads` within [start, end). Events, not the lead's current fields: a
+    rejected lead that was recycled and handed off again keeps its rejection in the period
+    it happened; a rejection returned to the rep counts −1 in the period of the return.
+    Count rejections as REJECTED minus RETURNED."""
     return StageEvent.objects.filter(
-        to_stage__in=("sal", "rejected"),
+        ACCEPTED | REJECTED | RETURNED,
         occurred_at__gte=start,
         occurred_at__lt=end,
         lead__in=leads,
@@ -54,14 +63,14 @@ def dispositions(leads: QuerySet[Lead], start: datetime, end: datetime) -> Query
 
 
 def dispositions_in(agreement: Agreement, start: datetime, end: datetime) -> tuple[int, int]:
-    """(accepted, rejected) counts of the agreement's leads dispositioned in [start, end)."""
-    counts = dict(
-        dispositions(agreement_leads(agreement), start, end)
-        .values_list("to_stage")
-        .annotate(n=Count("id"))
-        .values_list("to_stage", "n")
+    """(accepted, rejected) counts of the agreement's leads dispositioned in [start, end):
+    rejections net of the returns in the range (never below zero)."""
+    counts = dispositions(agreement_leads(agreement), start, end).aggregate(
+        accepted=Count("id", filter=ACCEPTED),
+        rejected=Count("id", filter=REJECTED),
+        returned=Count("id", filter=RETURNED),
     )
-    return counts.get("sal", 0), counts.get("rejected", 0)
+    return counts["accepted"], max(counts["rejected"] - counts["returned"], 0)
 
 
 def open_obligations_due(now: datetime) -> QuerySet[Obligation]:
@@ -153,6 +162,62 @@ def breaches_to_acknowledge(teams: list[Team]) -> QuerySet[Breach]:
         .select_related("lead", "user")
         .order_by("-due_at", "-id")
     )
+
+
+def breaches_filtered(
+    breaches: QuerySet[Breach],
+    *,
+    side: str = "",
+    team: Team | None = None,
+    status: str = "",
+    rep=None,
+    clause=None,
+    due_from: datetime | None = None,
+    due_before: datetime | None = None,
+    mine: Q | None = None,
+) -> QuerySet[Breach]:
+    """The breach inbox's filters: side, team, status, the rep it is attributed to, the
+    promise (a commitment's clause, the same across versions), due in [due_from,
+    due_before), and `mine` (`access.breaches_mine`)."""
+    lookups = {
+        "side": side,
+        "team": team,
+        "status": status,
+        "user": rep,
+        "obligation__commitment__clause": clause,
+        "due_at__gte": due_from,
+        "due_at__lt": due_before,
+    }
+    breaches = breaches.filter(**{k: v for k, v in lookups.items() if v})
+    return breaches.filter(mine) if mine is not None else breaches
+
+
+def breach_reps(user) -> QuerySet:
+    """The people the breaches visible to `user` are attributed to (the rep filter)."""
+    from django.contrib.auth import get_user_model
+
+    from agreements.access import breaches_visible_to
+
+    attributed = breaches_visible_to(user).filter(user__isnull=False).values("user_id")
+    return get_user_model().objects.filter(pk__in=attributed).order_by("username")
+
+
+def breach_status_counts(breaches: QuerySet[Breach]) -> dict[str, int]:
+    """status → number of these breaches (one query)."""
+    counts = dict(breaches.order_by().values_list("status").annotate(n=Count("id")))
+    return {status: counts.get(status, 0) for status in Breach.Status.values}
+
+
+def breach_promises(agreements: QuerySet[Agreement]) -> list[tuple[str, Commitment]]:
+    """(clause, its newest wording) of every commitment of these agreements, in the order
+    of the agreement and the clause's place in its newest version (one query)."""
+    newest: dict[str, Commitment] = {}
+    rows = Commitment.objects.filter(version__agreement__in=agreements).order_by(
+        "version__agreement_id", "-version__number", "order", "id"
+    )
+    for commitment in rows:
+        newest.setdefault(str(commitment.clause), commitment)
+    return list(newest.items())
 
 
 def handed_off_between(agreement: Agreement, start: datetime, end: datetime) -> QuerySet[Lead]:

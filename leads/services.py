@@ -5,6 +5,7 @@ the system (when the change is recorded); `at`/`occurred_at` is when it happened
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,10 +29,12 @@ from leads.models import (
     BreachComment,
     Lead,
     Obligation,
+    RejectionContest,
     Stage,
     StageEvent,
 )
 from leads.selectors import breach_rights
+from slahub.limits import check_text
 
 Kind = Commitment.Kind
 
@@ -429,6 +432,7 @@ def lead_reassign(*, lead: Lead, owner: AbstractBaseUser | None, now: datetime, 
 
 @transaction.atomic
 def breach_acknowledge(*, breach: Breach, user, note: str = "", now: datetime) -> Breach:
+    note = check_text("note", note)
     if not breach_rights(user, breach)["can_answer"]:
         raise PermissionDenied("Only the breached team acknowledges its breach.")
     if breach.status not in (Breach.Status.OPEN,):
@@ -446,7 +450,8 @@ def breach_acknowledge(*, breach: Breach, user, note: str = "", now: datetime) -
 def breach_dispute(*, breach: Breach, user, reason: str, now: datetime) -> Breach:
     if not breach_rights(user, breach)["can_answer"]:
         raise PermissionDenied("Only the breached team disputes its breach.")
-    if not (reason or "").strip():
+    reason = check_text("reason", reason)
+    if not reason:
         raise ValidationError({"reason": "Say why the breach is disputed."})
     if breach.status not in (Breach.Status.OPEN, Breach.Status.ACKNOWLEDGED):
         raise ValidationError(f"A {breach.status} breach cannot be disputed.")
@@ -464,6 +469,7 @@ def breach_resolve(
     """The other side's manager decides: the breach stands (upheld) or is waived."""
     if resolution not in Breach.Resolution.values:
         raise ValidationError({"resolution": "Choose upheld or waived."})
+    note = check_text("note", note)
     if breach.status == Breach.Status.RESOLVED:
         raise ValidationError("This breach is already resolved.")
     if not breach_rights(user, breach)["can_resolve"]:
@@ -483,7 +489,199 @@ def breach_resolve(
 
 @transaction.atomic
 def breach_comment(*, breach: Breach, user, body: str) -> BreachComment:
-    if not (body or "").strip():
+    body = check_text("body", body)
+    if not body:
         raise ValidationError({"body": "Write a comment."})
     audit.record("breach.comment", breach, user=user, changes={"comment": body.strip()})
     return BreachComment.objects.create(breach=breach, author=user, body=body.strip())
+
+
+# Breach triage ---------------------------------------------------------------------------
+
+BULK_MAX = 200
+
+
+@dataclass
+class BulkAcknowledgement:
+    """What a bulk acknowledge did: the breaches acknowledged, and why each other was not."""
+
+    acknowledged: list[Breach] = field(default_factory=list)
+    refused: dict[int, str] = field(default_factory=dict)
+
+
+@transaction.atomic
+def breach_acknowledge_many(
+    *, breach_ids: Iterable[int], user, note: str = "", now: datetime
+) -> BulkAcknowledgement:
+    """Acknowledge many breaches with one note, each under the rules of `breach_acknowledge`
+    (the breached user or a manager of the breached team, open breaches only); the others
+    are reported with the reason. A constant number of queries, whatever the count."""
+    note = check_text("note", note)
+    ids = list(dict.fromkeys(int(pk) for pk in breach_ids))
+    real = [pk for pk in ids if 0 < pk < 2**63]  # others cannot be ids (bigint)
+    if not ids:
+        raise ValidationError({"breaches": "Choose the breaches to acknowledge."})
+    if len(ids) > BULK_MAX:
+        raise ValidationError({"breaches": f"Acknowledge at most {BULK_MAX} breaches at a time."})
+    memberships = access.memberships_of(user)
+    found = {
+        b.pk: b
+        for b in access.breaches_visible_to(user)
+        .filter(pk__in=real)
+        .select_related("lead", "team", "obligation__agreement_version__agreement")
+        .select_for_update(of=("self",))
+    }
+    result = BulkAcknowledgement()
+    for pk in ids:
+        breach = found.get(pk)
+        if breach is None:
+            result.refused[pk] = "No such breach among those you see."
+        elif not access.can_answer_breach(user, breach, memberships):
+            result.refused[pk] = "Only the breached team acknowledges its breach."
+        elif breach.status != Breach.Status.OPEN:
+            result.refused[pk] = (
+                f"Only an open breach can be acknowledged; this one is {breach.status}."
+            )
+        else:
+            result.acknowledged.append(breach)
+    if not result.acknowledged:
+        return result
+    Breach.objects.filter(pk__in=[b.pk for b in result.acknowledged]).update(
+        status=Breach.Status.ACKNOWLEDGED,
+        acknowledged_at=now,
+        acknowledged_by=user,
+        acknowledge_note=note,
+    )
+    for breach in result.acknowledged:
+        breach.status = Breach.Status.ACKNOWLEDGED
+        breach.acknowledged_at, breach.acknowledged_by, breach.acknowledge_note = now, user, note
+    teams = {}
+    for breach in result.acknowledged:
+        agreement = breach.obligation.agreement_version.agreement
+        teams[breach.pk] = [breach.team_id, agreement.marketing_team_id, agreement.sales_team_id]
+    audit.record_many(
+        "breach.acknowledge", result.acknowledged, user=user, changes={"note": note}, teams=teams
+    )
+    return result
+
+
+# Contesting a rejection -------------------------------------------------------------------
+
+
+def _latest_rejection(lead: Lead) -> StageEvent | None:
+    return lead.stage_events.filter(to_stage=Stage.REJECTED).order_by("-occurred_at", "-id").first()
+
+
+@transaction.atomic
+def rejection_contest_open(*, lead: Lead, user, reason: str, now: datetime) -> RejectionContest:
+    """Marketing's manager contests the lead's rejection, with a reason; a manager of the
+    lead's sales team decides (`rejection_contest_decide`)."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    access.require(
+        access.can_contest_rejection(user, lead),
+        "Only a manager of the lead's marketing team contests its rejection.",
+    )
+    reason = check_text("reason", reason)
+    if not reason:
+        raise ValidationError({"reason": "Say why the rejection is contested."})
+    rejection = _latest_rejection(lead)
+    if lead.stage != Stage.REJECTED or rejection is None:
+        raise ValidationError("Only a rejected lead's rejection can be contested.")
+    if RejectionContest.objects.filter(rejection=rejection).exists():
+        raise ValidationError("This rejection has already been contested.")
+    contest = RejectionContest(
+        lead=lead, rejection=rejection, contested_by=user, contested_at=now, reason=reason
+    )
+    contest.full_clean()
+    contest.save()
+    audit.record(
+        "rejection.contest",
+        contest,
+        user=user,
+        changes={"reason": reason, "lead": lead.pk},
+        teams=[lead.sales_team_id, lead.marketing_team_id],
+    )
+    return contest
+
+
+def _lead_return(lead: Lead, *, at: datetime, user) -> StageEvent:
+    """Back to its rep at `at`, undecided: the clocks the rejection closed while still owed
+    (and the decision itself) start again from `at`, under the terms in force at `at`."""
+    owed = set(
+        Obligation.objects.filter(lead=lead, done_at=lead.rejected_at, done_by__isnull=True)
+        .exclude(status=Obligation.Status.MET)
+        .values_list("kind", "attempt")
+    )
+    owed.add((Kind.DISPOSITION, 1))
+    event = StageEvent.objects.create(
+        lead=lead,
+        from_stage=lead.stage,
+        to_stage=Stage.MQL,
+        occurred_at=at,
+        user=user,
+        note="Returned to the rep after a contest",
+    )
+    lead.stage = Stage.MQL
+    lead.rejected_at = None
+    lead.rejection_reason = ""
+    version = version_in_force(sales_team_id=lead.sales_team_id, at=at)
+    lead.agreement_version = version
+    lead.save()
+    if version is not None:
+        calendar = clocks.lead_calendar(lead, version, around=at)
+        chosen = clocks.matching_commitments(lead, version)
+        for kind, attempt in sorted(owed):
+            commitment = chosen.get(kind)
+            if commitment is None or (kind == Kind.FOLLOW_UP and attempt > commitment.attempts):
+                continue
+            clocks.open_obligation(
+                lead=lead,
+                commitment=commitment,
+                duration=commitment.every if kind == Kind.FOLLOW_UP else commitment.within,
+                start=at,
+                attempt=attempt,
+                calendar=calendar,
+            )
+    return event
+
+
+@transaction.atomic
+def rejection_contest_decide(
+    *, contest: RejectionContest, user, decision: str, note: str = "", now: datetime
+) -> RejectionContest:
+    """A manager of the lead's sales team upholds the rejection or returns the lead to its
+    rep (`_lead_return`). The acceptance figures take a returned rejection back on the day
+    of the decision (docs/metrics.md)."""
+    lead = Lead.objects.select_for_update().get(pk=contest.lead_id)
+    contest = RejectionContest.objects.select_for_update().get(pk=contest.pk)
+    if decision not in RejectionContest.Decision.values:
+        raise ValidationError({"decision": "Choose upheld or returned."})
+    access.require(
+        access.can_decide_contest(user, lead),
+        "Only a manager of the lead's sales team decides a contested rejection.",
+    )
+    note = check_text("note", note)
+    if contest.decision:
+        raise ValidationError(
+            f"This contest has already been decided ({contest.get_decision_display().lower()})."
+        )
+    if decision == RejectionContest.Decision.RETURNED:
+        latest = _latest_rejection(lead)
+        if lead.stage != Stage.REJECTED or latest is None or latest.pk != contest.rejection_id:
+            raise ValidationError(
+                f"The lead has moved on since this rejection (it is {lead.get_stage_display()}): "
+                "the rejection can only be upheld."
+            )
+        contest.return_event = _lead_return(lead, at=now, user=user)
+    contest.decision, contest.decided_by, contest.decided_at = decision, user, now
+    contest.note = note
+    contest.save()
+    events.leads_changed([lead.pk])
+    audit.record(
+        "rejection.decide",
+        contest,
+        user=user,
+        changes={"decision": decision, "note": note, "lead": lead.pk},
+        teams=[lead.sales_team_id, lead.marketing_team_id],
+    )
+    return contest

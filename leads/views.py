@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,7 +24,10 @@ from leads import rules, services
 from leads.forms import (
     ActivityForm,
     BreachFilterForm,
+    BulkAcknowledgeForm,
     CommentForm,
+    ContestDecisionForm,
+    ContestForm,
     DisputeForm,
     NoteForm,
     ReassignForm,
@@ -31,7 +37,11 @@ from leads.forms import (
 )
 from leads.models import Activity, Breach, Lead, Obligation
 from leads.selectors import (
+    breach_promises,
+    breach_reps,
     breach_rights,
+    breach_status_counts,
+    breaches_filtered,
     breaches_visible_to,
     follow_ups_due,
     leads_visible_to,
@@ -159,6 +169,7 @@ def _lead_context(request: HttpRequest, lead: Lead) -> dict:
         "reassign_form": ReassignForm(team=lead.sales_team, initial={"owner": lead.owner_id})
         if can_manage
         else None,
+        "contest": _contest_context(request, lead, _memberships(roles)),
         "now": now,
     }
 
@@ -347,32 +358,220 @@ def _filter_teams(user):
     return access.teams_visible_to(user)
 
 
-@login_required
-def breach_list(request: HttpRequest) -> HttpResponse:
-    form = BreachFilterForm(request.GET or None, teams=_filter_teams(request.user))
-    breaches = breaches_visible_to(request.user).select_related("lead", "team", "user")
-    if form.is_valid():
-        data = form.cleaned_data
-        if data["side"]:
-            breaches = breaches.filter(side=data["side"])
-        if data["team"]:
-            breaches = breaches.filter(team=data["team"])
-        if data["status"]:
-            breaches = breaches.filter(status=data["status"])
-    page = Paginator(breaches.order_by("-due_at", "-id"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+BREACH_FILTERS = ("side", "team", "rep", "promise", "status", "due_from", "due_to", "mine")
+
+
+def _midnight(day, tz: str):
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(tz))
+
+
+def _breach_filters(request: HttpRequest, form: BreachFilterForm, tz: str) -> dict:
+    """The selector's keywords from a valid filter form (none from an invalid one)."""
+    if not form.is_bound or not form.is_valid():
+        return {}
+    data = form.cleaned_data
+    return {
+        "side": data["side"],
+        "team": data["team"],
+        "status": data["status"],
+        "rep": data["rep"],
+        "clause": data["promise"] or None,
+        "due_from": _midnight(data["due_from"], tz) if data["due_from"] else None,
+        "due_before": _midnight(data["due_to"] + timedelta(days=1), tz) if data["due_to"] else None,
+        "mine": access.breaches_mine(request.user) if data["mine"] else None,
+    }
+
+
+def _link(request: HttpRequest, **changes) -> str:
     query = request.GET.copy()
     query.pop("page", None)
+    for key, value in changes.items():
+        query.pop(key, None)
+        if value:
+            query[key] = value
+    return f"?{query.urlencode()}"
+
+
+@login_required
+def breach_list(request: HttpRequest) -> HttpResponse:
+    """The breach inbox: filters with a count per status and for "mine", bulk acknowledge
+    of the rows the user may answer. A fixed number of queries whatever the breaches."""
+    user = request.user
+    tz = roles_of(user).timezone()
+    form = BreachFilterForm(
+        request.GET or None,
+        teams=_filter_teams(user),
+        reps=breach_reps(user),
+        promises=breach_promises(access.agreements_with_data_visible_to(user)),
+    )
+    visible = breaches_visible_to(user)
+    filters = _breach_filters(request, form, tz)
+    breaches = breaches_filtered(visible, **filters)
+    counts = breach_status_counts(breaches_filtered(visible, **{**filters, "status": ""}))
+    mine = breaches_filtered(visible, **{**filters, "mine": access.breaches_mine(user)})
+    chosen = filters.get("status", "")
+    tabs = [
+        {
+            "label": "All",
+            "count": sum(counts.values()),
+            "url": _link(request, status=""),
+            "current": not chosen,
+        }
+    ] + [
+        {
+            "label": label,
+            "count": counts[value],
+            "url": _link(request, status=value),
+            "current": chosen == value,
+        }
+        for value, label in Breach.Status.choices
+    ]
+    rows = breaches.select_related("lead", "team", "user", "obligation__commitment").order_by(
+        "-due_at", "-id"
+    )
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    memberships = access.memberships_of(user)
+    for breach in page.object_list:
+        breach.can_acknowledge = breach.status == Breach.Status.OPEN and (
+            access.can_answer_breach(user, breach, memberships)
+        )
     return render(
         request,
         "leads/breach_list.html",
         {
             "nav": "breaches",
+            "tab": "breaches",
             "form": form,
             "page": page,
-            "query": query.urlencode(),
-            "filtered": any(request.GET.get(k) for k in ("side", "team", "status")),
+            "tabs": tabs,
+            "mine_count": mine.count(),
+            "mine_url": _link(request, mine="on"),
+            "open_contests": access.contests_to_decide(user).count(),
+            "query": _link(request)[1:],
+            "filtered": any(request.GET.get(k) for k in BREACH_FILTERS),
+            "bulk_form": BulkAcknowledgeForm(),
+            "can_bulk": any(b.can_acknowledge for b in page.object_list),
+        },
+    )
+
+
+@login_required
+@require_POST
+def breach_bulk_acknowledge(request: HttpRequest) -> HttpResponse:
+    form = BulkAcknowledgeForm(request.POST)
+    if not form.is_valid():
+        for error in form_errors(form):
+            messages.error(request, error)
+        return _back(request, reverse("breach-list"))
+    try:
+        result = services.breach_acknowledge_many(
+            breach_ids=form.cleaned_data["breaches"],
+            user=request.user,
+            note=form.cleaned_data["note"],
+            now=timezone.now(),
+        )
+    except ValidationError as exc:
+        for error in error_messages(exc):
+            messages.error(request, error)
+        return _back(request, reverse("breach-list"))
+    done = len(result.acknowledged)
+    if done:
+        messages.success(request, f"{done} breach{'es' if done != 1 else ''} acknowledged.")
+    if result.refused:
+        why = "; ".join(f"#{pk}: {reason}" for pk, reason in result.refused.items())
+        messages.warning(request, f"{len(result.refused)} not acknowledged — {why}")
+    return _back(request, reverse("breach-list"))
+
+
+# Contested rejections ----------------------------------------------------------------------
+
+
+def _contest_context(request: HttpRequest, lead: Lead, memberships) -> dict:
+    """The lead page's contest part: its contests (both sides see them and their decision),
+    and the form to contest or decide when the user may."""
+    contests = list(
+        access.contests_visible_to(request.user)
+        .filter(lead=lead)
+        .select_related("contested_by", "decided_by", "rejection")
+    )
+    latest = contests[0] if contests else None
+    undecided = latest if latest is not None and latest.is_open else None
+    contestable = lead.stage == "rejected" and not (
+        latest is not None and latest.rejection.occurred_at == lead.rejected_at
+    )
+    can_contest = contestable and access.can_contest_rejection(request.user, lead, memberships)
+    can_decide = undecided is not None and access.can_decide_contest(
+        request.user, lead, memberships
+    )
+    return {
+        "contests": contests,
+        "undecided": undecided,
+        "form": ContestForm(auto_id="contest_%s") if can_contest else None,
+        "decision_form": ContestDecisionForm(auto_id="contest_%s") if can_decide else None,
+    }
+
+
+@login_required
+@require_POST
+def breach_contest_open(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = _visible_lead(request, pk)
+    form = ContestForm(request.POST)
+    if not form.is_valid():
+        return _after_action(request, lead, errors=form_errors(form))
+    try:
+        services.rejection_contest_open(
+            lead=lead, user=request.user, reason=form.cleaned_data["reason"], now=timezone.now()
+        )
+    except ValidationError as exc:
+        return _after_action(request, lead, errors=error_messages(exc))
+    return _after_action(request, lead, message="Rejection contested: the sales managers decide.")
+
+
+@login_required
+@require_POST
+def breach_contest_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    contest = get_object_or_404(access.contests_visible_to(request.user), pk=pk)
+    lead = _visible_lead(request, contest.lead_id)
+    form = ContestDecisionForm(request.POST)
+    if not form.is_valid():
+        return _after_action(request, lead, errors=form_errors(form))
+    try:
+        contest = services.rejection_contest_decide(
+            contest=contest,
+            user=request.user,
+            decision=form.cleaned_data["decision"],
+            note=form.cleaned_data["note"],
+            now=timezone.now(),
+        )
+    except ValidationError as exc:
+        return _after_action(request, lead, errors=error_messages(exc))
+    if contest.decision == contest.Decision.RETURNED:
+        message = "Lead returned to the rep: its clocks run again."
+    else:
+        message = "Rejection upheld."
+    return _after_action(request, lead, message=message)
+
+
+@login_required
+def breach_contests(request: HttpRequest) -> HttpResponse:
+    """Contested rejections: those to decide (sales managers) first, then every contest of
+    the leads the user sees, newest first."""
+    to_decide = access.contests_to_decide(request.user)
+    contests = (
+        access.contests_visible_to(request.user)
+        .select_related("lead", "contested_by", "decided_by", "rejection")
+        .order_by("-contested_at", "-id")
+    )
+    page = Paginator(contests, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "leads/breach_contests.html",
+        {
+            "nav": "breaches",
+            "tab": "contests",
+            "page": page,
+            "open_contests": to_decide.count(),
+            "to_decide": set(to_decide.values_list("pk", flat=True)),
         },
     )
 

@@ -81,7 +81,8 @@ class DispositionDay(models.Model):
     lead_source = models.CharField(max_length=100, blank=True)
     reason = models.CharField(max_length=300, blank=True)
     accepted = models.PositiveIntegerField(default=0)
-    rejected = models.PositiveIntegerField(default=0)
+    # Net of the contested rejections returned to the rep that day: may be negative.
+    rejected = models.IntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["team", "day"])]

@@ -24,12 +24,12 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection, transaction
-from django.db.models import F, FloatField
+from django.db.models import F, FloatField, Q
 from django.db.models.functions import Cast, TruncDate
 
 from agreements.models import Agreement, Commitment
 from leads.models import FUNNEL, Lead, Obligation, StageEvent
-from leads.selectors import leads_reaching_stage
+from leads.selectors import RETURNED, leads_reaching_stage
 from reports import rollups
 from reports.metrics.filters import SALES_KINDS, Kind, ReportFilter
 from reports.metrics.live import (
@@ -441,7 +441,9 @@ def _touched_days(team: _Team, lead_ids: list[int], through: date) -> set[date]:
     # Any team: a lead handed to another team leaves its old team's days to rebuild. Every
     # funnel event: the day a lead first reached a stage moves with an earlier event.
     events = (
-        StageEvent.objects.filter(lead_id__in=lead_ids, to_stage__in=(*FUNNEL, "rejected"))
+        StageEvent.objects.filter(
+            Q(to_stage__in=(*FUNNEL, "rejected")) | RETURNED, lead_id__in=lead_ids
+        )
         .annotate(day=TruncDate("occurred_at", tzinfo=team.tz))
         .values_list("day", flat=True)
         .distinct()

@@ -7,7 +7,13 @@ from rest_framework.routers import DefaultRouter
 
 from agreements.api import AgreementViewSet, CalendarViewSet, GoalViewSet, TeamViewSet
 from integrations.api import ImportViewSet, InboundWebhookView, WebhookViewSet
-from leads.api import ActivityViewSet, BreachViewSet, LeadViewSet, ObligationViewSet
+from leads.api import (
+    ActivityViewSet,
+    BreachViewSet,
+    ContestViewSet,
+    LeadViewSet,
+    ObligationViewSet,
+)
 from slahub.api_docs import DocsView, SchemaView
 
 router = DefaultRouter(trailing_slash=True)
@@ -20,6 +26,7 @@ router.register("leads", LeadViewSet, basename="lead")
 router.register("activities", ActivityViewSet, basename="activity")
 router.register("obligations", ObligationViewSet, basename="obligation")
 router.register("breaches", BreachViewSet, basename="breach")
+router.register("contests", ContestViewSet, basename="contest")
 router.register("webhooks", WebhookViewSet, basename="webhook")
 router.register("imports", ImportViewSet, basename="import")
 

@@ -26,6 +26,14 @@ urlpatterns = [
     path("activities/<int:pk>/undo/", lead_views.activity_undo, name="activity-undo"),
     # Breaches
     path("breaches/", lead_views.breach_list, name="breach-list"),
+    path(
+        "breaches/acknowledge/",
+        lead_views.breach_bulk_acknowledge,
+        name="breach-bulk-acknowledge",
+    ),
+    path("breaches/contests/", lead_views.breach_contests, name="breach-contests"),
+    path("leads/<int:pk>/contest/", lead_views.breach_contest_open, name="lead-contest"),
+    path("contests/<int:pk>/decide/", lead_views.breach_contest_decide, name="contest-decide"),
     path("breaches/<int:pk>/", lead_views.breach_detail, name="breach-detail"),
     path(
         "breaches/<int:pk>/acknowledge/",

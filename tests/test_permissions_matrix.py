@@ -40,7 +40,7 @@ from agreements.models import (
 from integrations.models import Import, WebhookSource, WebhookSubscription
 from leads import checks
 from leads import services as lead_services
-from leads.models import Activity, Breach, Lead
+from leads.models import Activity, Breach, Lead, RejectionContest
 from tests.factories import LONG_AGO, add_commitment, make_calendar, make_user
 
 pytestmark = pytest.mark.services
@@ -188,6 +188,23 @@ def build_world() -> World:
         calendar=a.sales.calendar, date=now.date() + timedelta(days=40), name="Victim day"
     )
     reason = RejectionReason.objects.create(label="No budget", code="no-budget", team=a.sales)
+    rejected, contested = (
+        lead_services.lead_create(
+            external_id=name,
+            name=f"{name.title()} Lead",
+            sales_team=a.sales,
+            marketing_team=a.marketing,
+            owner=a.users["rep"],
+            handed_off_at=now - timedelta(minutes=3),
+            now=now,
+        )
+        for name in ("rejected", "contested")
+    )
+    for each in (rejected, contested):
+        lead_services.lead_reject(lead=each, reason="no-budget", now=now - timedelta(minutes=2))
+    contest = lead_services.rejection_contest_open(
+        lead=contested, user=a.users["mm"], reason="They have budget", now=now
+    )
     from integrations.services import webhook_subscription_create
 
     subscription, _ = webhook_subscription_create(
@@ -214,6 +231,8 @@ def build_world() -> World:
         "goal": goal.pk,
         "holiday": holiday.pk,
         "reason": reason.pk,
+        "rejected": rejected.pk,
+        "contest": contest.pk,
         "subscription": subscription.pk,
         "import": record.pk,
         "obligation": lead.obligations.first().pk,
@@ -822,6 +841,33 @@ PAGE_CELLS = [
         A_ALL | STAFF,
         lambda w, r: Breach.objects.get(pk=w.ids["breach"]).comments.exists(),
         data={"body": "x"},
+    ),
+    page(
+        "bulk acknowledge",
+        "/breaches/acknowledge/",
+        A_SALES | STAFF,  # the breached rep, or a manager of his team
+        lambda w, r: Breach.objects.get(pk=w.ids["breach"]).status == "acknowledged",
+        data=lambda w: {"breaches": [w.ids["breach"]], "note": "x"},
+    ),
+    page(
+        "contested rejections",
+        "/breaches/contests/",
+        A_ALL | STAFF,  # both sides see the contest and its decision
+        seen("Contested Lead"),
+    ),
+    page(
+        "contest a rejection",
+        lambda w: f"/leads/{w.ids['rejected']}/contest/",
+        {"a_mm"} | STAFF,  # marketing's manager
+        lambda w, r: RejectionContest.objects.filter(lead_id=w.ids["rejected"]).exists(),
+        data={"reason": "x"},
+    ),
+    page(
+        "decide a contested rejection",
+        lambda w: f"/contests/{w.ids['contest']}/decide/",
+        {"a_sm"} | STAFF,  # the lead's sales manager
+        lambda w, r: RejectionContest.objects.get(pk=w.ids["contest"]).decision == "returned",
+        data={"decision": "returned"},
     ),
     page("agreements page", "/agreements/", A_ALL | STAFF, seen("Pact a")),
     page(

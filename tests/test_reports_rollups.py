@@ -233,13 +233,14 @@ def test_every_beat_entry_names_a_registered_task(settings):
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_rolled_up_figures_equal_live_ones_through_a_random_month(org, require_postgres, seed):
     """Three weeks of random work on 24 leads (touches on time and late, accepts, rejects,
-    recycling and a second hand-off, conversions, reassignments, new tiers and sources, a
-    deletion), with the checks and a refresh at random moments: after every refresh, every
-    figure for every filter equals the live count."""
+    contested rejections upheld or returned, recycling and a second hand-off, conversions,
+    reassignments, new tiers and sources, a deletion), with the checks and a refresh at
+    random moments: after every refresh, every figure for every filter equals the live
+    count."""
     import random
 
     from leads import checks
-    from leads.models import Lead
+    from leads.models import Lead, RejectionContest
     from tests.factories import activate, add_commitment, make_lead
 
     rng = random.Random(seed)
@@ -290,6 +291,10 @@ def test_rolled_up_figures_equal_live_ones_through_a_random_month(org, require_p
                     services.lead_reject(
                         lead=lead, reason=rng.choice(["Bad fit", "No budget"]), now=t
                     )
+                    if rng.random() < 0.8:
+                        services.rejection_contest_open(
+                            lead=lead, user=org.marketing_manager, reason="-", now=t
+                        )
                 elif action < 0.65:
                     services.lead_set_stage(lead=lead, stage="recycled", now=t)
                     services.lead_hand_off(lead=lead, at=t, now=t)
@@ -297,7 +302,7 @@ def test_rolled_up_figures_equal_live_ones_through_a_random_month(org, require_p
                     services.lead_set_stage(lead=lead, stage="sql", now=t)
                 elif action < 0.8:
                     services.lead_reassign(lead=lead, owner=rng.choice(reps), now=t)
-                elif action < 0.9:
+                elif action < 0.87:
                     services.lead_update(
                         lead=lead,
                         data={
@@ -305,8 +310,22 @@ def test_rolled_up_figures_equal_live_ones_through_a_random_month(org, require_p
                             "lead_source": rng.choice(["Ads", "Webinar"]),
                         },
                     )
-                elif action < 0.93:
+                elif action < 0.89:
                     services.lead_delete(leads=[lead], now=t)
+                elif action < 0.97:  # decide the open contest, contest a rejection
+                    contest = RejectionContest.objects.filter(decision="").first()
+                    if contest is not None:
+                        services.rejection_contest_decide(
+                            contest=contest,
+                            user=org.sales_manager,
+                            decision=rng.choice(["upheld", "returned", "returned"]),
+                            now=t,
+                        )
+                    rejected = Lead.objects.filter(stage="rejected", contests__isnull=True)
+                    if rejected.exists():
+                        services.rejection_contest_open(
+                            lead=rejected.first(), user=org.marketing_manager, reason="-", now=t
+                        )
                 else:
                     checks.deadline_scan(now=t)
             except services.ValidationError:

@@ -73,6 +73,11 @@ def leads_behind(
         return Lead.objects.filter(pk__in=clocks.values("lead_id"))
     if metric in DISPOSITIONS:
         events = _dispositions(f).filter(to_stage="sal" if metric == "accepted" else "rejected")
+        if metric != "accepted":  # a rejection returned within the range nets to none
+            events = events.exclude(
+                contest__return_event__occurred_at__gte=f.start,
+                contest__return_event__occurred_at__lt=f.end,
+            )
         if reason:
             events = events.filter(note="" if reason == NO_REASON else reason)
         return Lead.objects.filter(pk__in=events.values("lead_id"))

@@ -23,8 +23,16 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncDate
 
-from leads.models import FUNNEL, Activity, Lead, Obligation, StageEvent, stages_at_or_beyond
-from leads.selectors import dispositions
+from leads.models import (
+    FUNNEL,
+    Activity,
+    Lead,
+    Obligation,
+    RejectionContest,
+    StageEvent,
+    stages_at_or_beyond,
+)
+from leads.selectors import ACCEPTED, REJECTED, RETURNED, dispositions
 from reports.metrics.filters import (
     SALES_KINDS,
     Kind,
@@ -101,7 +109,8 @@ DISPOSITION_DIMENSIONS = {
     "owner_id": F("lead__owner_id"),
     "tier": F("lead__tier"),
     "lead_source": F("lead__lead_source"),
-    "reason": F("note"),
+    # A return takes back the rejection under the reason recorded with it.
+    "reason": Coalesce(F("contest_return__rejection__note"), F("note")),
 }
 
 
@@ -137,8 +146,8 @@ def disposition_rows(f: ReportFilter, by: tuple[str, ...] = ()) -> QuerySet:
         )
         .values("day", *by)
         .annotate(
-            accepted=Count("id", filter=Q(to_stage="sal")),
-            rejected=Count("id", filter=Q(to_stage="rejected")),
+            accepted=Count("id", filter=ACCEPTED),
+            rejected=Count("id", filter=REJECTED) - Count("id", filter=RETURNED),
         )
         .order_by()
     )
@@ -202,6 +211,11 @@ def _ever(stage: str) -> Exists:
     return Exists(StageEvent.objects.filter(lead_id=OuterRef("pk"), to_stage=stage))
 
 
+def _standing_rejections() -> QuerySet[StageEvent]:
+    """Rejections not returned to the rep after a contest (the funnel's *rejected*)."""
+    return StageEvent.objects.filter(to_stage="rejected").exclude(contest__decision="returned")
+
+
 def _funnel_candidates(f: ReportFilter) -> QuerySet[Lead]:
     """Leads with a funnel event in the range (served by the stage-event index): the only
     ones that can have entered the funnel in it."""
@@ -228,7 +242,7 @@ def funnel_leads(f: ReportFilter) -> QuerySet[Lead]:
         .annotate(
             **{f"r_{stage}": _reached(stage) for stage in FUNNEL_STEPS},
             r_recycled=_ever("recycled"),
-            r_rejected=_ever("rejected"),
+            r_rejected=Exists(_standing_rejections().filter(lead_id=OuterRef("pk"))),
             ft_met=Exists(first_touch.filter(status=Status.MET)),
             ft_missed=Exists(first_touch.filter(_missed(f))),
         )
@@ -278,7 +292,9 @@ def funnel_facts_sql(candidates: QuerySet[Lead]) -> tuple[str, list]:
                 MIN(CASE WHEN to_stage IN {_in(FUNNEL)} THEN occurred_at END) AS entered,
                 {reached},
                 MAX(CASE WHEN to_stage = 'recycled' THEN 1 ELSE 0 END) AS r_recycled,
-                MAX(CASE WHEN to_stage = 'rejected' THEN 1 ELSE 0 END) AS r_rejected
+                MAX(CASE WHEN to_stage = 'rejected' AND id NOT IN (
+                    SELECT rejection_id FROM {qn(RejectionContest._meta.db_table)}
+                    WHERE decision = 'returned') THEN 1 ELSE 0 END) AS r_rejected
             FROM {qn(StageEvent._meta.db_table)}
             WHERE lead_id IN (SELECT id FROM cand)
             GROUP BY lead_id

@@ -78,7 +78,8 @@ def acceptance(
     accepted = sum(a for a, _ in dispositions.values())
     rejected = sum(r for _, r in dispositions.values())
     floor, sample = _quality_terms(f)
-    return Acceptance(accepted, rejected, floor, sample)
+    # Net rejections below zero: only the return of an earlier day's rejection fell here.
+    return Acceptance(accepted, max(rejected, 0), floor, sample)
 
 
 NO_REASON = "(no reason given)"
@@ -95,6 +96,7 @@ def rejection_reasons(
     for (_, reason), (_, rejected) in by_reason.items():
         if rejected:
             counts[reason] = counts.get(reason, 0) + rejected
+    counts = {reason: n for reason, n in counts.items() if n > 0}  # net of returns
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     total = sum(counts.values())
     return [(reason or NO_REASON, n, pct(n, total)) for reason, n in ranked]
@@ -247,4 +249,6 @@ def acceptance_trend(
         if point is not None:
             point.accepted += accepted
             point.rejected += rejected
+    for point in result.values():
+        point.rejected = max(point.rejected, 0)
     return result
