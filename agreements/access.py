@@ -414,6 +414,21 @@ def breach_rights(user, breach) -> dict:
     }
 
 
+# Imports ------------------------------------------------------------------------------------
+
+
+def imports_visible_to(user):
+    """A CSV import is its uploader's (its rows may touch leads of several teams); staff
+    see every one."""
+    from integrations.models import Import
+
+    if is_staff(user):
+        return Import.objects.all()
+    if not _authenticated(user):
+        return Import.objects.none()
+    return Import.objects.filter(user=user)
+
+
 # Memberships --------------------------------------------------------------------------------
 
 
