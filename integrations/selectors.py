@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from django.db import transaction
 from django.db.models import QuerySet
 
 from agreements import access
-from integrations import csv_mapping
+from integrations import csv_mapping, services
 from integrations.models import Import, ImportRow
 
 PREVIEW_ROWS = 10
@@ -31,6 +33,7 @@ class PreviewRow:
     number: int
     cells: list[PreviewCell]
     errors: list[str] = field(default_factory=list)  # the row's, not one field's
+    result: str = ""  # what the import would do: created, updated, unchanged or error
 
     @property
     def ok(self) -> bool:
@@ -62,12 +65,14 @@ def import_preview(
     source_system: str = "",
     sales_team=None,
     marketing_team=None,
+    now: datetime,
     limit: int = PREVIEW_ROWS,
 ) -> Preview:
     """The first `limit` rows as the import will read them: the same mapping fitted to the
-    file's header (integrations.csv_mapping), the upload's teams as defaults, and each row
-    checked by the import's own serializer, its errors placed on the field they belong to.
-    Raises ValidationError (`file`, `preset`, `mapping`) as `import_create` would."""
+    file's header (integrations.csv_mapping), the upload's teams as defaults, each row
+    checked by the import's own serializer and upsert (rolled back), its errors placed on
+    the field they belong to. Raises ValidationError (`file`, `preset`, `mapping`) as
+    `import_create` would. Writes nothing."""
     from integrations.serializers import LeadUpsertSerializer
 
     header = csv_mapping.header_of(content)
@@ -79,16 +84,28 @@ def import_preview(
         defaults["sales_team"] = sales_team.pk
     if marketing_team is not None:
         defaults["marketing_team"] = marketing_team.pk
-    fields = list(fitted)
-    rows = []
+    numbered, items = [], []
     for number, raw in itertools.islice(csv_mapping.rows(content), limit):
         values = csv_mapping.apply_mapping(preset, fitted, raw)
         serializer = LeadUpsertSerializer(data={**defaults, **values}, context={"user": user})
-        errors = {} if serializer.is_valid() else dict(serializer.errors)
+        if serializer.is_valid():
+            items.append({"data": serializer.validated_data})
+        else:
+            items.append({"errors": serializer.errors})
+        numbered.append((number, values))
+    # A dry run of the rows through the import's own upsert, rolled back: the model's and
+    # the rules' refusals show too, and whether each row would create or update a lead.
+    with transaction.atomic():
+        results = services.lead_upsert_many(items, now=now, user=user)
+        transaction.set_rollback(True)
+    fields = list(fitted)
+    rows = []
+    for (number, values), result in zip(numbered, results, strict=True):
+        errors = dict(result["errors"] or {})
         cells = [
             PreviewCell(values.get(name, ""), _messages(errors.pop(name, []))) for name in fields
         ]
-        rows.append(PreviewRow(number, cells, _messages(errors)))
+        rows.append(PreviewRow(number, cells, _messages(errors), result["result"]))
     return Preview(fitted, fields, rows, csv_mapping.count_rows(content))
 
 

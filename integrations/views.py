@@ -58,6 +58,7 @@ def _preview_page(request: HttpRequest, upload: dict, *, errors=(), status=200) 
         source_system=upload["source_system"],
         sales_team=_team(upload["sales_team"]),
         marketing_team=_team(upload["marketing_team"]),
+        now=timezone.now(),
     )
     return render(
         request,
