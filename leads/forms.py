@@ -167,6 +167,7 @@ class BulkForm(forms.Form):
     owner = forms.ChoiceField(label="New owner", required=False)
 
     def __init__(self, *args, people=(), **kwargs):
+        kwargs.setdefault("auto_id", "bulk_%s")  # the filter form above has an owner too
         super().__init__(*args, **kwargs)
         self.people = {u.pk: u for u in people}
         self.fields["owner"].choices = [("", "Choose…"), ("none", "Nobody (unassign)")] + [
