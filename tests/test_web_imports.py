@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -15,7 +18,7 @@ from django.utils import timezone
 
 from integrations.models import Import
 from leads.models import Lead
-from tests.celery_workers import Worker, drop_queues, new_queue, producer, wait_for
+from tests.celery_workers import ROOT, Worker, drop_queues, new_queue, producer, wait_for
 from tests.conftest import redis_url
 from tests.factories import activate, add_commitment, make_org, make_user
 
@@ -218,3 +221,15 @@ def test_upload_preview_start_progress_and_report_with_a_real_worker(
         ["4", "error", "00Q3", "", "name: This field cannot be blank."],
     ]
     assert anna.name == "Anna Weber" and anna.stage == "mql"
+
+
+def test_the_settings_make_the_filesystem_brokers_folders(tmp_path):
+    """`runserver` alone (no `make run`) must find them: the first enqueue failed without."""
+    env = {**os.environ, "SLAHUB_VAR_DIR": str(tmp_path), "REDIS_URL": "", "DEBUG": "1"}
+    env.pop("DATABASE_URL", None)
+    subprocess.run(
+        [sys.executable, "-c", "import django; import os; "
+         "os.environ['DJANGO_SETTINGS_MODULE'] = 'slahub.settings'; django.setup()"],
+        cwd=ROOT, env=env, check=True,
+    )  # fmt: skip
+    assert (tmp_path / "broker").is_dir() and (tmp_path / "broker-control").is_dir()
