@@ -152,6 +152,9 @@ class LeadFilterForm(forms.Form):
         return data
 
 
+BULK_LIMIT = 100  # a page holds 25; a hand-off is real work per lead
+
+
 class BulkForm(forms.Form):
     """The leads ticked on the list and what to do with them."""
 
@@ -175,6 +178,12 @@ class BulkForm(forms.Form):
         ]
         # Any id is accepted here: the service checks each lead against the user's rights.
         self.fields["leads"].valid_value = lambda value: str(value).isdigit()
+
+    def clean_leads(self) -> list[int]:
+        leads = self.cleaned_data["leads"]
+        if len(leads) > BULK_LIMIT:
+            raise forms.ValidationError(f"Tick at most {BULK_LIMIT} leads at a time.")
+        return leads
 
     def clean(self):
         data = super().clean()

@@ -325,6 +325,10 @@ def test_bulk_hand_off_starts_the_clocks_of_those_not_yet_handed_off(client, wor
 def test_bulk_without_a_ticked_lead_says_so(client, world):
     response = bulk(client, world.sales_manager, action="hand_off")
     assert said(response) == ["Tick at least one lead."]
+    too_many = bulk(client, world.sales_manager, action="hand_off", leads=list(range(1, 102)))
+    assert said(too_many) == ["Tick at most 100 leads at a time."]
+    nonsense = bulk(client, world.sales_manager, action="hand_off", leads=["1; DROP"])
+    assert said(nonsense) == ["Select a valid choice. 1; DROP is not one of the available choices."]
 
 
 # The lead form and the hand-off button ------------------------------------------------------
