@@ -64,6 +64,18 @@ def test_a_sales_manager_filters_the_list_and_assigns_two_overdue_leads(demo, op
     owners = set(Lead.objects.filter(pk__in=[x.pk for x in chosen]).values_list("owner", flat=True))
     assert owners == {org.rep2.pk}
 
+    page.get_by_role("link", name="New lead").click()
+    page.get_by_role("heading", name="New lead").wait_for()
+    assert_accessible(page)
+    page.get_by_label("Name").fill("Greta Neu")
+    page.get_by_label("Sales team").select_option(label=org.sales.name)
+    page.get_by_role("button", name="Create lead").click()
+    page.get_by_role("heading", name="Greta Neu").wait_for()
+    assert_accessible(page)  # the lead page with its hand-off button
+    page.get_by_role("button", name="Hand off to sales").click()
+    page.get_by_text("Handed off to sales.").wait_for()
+    assert Lead.objects.get(name="Greta Neu").handed_off_at is not None
+
 
 def test_marketing_imports_a_salesforce_export_with_a_live_progress_bar(demo, open_page, tmp_path):
     org, _ = demo
