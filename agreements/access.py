@@ -503,6 +503,21 @@ def contests_to_decide(user):
     return undecided.filter(lead__sales_team_id__in=managed)
 
 
+# Imports ------------------------------------------------------------------------------------
+
+
+def imports_visible_to(user):
+    """A CSV import is its uploader's (its rows may touch leads of several teams); staff
+    see every one."""
+    from integrations.models import Import
+
+    if is_staff(user):
+        return Import.objects.all()
+    if not _authenticated(user):
+        return Import.objects.none()
+    return Import.objects.filter(user=user)
+
+
 # Memberships --------------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import audit
+from agreements import access
 from agreements.models import Side, Team
 from integrations import csv_mapping, services, signing
 from integrations.models import (
@@ -381,10 +382,7 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return Import.objects.none()
-        imports = Import.objects.order_by("-created_at", "-id")
-        if self.request.user.is_staff:
-            return imports
-        return imports.filter(user=self.request.user)
+        return access.imports_visible_to(self.request.user).order_by("-created_at", "-id")
 
     @extend_schema(
         summary="Upload a CSV of leads; it is imported in the background",

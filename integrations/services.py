@@ -798,3 +798,27 @@ def _plain(errors: Any) -> Any:
     if isinstance(errors, list | tuple):
         return [_plain(v) for v in errors]
     return str(errors)
+
+
+class ImportNotQueued(Exception):
+    """The import could not be handed to the worker; nothing of it was kept."""
+
+
+def import_start(**fields: Any) -> Import:
+    """Record an import (`import_create`'s arguments) and hand it to the worker at once.
+
+    For the imports page, which shows progress: when the broker refuses the message the
+    import is deleted again and ImportNotQueued raised, so the person sees a clear error,
+    nothing stays pending, and trying again makes one import, not two. (The API keeps the
+    record-then-sweep rule: a pending import is started by the sweeper.)"""
+    from integrations.tasks import run_import
+    from slahub.queueing import enqueue
+
+    record = import_create(**fields)  # committed: the worker must find it
+    if not enqueue(run_import, record.pk):
+        Import.objects.filter(pk=record.pk, status=Import.Status.PENDING, processed_rows=0).delete()
+        raise ImportNotQueued(
+            "The import could not be queued: the background worker's queue is not reachable. "
+            "Nothing was imported; start it again once the worker runs (make run starts it)."
+        )
+    return record

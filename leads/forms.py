@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from agreements.models import RejectionReason, Side, Team
 from agreements.wording import commitment_sentence
 from leads.models import Activity, Breach, RejectionContest, Stage
+from leads.selectors import SLA_STATES
 from slahub.limits import text_field
 
 
@@ -146,3 +147,150 @@ class ContestDecisionForm(forms.Form):
         choices=RejectionContest.Decision.choices, widget=forms.RadioSelect
     )
     note = text_field(required=False)
+
+
+# The lead list -------------------------------------------------------------------------
+
+
+LEAD_SORT_CHOICES = [
+    ("-created", "Newest first"),
+    ("created", "Oldest first"),
+    ("name", "Name A–Z"),
+    ("-name", "Name Z–A"),
+    ("company", "Company A–Z"),
+    ("stage", "Stage"),
+    ("-handed_off", "Handed off, latest first"),
+    ("handed_off", "Handed off, earliest first"),
+    ("next_due", "Next clock due first"),
+]
+
+
+class LeadFilterForm(forms.Form):
+    """The list's search, filters and sort, all in the URL (a saved filter is a link)."""
+
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        help_text="Name, company or email (a part of it), or the external id.",
+    )
+    stage = forms.ChoiceField(choices=[("", "Any stage")] + list(Stage.choices), required=False)
+    owner = forms.ChoiceField(required=False)
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(), required=False, empty_label="Any team"
+    )
+    tier = forms.CharField(required=False, max_length=20)
+    source = forms.CharField(label="Lead source", required=False, max_length=100)
+    campaign = forms.CharField(required=False, max_length=200)
+    state = forms.ChoiceField(
+        label="SLA state", choices=[("", "Any SLA state")] + SLA_STATES, required=False
+    )
+    sort = forms.ChoiceField(choices=LEAD_SORT_CHOICES, required=False)
+
+    def __init__(self, *args, teams=None, people=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        if teams is not None:
+            self.fields["team"].queryset = teams
+        self.fields["owner"].choices = [("", "Anyone"), ("none", "Unassigned")] + [
+            (str(u.pk), u.get_full_name() or u.get_username()) for u in people
+        ]
+
+    def filters(self) -> dict:
+        """The valid fields' values (an invalid one is shown with its error, not applied)."""
+        self.is_valid()
+        data = dict(self.cleaned_data)
+        if data.get("owner") not in (None, "", "none"):
+            data["owner"] = int(data["owner"])
+        return data
+
+
+BULK_LIMIT = 100  # a page holds 25; a hand-off is real work per lead
+
+
+class BulkForm(forms.Form):
+    """The leads ticked on the list and what to do with them."""
+
+    ACTIONS = [("assign", "Assign to…"), ("hand_off", "Hand off to sales")]
+    action = forms.ChoiceField(choices=ACTIONS)
+    leads = forms.TypedMultipleChoiceField(
+        coerce=int,
+        choices=(),
+        error_messages={
+            "required": "Tick at least one lead.",
+        },
+    )
+    owner = forms.ChoiceField(label="New owner", required=False)
+
+    def __init__(self, *args, people=(), **kwargs):
+        kwargs.setdefault("auto_id", "bulk_%s")  # the filter form above has an owner too
+        super().__init__(*args, **kwargs)
+        self.people = {u.pk: u for u in people}
+        self.fields["owner"].choices = [("", "Choose…"), ("none", "Nobody (unassign)")] + [
+            (str(u.pk), u.get_full_name() or u.get_username()) for u in people
+        ]
+        # Any id is accepted here: the service checks each lead against the user's rights.
+        self.fields["leads"].valid_value = lambda value: str(value).isdigit()
+
+    def clean_leads(self) -> list[int]:
+        leads = self.cleaned_data["leads"]
+        if len(leads) > BULK_LIMIT:
+            raise forms.ValidationError(f"Tick at most {BULK_LIMIT} leads at a time.")
+        return leads
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == "assign":
+            if not data.get("owner"):
+                self.add_error("owner", "Choose who gets the leads (or Nobody).")
+            else:
+                data["owner"] = (
+                    None if data["owner"] == "none" else self.people.get(int(data["owner"]))
+                )
+        return data
+
+
+class LeadForm(forms.Form):
+    """A new lead; its rules (routing, owner, hand-off) are the services'."""
+
+    name = forms.CharField(max_length=200)
+    company = forms.CharField(max_length=200, required=False)
+    email = forms.EmailField(required=False)
+    title = forms.CharField(max_length=200, required=False)
+    phone = forms.CharField(max_length=50, required=False)
+    country = forms.CharField(
+        max_length=2, required=False, help_text="Two-letter ISO code, e.g. DE."
+    )
+    tier = forms.CharField(max_length=20, required=False)
+    score = forms.IntegerField(required=False, initial=0)
+    lead_source = forms.CharField(label="Lead source", max_length=100, required=False)
+    campaign = forms.CharField(max_length=200, required=False)
+    external_id = forms.CharField(
+        label="External id",
+        max_length=100,
+        required=False,
+        help_text="The record's id in your CRM; leave empty to have one made up.",
+    )
+    sales_team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False)
+    marketing_team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False)
+    owner = PersonChoiceField(
+        queryset=get_user_model().objects.none(), required=False, empty_label="Nobody yet"
+    )
+    hand_off = forms.BooleanField(
+        label="Hand off to sales now",
+        required=False,
+        help_text="Starts the agreement's clocks from this moment.",
+    )
+
+    def __init__(self, *args, teams=None, people=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if teams is not None:
+            self.fields["sales_team"].queryset = teams.filter(side=Side.SALES)
+            self.fields["marketing_team"].queryset = teams.filter(side=Side.MARKETING)
+        if people is not None:
+            self.fields["owner"].queryset = people
+
+    def clean_country(self) -> str:
+        return self.cleaned_data["country"].upper()
+
+    def clean_score(self) -> int:
+        return self.cleaned_data["score"] or 0

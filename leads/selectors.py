@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from agreements.models import Agreement, Commitment, Membership, Team
 from leads.models import CLOSED_STAGES, Breach, Lead, Obligation, StageEvent, stages_at_or_beyond
@@ -232,6 +232,85 @@ def handed_off_between(agreement: Agreement, start: datetime, end: datetime) -> 
     )
 
 
+# The lead list ----------------------------------------------------------------------------
+
+# A lead's SLA state, from its clocks (docs/clocks.md): `running` has a clock still owed
+# and not yet due; `overdue` a clock still owed past its due time (open and waiting for the
+# deadline scan, or missed and its touch or decision still owed: the queue's overdue);
+# `breached` a clock that was missed (a waived miss does not count); `met` clocks of which
+# none is owed or missed and one at least was met.
+SLA_STATES = [
+    ("running", "Running"),
+    ("overdue", "Overdue"),
+    ("breached", "Breached"),
+    ("met", "Met"),
+]
+
+
+def sla_state_filter(state: str, *, now: datetime) -> Q:
+    """The leads in this SLA state at `now`, as a filter on Lead."""
+    owed = _owed().filter(lead=OuterRef("pk"))
+    breached = Obligation.objects.filter(lead=OuterRef("pk"), status=Obligation.Status.BREACHED)
+    met = Obligation.objects.filter(lead=OuterRef("pk"), status=Obligation.Status.MET)
+    if state == "running":
+        return Q(Exists(owed.filter(status=Obligation.Status.OPEN, due_at__gt=now)))
+    if state == "overdue":
+        return Q(Exists(owed.filter(due_at__lte=now)))
+    if state == "breached":
+        return Q(Exists(breached))
+    if state == "met":
+        return Q(Exists(met)) & ~Q(Exists(owed)) & ~Q(Exists(breached))
+    raise ValueError(f"unknown SLA state {state!r}")
+
+
+# sort key → ordering; the id last keeps pages stable.
+LEAD_SORTS = {
+    "-created": ("-created_at", "-id"),
+    "created": ("created_at", "id"),
+    "name": ("name", "id"),
+    "-name": ("-name", "-id"),
+    "company": ("company", "id"),
+    "stage": ("stage", "id"),
+    "-handed_off": (F("handed_off_at").desc(nulls_last=True), "-id"),
+    "handed_off": (F("handed_off_at").asc(nulls_last=True), "id"),
+    "next_due": (F("next_due").asc(nulls_last=True), "id"),
+}
+DEFAULT_LEAD_SORT = "-created"
+
+
+def lead_list(user, *, now: datetime, filters: dict | None = None) -> QuerySet[Lead]:
+    """The leads `user` sees (agreements.access), searched, filtered and sorted.
+
+    `filters` (all optional): `q` (a part of the name, company or email, or the external
+    id), `stage`, `owner` (a user, or "none": unassigned), `team` (either of the lead's
+    teams), `tier`, `source`, `campaign` (exact, any case), `state` (SLA_STATES), `sort`
+    (LEAD_SORTS). Each lead carries `next_due`: the earliest due time of a clock still owed."""
+    f = {k: v for k, v in (filters or {}).items() if v not in (None, "")}
+    next_due = _owed().filter(lead=OuterRef("pk")).order_by("due_at").values("due_at")[:1]
+    leads = leads_visible_to(user).annotate(next_due=Subquery(next_due))
+    if q := str(f.get("q", "")).strip():
+        leads = leads.filter(
+            Q(name__icontains=q)
+            | Q(company__icontains=q)
+            | Q(email__icontains=q)
+            | Q(external_id=q)
+        )
+    if "stage" in f:
+        leads = leads.filter(stage=f["stage"])
+    if f.get("owner") == "none":
+        leads = leads.filter(owner__isnull=True)
+    elif "owner" in f:
+        leads = leads.filter(owner=f["owner"])
+    if "team" in f:
+        leads = leads.filter(Q(sales_team=f["team"]) | Q(marketing_team=f["team"]))
+    for key, column in (("tier", "tier"), ("source", "lead_source"), ("campaign", "campaign")):
+        if key in f:
+            leads = leads.filter(**{f"{column}__iexact": f[key]})
+    if "state" in f:
+        leads = leads.filter(sla_state_filter(f["state"], now=now))
+    return leads.order_by(*LEAD_SORTS.get(f.get("sort", ""), LEAD_SORTS[DEFAULT_LEAD_SORT]))
+
+
 # Visibility and breach rights live in agreements.access (one place for every interface).
 
 from agreements.access import (  # noqa: E402
@@ -247,3 +326,27 @@ __all__ = [
     "leads_visible_to",
     "obligations_visible_to",
 ]
+
+
+def people_on_teams(team_ids) -> QuerySet:
+    """The active members of these teams, by name (the list's owner filter, the form)."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, memberships__team_id__in=team_ids)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def assignable_people(user) -> QuerySet:
+    """Whom `user` may give leads to: the members of the sales teams he manages (staff: of
+    every sales team). Whether a given lead may go to one is the bulk service's check."""
+    from agreements import access
+    from agreements.models import Side
+
+    sales = Team.objects.filter(side=Side.SALES)
+    if not access.is_staff(user):
+        sales = sales.filter(memberships__user=user, memberships__role=Membership.Role.MANAGER)
+    return people_on_teams(sales.values("pk"))

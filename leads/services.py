@@ -417,14 +417,27 @@ def lead_reassign(*, lead: Lead, owner: AbstractBaseUser | None, now: datetime, 
     breached first, so the breach stays with the owner at due time."""
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     access.require_owner(lead.sales_team_id, owner)
-    breaches = clocks.breach_overdue(lead, before=now, now=now)
-    lead.owner = owner
-    lead.save(update_fields=["owner", "updated_at"])
-    clocks.open_lead_obligations(lead).update(user=owner)
-    events.leads_changed([lead.pk])
+    _move_to_owner([lead.pk], owner, now=now)
+    lead.refresh_from_db()
+    return lead
+
+
+def _move_to_owner(lead_ids: list[int], owner, *, now: datetime) -> None:
+    """Reassign these (locked) leads, whatever their number, in a fixed number of queries:
+    what fell due before `now` is breached under the old owner, open clocks move."""
+    overdue = list(
+        Obligation.objects.filter(
+            lead_id__in=lead_ids, status=Obligation.Status.OPEN, due_at__lt=now
+        ).select_for_update()
+    )
+    breaches = clocks.breach_obligations(overdue, now=now)
+    Lead.objects.filter(pk__in=lead_ids).update(owner=owner, updated_at=now)
+    Obligation.objects.filter(lead_id__in=lead_ids, status=Obligation.Status.OPEN).update(
+        user=owner
+    )
+    events.leads_changed(lead_ids)
     if breaches:
         events.breaches_created(breaches, now=now)
-    return lead
 
 
 # Breaches -------------------------------------------------------------------------------
@@ -685,3 +698,99 @@ def rejection_contest_decide(
         teams=[lead.sales_team_id, lead.marketing_team_id],
     )
     return contest
+
+
+# From the lead form and the lead list ---------------------------------------------------
+
+
+@transaction.atomic
+def lead_create_as(*, user, now: datetime, hand_off: bool = False, **fields: Any) -> Lead:
+    """A lead created by `user` (the lead form): routed only to teams he sees, owned by a
+    member of its sales team, and with `hand_off` handed to sales at once."""
+    access.require_routing(
+        user, sales_team=fields.get("sales_team"), marketing_team=fields.get("marketing_team")
+    )
+    return lead_create(now=now, user=user, handed_off_at=now if hand_off else None, **fields)
+
+
+@dataclass
+class BulkResult:
+    """What a bulk action did to one lead: `done`, or why not (`message`)."""
+
+    lead_id: int
+    label: str
+    done: bool
+    message: str = ""
+
+
+NOT_FOUND = "No such lead (or not one of yours)."
+
+
+def _bulk_targets(user, lead_ids: Iterable[int]) -> tuple[list[int], dict[int, Lead]]:
+    ids = sorted({int(pk) for pk in lead_ids})
+    found = {
+        lead.pk: lead
+        for lead in access.leads_visible_to(user)
+        .filter(pk__in=ids)
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    }
+    return ids, found
+
+
+@transaction.atomic
+def leads_bulk_reassign(
+    *, user, lead_ids: Iterable[int], owner: AbstractBaseUser | None, now: datetime
+) -> list[BulkResult]:
+    """Give the chosen leads to `owner` (None: unassign), each as `lead_reassign` would, in
+    a fixed number of queries. Per lead: the user must manage it (a manager of its sales
+    team, or staff) and the owner be an active member of that team; the others are left
+    as they are and reported."""
+    ids, found = _bulk_targets(user, lead_ids)
+    memberships = access.memberships_of(user)
+    owner_teams = set()
+    if owner is not None and owner.is_active:
+        owner_teams = set(owner.memberships.values_list("team_id", flat=True))
+    results, chosen = [], []
+    for pk in ids:
+        lead = found.get(pk)
+        if lead is None:
+            results.append(BulkResult(pk, f"#{pk}", False, NOT_FOUND))
+        elif not access.can_manage_lead(user, lead, memberships):
+            message = "Only a manager of the lead's sales team reassigns it."
+            results.append(BulkResult(pk, str(lead), False, message))
+        elif owner is not None and lead.sales_team_id not in owner_teams:
+            message = "The owner must be a member of the lead's sales team."
+            results.append(BulkResult(pk, str(lead), False, message))
+        else:
+            chosen.append(pk)
+            results.append(BulkResult(pk, str(lead), True))
+    if chosen:
+        _move_to_owner(chosen, owner, now=now)
+    return results
+
+
+@transaction.atomic
+def leads_bulk_hand_off(*, user, lead_ids: Iterable[int], now: datetime) -> list[BulkResult]:
+    """Hand the chosen leads to sales now, each through `lead_hand_off` in its own
+    savepoint (one refused lead never stops the others). Per lead: the user must be on
+    either of its teams (or staff), and it must not be handed off already."""
+    ids, found = _bulk_targets(user, lead_ids)
+    memberships = access.memberships_of(user)
+    results = []
+    for pk in ids:
+        lead = found.get(pk)
+        if lead is None:
+            results.append(BulkResult(pk, f"#{pk}", False, NOT_FOUND))
+            continue
+        if not access.can_edit_lead(user, lead, memberships):
+            results.append(BulkResult(pk, str(lead), False, "Only the lead's teams hand it off."))
+            continue
+        try:
+            with transaction.atomic():
+                lead_hand_off(lead=lead, now=now, user=user)
+        except ValidationError as exc:
+            results.append(BulkResult(pk, str(lead), False, " ".join(exc.messages)))
+            continue
+        results.append(BulkResult(pk, str(lead), True))
+    return results

@@ -163,6 +163,8 @@ def _lead_context(request: HttpRequest, lead: Lead) -> dict:
         "can_work": rules.can_work_lead(request.user, lead, _memberships(roles)),
         "can_manage": can_manage,
         "undecided": lead.handed_off_at and not (lead.accepted_at or lead.rejected_at),
+        "can_hand_off": (not lead.handed_off_at or lead.stage in ("new", "recycled"))
+        and rules.can_edit_lead(request.user, lead, _memberships(roles)),
         "activity_form": ActivityForm(),
         "reject_form": RejectForm(reasons=reasons),
         "stage_form": StageForm(),

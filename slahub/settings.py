@@ -5,6 +5,7 @@ console email) for one developer's machine; production sets DATABASE_URL, REDIS_
 SECRET_KEY and ALLOWED_HOSTS (see README.md).
 """
 
+import contextlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -234,6 +235,11 @@ else:
         "data_folder_out": str(_broker_dir),
         "control_folder": str(VAR_DIR / "broker-control"),
     }
+    # The filesystem transport fails on a missing folder: create them for every process
+    # (`runserver` alone included), not only under `make run`.
+    for _folder in (_broker_dir, VAR_DIR / "broker-control"):
+        with contextlib.suppress(OSError):  # read-only: the first enqueue reports it
+            _folder.mkdir(parents=True, exist_ok=True)
 
 # Cache ------------------------------------------------------------------------------------
 # With Redis every process shares one cache, so the API throttle counters hold across

@@ -6,6 +6,8 @@ from django.urls import path
 
 from agreements import views as agreement_views
 from audit import views as audit_views
+from integrations import views as import_views
+from leads import list_views as lead_list_views
 from leads import views as lead_views
 from reports import views as report_views
 from slahub import views
@@ -17,6 +19,11 @@ urlpatterns = [
     path("team/", report_views.team_home, name="team-home"),
     path("marketing/", report_views.marketing_home, name="marketing-home"),
     # Leads
+    path("leads/", lead_list_views.lead_list_page, name="lead-list"),
+    path("leads/export.csv", lead_list_views.lead_export, name="lead-export"),
+    path("leads/bulk/", lead_list_views.lead_bulk, name="lead-bulk"),
+    path("leads/new/", lead_list_views.lead_new, name="lead-new"),
+    path("leads/<int:pk>/hand-off/", lead_list_views.lead_hand_off, name="lead-hand-off"),
     path("leads/<int:pk>/", lead_views.lead_detail, name="lead-detail"),
     path("leads/<int:pk>/activities/", lead_views.lead_log_activity, name="lead-log-activity"),
     path("leads/<int:pk>/accept/", lead_views.lead_accept, name="lead-accept"),
@@ -24,6 +31,13 @@ urlpatterns = [
     path("leads/<int:pk>/stage/", lead_views.lead_stage, name="lead-stage"),
     path("leads/<int:pk>/reassign/", lead_views.lead_reassign, name="lead-reassign"),
     path("activities/<int:pk>/undo/", lead_views.activity_undo, name="activity-undo"),
+    # CSV imports
+    path("imports/", import_views.import_list, name="import-list"),
+    path("imports/preview/", import_views.import_preview, name="import-preview"),
+    path("imports/start/", import_views.import_start, name="import-start"),
+    path("imports/<int:pk>/", import_views.import_detail, name="import-detail"),
+    path("imports/<int:pk>/progress/", import_views.import_progress, name="import-progress"),
+    path("imports/<int:pk>/report.csv", import_views.import_report, name="import-report"),
     # Breaches
     path("breaches/", lead_views.breach_list, name="breach-list"),
     path(

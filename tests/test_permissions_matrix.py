@@ -17,6 +17,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
 from django.utils import timezone
@@ -260,6 +261,18 @@ class Cell:
 def seen(*markers: str) -> Callable:
     """A read went through when the answer is a 200 showing the marker."""
     return lambda w, r: r.status_code == 200 and all(m in r.content.decode() for m in markers)
+
+
+def streamed(*markers: str) -> Callable:
+    """A download went through when the streamed answer is a 200 holding the markers."""
+
+    def check(w, r) -> bool:
+        if r.status_code != 200 or not r.streaming:
+            return False
+        body = b"".join(r.streaming_content).decode()
+        return all(m in body for m in markers)
+
+    return check
 
 
 def lead_of(w) -> Lead:
@@ -800,6 +813,61 @@ PAGE_CELLS = [
         A_SALES | STAFF,
         lambda w, r: not Activity.objects.filter(pk=w.ids["touch"]).exists(),
         data={},
+    ),
+    page("lead list", "/leads/", A_ALL | STAFF, seen("Victim Lead")),
+    page("lead list search", "/leads/?q=victim", A_ALL | STAFF, seen("Victim Lead")),
+    page("lead export", "/leads/export.csv", A_ALL | STAFF, streamed("victim@a.example")),
+    page(
+        "bulk assign",
+        "/leads/bulk/",
+        {"a_sm"} | STAFF,
+        lambda w, r: lead_of(w).owner_id == rep2(w),
+        data=lambda w: {"action": "assign", "leads": [w.ids["lead"]], "owner": rep2(w)},
+    ),
+    page(
+        "bulk hand-off",
+        "/leads/bulk/",
+        A_ALL | STAFF,
+        lambda w, r: Lead.objects.get(pk=w.ids["fresh"]).handed_off_at is not None,
+        data=lambda w: {"action": "hand_off", "leads": [w.ids["fresh"]]},
+    ),
+    page(
+        "hand-off button",
+        lambda w: f"/leads/{w.ids['fresh']}/hand-off/",
+        A_ALL | STAFF,
+        lambda w, r: Lead.objects.get(pk=w.ids["fresh"]).handed_off_at is not None,
+        data={},
+    ),
+    page(
+        "lead form to A's sales team",
+        "/leads/new/",
+        A_ALL | STAFF,
+        lambda w, r: Lead.objects.filter(name="Made here").exists(),
+        data=lambda w: {"name": "Made here", "sales_team": w.a.sales.pk},
+    ),
+    page(
+        "import page",
+        lambda w: f"/imports/{w.ids['import']}/",
+        {"a_mk"} | STAFF,
+        seen("victim.csv"),
+    ),
+    page(
+        "import report",
+        lambda w: f"/imports/{w.ids['import']}/report.csv",
+        {"a_mk"} | STAFF,
+        streamed("row,result"),
+    ),
+    page(
+        "import preview to A's sales team",
+        "/imports/preview/",
+        A_ALL | STAFF,
+        seen("Start import of 1 row"),
+        data=lambda w: {
+            "file": SimpleUploadedFile("x.csv", b"Id,Name\nm-1,Imported\n"),
+            "preset": "custom",
+            "mapping": "external_id: Id\nname: Name",
+            "sales_team": w.a.sales.pk,
+        },
     ),
     page("queue", "/queue/", {"a_rep"}, seen("Victim Lead")),
     page("team home", "/team/", {"a_sm"} | STAFF, seen("Sales a")),
