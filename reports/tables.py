@@ -3,10 +3,8 @@ exports, so both show the same numbers. Each figure may link to the leads behind
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from io import StringIO
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -17,6 +15,7 @@ from agreements.periods import period_containing
 from leads.models import FUNNEL
 from reports import metrics
 from reports.metrics import ReportFilter
+from slahub.csv_export import csv_text
 
 KIND_LABELS = {code: KINDS[code].compliance_label for code in LEAD_KINDS}
 STAGE_LABELS = {
@@ -65,11 +64,8 @@ class Table:
         self.rows.append([c if isinstance(c, Cell) else Cell(c) for c in cells])
 
     def csv(self) -> str:
-        out = StringIO()
-        writer = csv.writer(out)
-        writer.writerow(self.columns)
-        writer.writerows([cell.text for cell in row] for row in self.rows)
-        return out.getvalue()
+        """The table as CSV, through the one writer that neutralises formula cells."""
+        return csv_text(self.columns, ([cell.text for cell in row] for row in self.rows))
 
 
 class Links:

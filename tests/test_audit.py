@@ -54,7 +54,14 @@ def test_the_life_of_an_agreement_version_is_logged(org):
     agreement_services.agreement_version_retire(version=org.version, now=NOW)
 
     (created, _) = events(Action.COMMITMENT_CREATE)
-    assert created.changes == {"kind": "first_touch", "within": "PT4H"}
+    # The terms given, where the commitment was placed among its kind's, and its version
+    # (so the agreement's history finds it after it is removed).
+    assert created.changes == {
+        "kind": "first_touch",
+        "within": "PT4H",
+        "order": 0,
+        "version": org.version.pk,
+    }
     assert team_ids(created) == both
     (updated,) = events(Action.COMMITMENT_UPDATE)
     assert updated.changes == {"within": "PT2H"}

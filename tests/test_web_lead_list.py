@@ -188,7 +188,7 @@ def exported(client, user, **params) -> list[list[str]]:
     client.force_login(user)
     response = client.get(reverse("lead-export"), params)
     assert response.status_code == 200
-    assert response["Content-Type"] == "text/csv"
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="leads-2026-11-25.csv"'
     body = b"".join(response.streaming_content).decode()
     return list(csv.reader(io.StringIO(body)))
