@@ -64,7 +64,7 @@ def test_the_life_of_an_agreement_version_is_logged(org):
     }
     assert team_ids(created) == both
     (updated,) = events(Action.COMMITMENT_UPDATE)
-    assert updated.changes == {"within": "PT2H"}
+    assert updated.changes == {"within": "PT2H", "version": org.version.pk}
     (deleted,) = events(Action.COMMITMENT_DELETE)
     assert deleted.object_id == str(extra_id)
     (proposed,) = events(Action.VERSION_PROPOSE)
