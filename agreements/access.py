@@ -420,3 +420,20 @@ def breach_rights(user, breach) -> dict:
 def require_team_manager(user, team) -> None:
     if not (is_staff(user) or is_manager(user, team)):
         raise PermissionDenied("Only a manager of this team changes its members.")
+
+
+# CRM connectors ----------------------------------------------------------------------------
+
+
+def can_configure_connectors(user) -> bool:
+    """Open the connectors page and set one up: staff, or a manager of any team (sales ops
+    and marketing ops run the CRM for their team)."""
+    return is_staff(user) or bool(managed_team_ids(user))
+
+
+def can_configure_connector(user, connector) -> bool:
+    """Change, sync or read the log of one connector: staff, or a manager of its sales or
+    marketing team."""
+    if is_staff(user):
+        return True
+    return bool({connector.sales_team_id, connector.marketing_team_id} & managed_team_ids(user))
