@@ -6,6 +6,7 @@ from django.urls import path
 
 from agreements import views as agreement_views
 from audit import views as audit_views
+from connectors import views as connector_views
 from leads import views as lead_views
 from reports import views as report_views
 from slahub import views
@@ -103,6 +104,20 @@ urlpatterns = [
     path("settings/notifications/", views.settings_notifications, name="settings-notifications"),
     path("settings/tokens/", views.settings_tokens, name="settings-tokens"),
     path("settings/audit/", audit_views.audit_log, name="settings-audit"),
+    path("settings/connectors/", connector_views.connectors_page, name="settings-connectors"),
+    path(
+        "settings/connectors/<str:kind>/", connector_views.connector_edit, name="settings-connector"
+    ),
+    path(
+        "settings/connectors/<str:kind>/sync/",
+        connector_views.connector_sync,
+        name="settings-connector-sync",
+    ),
+    path(
+        "settings/connectors/<str:kind>/runs/<int:pk>/",
+        connector_views.connector_run,
+        name="settings-connector-run",
+    ),
     path(
         "settings/tokens/<int:pk>/revoke/",
         views.settings_token_revoke,
