@@ -46,6 +46,7 @@ class DealRecord:
     crm_stage: str = ""
     amount: Decimal | None = None
     closed_at: datetime | None = None
+    stage_at: datetime | None = None  # when the CRM changed its stage (default: closed_at)
     lead_ids: list[str] = field(default_factory=list)
     deleted: bool = False
 

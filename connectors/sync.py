@@ -411,7 +411,9 @@ def _apply_deals(connector, records, now, counts, skips) -> None:
             counts["updated"] += 1
         stage = _stage_of(connector, record.crm_stage)
         if moves_forward(lead.stage, stage):
-            at = record.closed_at if stage in (Stage.WON, Stage.LOST) else record.modified
+            at = record.stage_at or (
+                record.closed_at if stage in (Stage.WON, Stage.LOST) else record.modified
+            )
             try:
                 _set_stage(connector, lead, stage, at=at, now=now)
             except (ValidationError, PermissionDenied) as exc:
