@@ -184,8 +184,10 @@ class SalesforceAdapter:
         return Page(object_type, records, {"since": seen, "next": None, "seen": seen}, True)
 
     def _query(self, object_type: str, since: str) -> dict:
+        since = soql_time(parse_time(since))  # a SOQL datetime literal, nothing else
+        # SOQL, not SQL: fixed field lists, and the only value is the literal just made.
         soql = (
-            f"SELECT {FIELDS[object_type]} FROM {object_type} "
+            f"SELECT {FIELDS[object_type]} FROM {object_type} "  # nosec B608
             f"WHERE SystemModstamp >= {since} ORDER BY SystemModstamp ASC, Id ASC"
         )
         return self._call(f"query {object_type}", "query", soql, include_deleted=True)
@@ -197,8 +199,9 @@ class SalesforceAdapter:
         if not ids:
             return {}
         quoted = ", ".join(f"'{pk}'" for pk in sorted(ids) if pk.isalnum())
+        # Salesforce ids are alphanumeric; anything else was dropped above.
         soql = (
-            "SELECT Id, ConvertedContactId, ConvertedOpportunityId FROM Lead "
+            "SELECT Id, ConvertedContactId, ConvertedOpportunityId FROM Lead "  # nosec B608
             f"WHERE ConvertedContactId IN ({quoted}) OR ConvertedOpportunityId IN ({quoted})"
         )
         answer = self._call("read converted leads", "query", soql)
