@@ -969,6 +969,7 @@ PAGE_CELLS = [
     ),
 ]
 
+
 def _connector_form(w) -> dict:
     return {
         "sales_team": w.a.sales.pk,
