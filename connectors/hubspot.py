@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
+import urllib3
 from hubspot import HubSpot
 from hubspot.crm.associations.v4.exceptions import ApiException as AssociationsApiException
 from hubspot.crm.objects.exceptions import ApiException as ObjectsApiException
@@ -113,8 +114,9 @@ class HubSpotAdapter:
                     self.sleep(_retry_after(exc, attempt))
                     continue
                 raise ConnectorError(_explain(what, exc)) from None
-            except OSError as exc:  # connection refused, reset, timed out
-                raise ConnectorError(f"HubSpot could not be reached ({what}): {exc}") from None
+            except (OSError, urllib3.exceptions.HTTPError) as exc:  # refused, reset, timed out
+                reason = type(exc).__name__
+                raise ConnectorError(f"HubSpot could not be reached ({what}): {reason}.") from None
         raise AssertionError("unreachable")
 
     # Pull -----------------------------------------------------------------------------------
