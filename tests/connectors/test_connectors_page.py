@@ -105,3 +105,47 @@ def test_reps_cannot_open_or_sync_connectors(world):
     assert rep.get("/settings/connectors/").status_code == 403
     assert rep.post("/settings/connectors/hubspot/sync/").status_code == 403
     assert not SyncRun.objects.exists()
+
+
+def salesforce_form(world, **overrides):
+    return {
+        "sales_team": world.sales.pk,
+        "run_as": world.bot.pk,
+        "stage_map": "Marketing Qualified = mql",
+        "instance_url": "https://acme.my.salesforce.com/",
+        "login_url": "https://login.salesforce.com",
+        "auth": "refresh",
+        "client_id": "3MVG9-consumer-key",
+        "client_secret": "consumer-secret",
+        "refresh_token": "5Aep861-refresh",
+        **overrides,
+    }
+
+
+def test_salesforce_is_set_up_with_its_instance_and_secrets_sealed(world):
+    client = signed_in(world.sales_manager)
+    response = client.post("/settings/connectors/salesforce/", salesforce_form(world))
+    assert response.status_code == 302
+    connector = Connector.objects.get(kind="salesforce")
+    assert connector.settings["instance_url"] == "https://acme.my.salesforce.com"
+    assert connector.settings["auth"] == "refresh"
+    assert crypto.unseal(connector.credentials) == {
+        "client_secret": "consumer-secret",
+        "refresh_token": "5Aep861-refresh",
+    }
+    page = client.get("/settings/connectors/salesforce/").content.decode()
+    assert "5Aep861-refresh" not in page and "consumer-secret" not in page
+    assert "Stored credentials: client_secret, refresh_token" in page
+
+
+def test_a_salesforce_instance_elsewhere_or_a_jwt_without_username_is_refused(world):
+    client = signed_in(world.sales_manager)
+    response = client.post(
+        "/settings/connectors/salesforce/",
+        salesforce_form(world, instance_url="http://169.254.169.254/", auth="jwt"),
+    )
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "Give the instance URL as https://…salesforce.com (or …force.com)" in text
+    assert "The JWT bearer flow signs in as this username." in text
+    assert not Connector.objects.exists()
