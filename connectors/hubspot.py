@@ -154,7 +154,7 @@ class HubSpotAdapter:
         if object_type != "contacts" and results:
             links = self._contacts_of(object_type, [r.id for r in results])
         records = [self._record(object_type, r, links.get(str(r.id), [])) for r in results]
-        if after and int(after) + PAGE_SIZE > SEARCH_LIMIT:
+        if after and after.isdigit() and int(after) + PAGE_SIZE > SEARCH_LIMIT:
             after = None  # the next pass restarts at the last date seen, past this window
         if after:
             return Page(object_type, records, {"since": since, "after": after, "seen": seen}, False)
@@ -261,8 +261,9 @@ class HubSpotAdapter:
 
     # Write-back ---------------------------------------------------------------------------
 
-    def write_back(self, updates: list[tuple[str, dict[str, str]]]) -> int:
-        """Set contact properties, 100 contacts a call; returns how many were sent."""
+    def write_back(self, updates: list[tuple[str, dict[str, str]]]) -> list[tuple[str, str]]:
+        """Set contact properties, 100 contacts a call. A batch is all or nothing: a refusal
+        fails the run (its message says why), so nothing is ever refused one by one."""
         for start in range(0, len(updates), 100):
             chunk = updates[start : start + 100]
             self._call(
@@ -273,7 +274,7 @@ class HubSpotAdapter:
                     "inputs": [{"id": pk, "properties": props} for pk, props in chunk]
                 },
             )
-        return len(updates)
+        return []
 
 
 def _decimal(value) -> Decimal | None:

@@ -292,22 +292,32 @@ class SalesforceAdapter:
 
     # Write-back ---------------------------------------------------------------------------
 
-    def write_back(self, updates: list[tuple[str, dict[str, str]]]) -> int:
-        """Update Lead fields, 200 records a call (sObject Collections)."""
+    def write_back(self, updates: list[tuple[str, dict[str, str]]]) -> list[tuple[str, str]]:
+        """Update Lead fields, 200 records a call (sObject Collections, not all-or-none);
+        returns the (lead id, reason) of each record Salesforce refused."""
+        refused = []
         for start in range(0, len(updates), 200):
+            chunk = updates[start : start + 200]
             records = [
                 {"attributes": {"type": "Lead"}, "id": pk}
                 | {k: (v or None) for k, v in props.items()}
-                for pk, props in updates[start : start + 200]
+                for pk, props in chunk
             ]
-            self._call(
+            answer = self._call(
                 "write back leads",
                 "restful",
                 "composite/sobjects",
                 method="PATCH",
                 json={"allOrNone": False, "records": records},
             )
-        return len(updates)
+            for (pk, _), result in zip(chunk, answer or [], strict=False):
+                if not result.get("success", True):
+                    errors = result.get("errors") or [{}]
+                    code = errors[0].get("statusCode", "")
+                    refused.append(
+                        (pk, f"Write-back refused: {code} {errors[0].get('message', '')}")
+                    )
+        return refused
 
 
 class _LocatorExpired(Exception):

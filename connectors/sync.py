@@ -94,7 +94,7 @@ def sync_run(
         adapter = adapter or adapter_for(connector)
         finished = _pull(connector, run, adapter, mine, clock=clock, max_pages=max_pages)
         if finished:
-            written = write_back(connector=connector, adapter=adapter, now=clock())
+            written = write_back(connector=connector, adapter=adapter, now=clock(), run=run)
             SyncRun.objects.filter(pk=run.pk).update(
                 status=SyncRun.Status.DONE, finished_at=clock(), written_back=written
             )
@@ -455,9 +455,10 @@ def sla_states(*, connector: Connector, now: datetime) -> dict[int, tuple[str, d
     return states
 
 
-def write_back(*, connector: Connector, adapter, now: datetime) -> int:
+def write_back(*, connector: Connector, adapter, now: datetime, run: SyncRun | None = None) -> int:
     """Send the SLA state of each lead whose state changed since the last write into the
-    CRM fields chosen on the page; returns how many leads were written."""
+    CRM fields chosen on the page; returns how many leads were written. A lead the CRM
+    refuses is logged as a skip of the run and sent again next time."""
     fields = {k: v for k, v in (connector.settings.get("writeback") or {}).items() if v}
     fields = {k: v for k, v in fields.items() if k in WRITEBACK_FIELDS}
     if not fields:
@@ -467,7 +468,7 @@ def write_back(*, connector: Connector, adapter, now: datetime) -> int:
         w.lead_id: w
         for w in WrittenState.objects.filter(connector=connector, lead_id__in=list(states))
     }
-    updates, changed = [], []
+    updates, changed, crm_ids = [], [], {}
     for lead_id, (external_id, values) in states.items():
         values = {k: v for k, v in values.items() if k in fields}
         previous = written.get(lead_id)
@@ -475,13 +476,21 @@ def write_back(*, connector: Connector, adapter, now: datetime) -> int:
             continue
         updates.append((external_id, {fields[k]: v for k, v in values.items()}))
         changed.append(WrittenState(connector=connector, lead_id=lead_id, values=values))
+        crm_ids[lead_id] = external_id
     if not updates:
         return 0
-    adapter.write_back(updates)
+    refused = dict(adapter.write_back(updates))
+    if refused and run is not None:
+        SyncSkip.objects.bulk_create(
+            SyncSkip(run=run, object_type="write-back", external_id=pk[:100], reason=why[:300])
+            for pk, why in refused.items()
+        )
+        SyncRun.objects.filter(pk=run.pk).update(skipped=F("skipped") + len(refused))
+    changed = [w for w in changed if crm_ids[w.lead_id] not in refused]
     WrittenState.objects.bulk_create(
         changed,
         update_conflicts=True,
         unique_fields=["connector", "lead"],
         update_fields=["values"],
     )
-    return len(updates)
+    return len(changed)

@@ -116,6 +116,7 @@ class FakeSalesforce:
     def __init__(self, server):
         self.server, self.log = server, []
         self.refused_once = True
+        self.refuse_update = False
         self.access_token = "00D-fresh-access-token"
         server.expect_request("/services/oauth2/token", method="POST").respond_with_handler(
             self.token
@@ -282,6 +283,13 @@ class FakeSalesforce:
         self.log.append(("update", body))
         if refused := self._unauthorised(request):
             return refused
+        if self.refuse_update:
+            error = {
+                "statusCode": "INVALID_FIELD_FOR_INSERT_UPDATE",
+                "message": "Unable to create/update fields: SLA_Status__c.",
+                "fields": ["SLA_Status__c"],
+            }
+            return js([{"success": False, "errors": [error]} for _ in body["records"]])
         return js([{"id": r["id"], "success": True, "errors": []} for r in body["records"]])
 
 
@@ -416,3 +424,29 @@ def test_a_refused_refresh_token_fails_the_run_with_a_clear_message(fake, connec
         "reconnect it on the page."
     )
     assert "revoked" not in run.error
+
+
+def test_a_write_back_salesforce_refuses_is_logged_and_sent_again_next_time(fake, connector, tls):
+    session = requests.Session()
+    session.verify, session.trust_env = tls[1], False
+    adapter = SalesforceAdapter(
+        connector=connector, secrets=crypto.unseal(connector.credentials), session=session
+    )
+    fake.refuse_update = True
+    run = sync_run(
+        run_id=SyncRun.objects.create(connector=connector, created_at=NOW).pk,
+        clock=lambda: NOW,
+        adapter=adapter,
+    )
+    assert (run.status, run.written_back, run.skipped) == ("done", 0, 3)
+    assert run.skips.get(object_type="write-back").reason == (
+        "Write-back refused: INVALID_FIELD_FOR_INSERT_UPDATE Unable to create/update fields: "
+        "SLA_Status__c."
+    )
+    fake.refuse_update = False
+    again = sync_run(
+        run_id=SyncRun.objects.create(connector=connector, created_at=NOW).pk,
+        clock=lambda: NOW,
+        adapter=adapter,
+    )
+    assert again.written_back == 1
