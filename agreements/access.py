@@ -543,3 +543,20 @@ def can_run_setup(user) -> bool:
 def can_manage_webhook_sources(user) -> bool:
     """Inbound sources write leads into any team (and may act as any user): staff's."""
     return is_staff(user)
+
+
+# CRM connectors ----------------------------------------------------------------------------
+
+
+def can_configure_connectors(user) -> bool:
+    """Open the connectors page and set one up: staff, or a manager of any team (sales ops
+    and marketing ops run the CRM for their team)."""
+    return is_staff(user) or bool(managed_team_ids(user))
+
+
+def can_configure_connector(user, connector) -> bool:
+    """Change, sync or read the log of one connector: staff, or a manager of its sales or
+    marketing team."""
+    if is_staff(user):
+        return True
+    return bool({connector.sales_team_id, connector.marketing_team_id} & managed_team_ids(user))

@@ -53,6 +53,7 @@ LOCAL_APPS = [
     "reports",
     "alerts",
     "integrations",
+    "connectors",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -292,7 +293,10 @@ CELERY_BEAT_SCHEDULE = {
     # Webhooks (integrations/tasks.py)
     "webhook-retries": {"task": "integrations.tasks.retry_due_webhooks", "schedule": 300},
     "imports-resume": {"task": "integrations.tasks.resume_imports", "schedule": 60},
+    # CRM connectors (connectors/tasks.py): each pulls every SLAHUB_CONNECTOR_SYNC_MINUTES.
+    "connectors-sync": {"task": "connectors.tasks.sync_connectors", "schedule": 60},
 }
+SLAHUB_CONNECTOR_SYNC_MINUTES = env.int("SLAHUB_CONNECTOR_SYNC_MINUTES", default=5)
 
 # Alerts (alerts/) -------------------------------------------------------------------------
 # Escalate a breach still unacknowledged after this business time (ISO 8601) on the

@@ -98,6 +98,7 @@ def _sections() -> list[tuple[str, str, str]]:
         ("settings-reasons", "Rejection reasons", "The list sales chooses from to reject a lead."),
         ("settings-notifications", "Notifications", "Which alerts you get, and how."),
         ("settings-tokens", "API tokens", "Personal keys for the REST API."),
+        ("settings-connectors", "CRM connectors", "HubSpot and Salesforce: sync and write-back."),
         ("settings-audit", "Audit log", "Who changed agreements, breaches, members and access."),
     ]
 

@@ -6,6 +6,7 @@ from django.urls import path
 
 from agreements import views as agreement_views
 from audit import views as audit_views
+from connectors import views as connector_views
 from integrations import views as import_views
 from leads import list_views as lead_list_views
 from leads import views as lead_views
@@ -168,6 +169,20 @@ urlpatterns = [
         name="settings-webhook-source-toggle",
     ),
     path("settings/audit/", audit_views.audit_log, name="settings-audit"),
+    path("settings/connectors/", connector_views.connectors_page, name="settings-connectors"),
+    path(
+        "settings/connectors/<str:kind>/", connector_views.connector_edit, name="settings-connector"
+    ),
+    path(
+        "settings/connectors/<str:kind>/sync/",
+        connector_views.connector_sync,
+        name="settings-connector-sync",
+    ),
+    path(
+        "settings/connectors/<str:kind>/runs/<int:pk>/",
+        connector_views.connector_run,
+        name="settings-connector-run",
+    ),
     path(
         "settings/tokens/<int:pk>/revoke/",
         views.settings_token_revoke,

@@ -222,6 +222,18 @@ def build_world() -> World:
         total_rows=1,
         created_at=now,
     )
+    from connectors import crypto
+    from connectors.models import Connector
+
+    Connector.objects.create(
+        kind="hubspot",
+        sales_team=a.sales,
+        marketing_team=a.marketing,
+        run_as=a.users["sm"],
+        credentials=crypto.seal({"token": "pat-victim-token"}),
+        settings={"stage_map": {}, "writeback": {"sla_status": "victim_sla_status"}},
+        created_at=now,
+    )
     w.ids |= {
         "lead": lead.pk,
         "fresh": fresh.pk,
@@ -1137,6 +1149,50 @@ PAGE_CELLS = [
         lambda w: f"/settings/rejection-reasons/{w.ids['reason']}/toggle/",
         {"a_sm"} | STAFF,
         lambda w, r: not RejectionReason.objects.get(pk=w.ids["reason"]).is_active,
+        data={},
+    ),
+]
+
+
+def _connector_form(w) -> dict:
+    return {
+        "sales_team": w.a.sales.pk,
+        "marketing_team": w.a.marketing.pk,
+        "run_as": w.a.users["sm"].pk,
+        "enabled": "on",
+        "stage_map": "closedwon = won",
+        "writeback_sla_status": "victim_sla_status",
+    }
+
+
+def _connector():
+    from connectors.models import Connector
+
+    return Connector.objects.get(kind="hubspot")
+
+
+ANY_MANAGER = {"a_sm", "a_mm", "b_sm", "b_mm"}
+PAGE_CELLS += [
+    # CRM connectors: set up by staff and team managers, each connector by its teams' managers
+    page("connectors page", "/settings/connectors/", ANY_MANAGER | STAFF, seen("CRM connectors")),
+    page(
+        "connector settings",
+        "/settings/connectors/hubspot/",
+        A_MANAGERS | STAFF,
+        seen("victim_sla_status"),
+    ),
+    page(
+        "connector save",
+        "/settings/connectors/hubspot/",
+        A_MANAGERS | STAFF,
+        lambda w, r: _connector().settings["stage_map"] == {"closedwon": "won"},
+        data=_connector_form,
+    ),
+    page(
+        "connector sync now",
+        "/settings/connectors/hubspot/sync/",
+        A_MANAGERS | STAFF,
+        lambda w, r: _connector().runs.exists(),
         data={},
     ),
 ]
