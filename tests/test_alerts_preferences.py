@@ -41,6 +41,7 @@ def test_defaults_for_a_rep_and_a_manager(org):
         "quota_missed",
         "escalation",
         "digest",
+        "proposal",
     ]
     assert {row["event"]: row["mode"] for row in rows} == {
         "warning": "immediate",
@@ -49,6 +50,7 @@ def test_defaults_for_a_rep_and_a_manager(org):
         "quota_missed": "immediate",
         "escalation": "immediate",
         "digest": "digest",
+        "proposal": "immediate",
     }
     assert all(row["can_turn_off"] for row in rows)
     assert rows[1] == {
@@ -67,6 +69,7 @@ def test_defaults_for_a_rep_and_a_manager(org):
         "quota_missed": True,
         "escalation": False,
         "digest": True,
+        "proposal": True,
     }
 
 

@@ -36,7 +36,7 @@ def test_a_manager_writes_a_commitment_in_the_editor(open_page):
     assert_accessible(page)
     screenshot(page, "agreement-commitment-editor.png")
     form.get_by_role("button", name="Add commitment").click()
-    page.get_by_text(
+    page.get_by_role("status").get_by_text(
         "Added: Sales will make a first touch on every Tier B lead within 4 business hours"
     ).wait_for()
     assert version.commitments.filter(within="PT4H", applies_to={"tier": ["B"]}).exists()
