@@ -207,17 +207,17 @@ def breach_due(*, now: datetime, limit: int) -> list[Breach]:
             values.append("%s")
             params.append(field.get_db_prep_save(field.get_default(), connection))
     returned = ["id", *_FROM_CLOCK, "detected_at", "status"]
-    sql = f"""
-        WITH claimed (id) AS ({claim_sql}),
-        closed AS (
-            UPDATE leads_obligation AS o SET status = %s, closed_at = %s
-            FROM claimed WHERE o.id = claimed.id
-            RETURNING o.id, o.kind, o.side, o.team_id, o.user_id, o.lead_id, o.due_at
-        )
-        INSERT INTO leads_breach ({", ".join(columns)})
-        SELECT {", ".join(values)} FROM closed
-        RETURNING {", ".join(returned)}
-    """
+    sql = (
+        f"WITH claimed (id) AS ({claim_sql}), "  # nosec B608 # names are code constants, the claim is ORM-compiled, values are params
+        "closed AS ("
+        " UPDATE leads_obligation AS o SET status = %s, closed_at = %s"
+        " FROM claimed WHERE o.id = claimed.id"
+        " RETURNING o.id, o.kind, o.side, o.team_id, o.user_id, o.lead_id, o.due_at"
+        ") "
+        f"INSERT INTO leads_breach ({', '.join(columns)}) "
+        f"SELECT {', '.join(values)} FROM closed "
+        f"RETURNING {', '.join(returned)}"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*claim_params, Status.BREACHED, now, *params])
         rows = cursor.fetchall()

@@ -30,7 +30,7 @@ def forwards(apps, schema_editor) -> None:
     )
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO reports_funnelday (team_id, day, {BY}, {', '.join(SUMS)})"
+            f"INSERT INTO reports_funnelday (team_id, day, {BY}, {', '.join(SUMS)})"  # nosec B608 # column names are code constants
             f" SELECT f.team_id, (f.entered_at AT TIME ZONE s.timezone)::date AS day, {BY}, {sums}"
             " FROM reports_funnellead f JOIN reports_rollupstate s ON s.team_id = f.team_id"
             f" WHERE f.ft_open_due IS NULL GROUP BY f.team_id, day, {BY}"
