@@ -27,10 +27,44 @@ STAGE_LABELS = {
 }
 
 
+@dataclass(frozen=True)
+class Minutes:
+    """Elapsed minutes as people read them: 954.3 → '15 h 54 min', 2.5 → '2 min 30 s'."""
+
+    value: float
+
+    def __str__(self) -> str:
+        seconds = round(self.value * 60)
+        if seconds < 60:
+            return f"{seconds} s"
+        minutes, rest = divmod(seconds, 60)
+        if minutes < 10:
+            return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+        minutes = round(seconds / 60)
+        hours, minutes = divmod(minutes, 60)
+        if not hours:
+            return f"{minutes} min"
+        days, hours = divmod(hours, 24)
+        if days:
+            return f"{days} d {hours} h" if hours else f"{days} d"
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def number(value):
+    """A cell's value for a chart: minutes as their number (the chart's axis says min)."""
+    return value.value if isinstance(value, Minutes) else value
+
+
+def minutes(value: float | None) -> Minutes | None:
+    return None if value is None else Minutes(value)
+
+
 def text(value) -> str:
     """How a value reads, the same on the page and in the CSV (empty when unknown)."""
     if value is None:
         return ""
+    if isinstance(value, Minutes):
+        return str(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
@@ -109,15 +143,15 @@ def sales_table(compliance: dict[str, metrics.ClockCompliance], link: Links) -> 
 def ttft_tables(t: metrics.TimeToFirstTouch, link: Links) -> list[Table]:
     summary = Table(
         "ttft",
-        "Time to first touch (elapsed minutes)",
-        ["First-touch clocks", "Touched", "Not touched", "Median (min)", "90th percentile (min)"],
+        "Time to first touch (elapsed time)",
+        ["First-touch clocks", "Touched", "Not touched", "Median", "90th percentile"],
     )
     summary.add(
         Cell(t.clocks, link(metric="ttft")),
         t.touched,
         Cell(t.untouched, link(metric="ttft", bucket=metrics.UNTOUCHED)),
-        t.median_minutes,
-        t.p90_minutes,
+        minutes(t.median_minutes),
+        minutes(t.p90_minutes),
     )
     histogram = Table(
         "histogram", "Time to first touch: histogram", ["Time to first touch", "Leads"]
@@ -213,7 +247,7 @@ def trend_table(
             "Follow-up on time %",
             "Attempts made %",
             "Disposition %",
-            "Median first touch (min)",
+            "Median first touch",
             "Acceptance %",
             "Dispositions",
         ],
@@ -230,7 +264,7 @@ def trend_table(
             p.follow_up.pct,
             p.follow_up.made_pct,
             p.disposition.pct,
-            p.ttft_median_minutes,
+            minutes(p.ttft_median_minutes),
             p.acceptance.pct,
             p.acceptance.dispositioned,
         )

@@ -54,7 +54,7 @@ def _series(table: tables.Table, *columns: str) -> dict:
     return {
         "labels": [row[0].text for row in table.rows],
         "series": [
-            {"label": name, "data": [row[index[name]].value for row in table.rows]}
+            {"label": name, "data": [tables.number(row[index[name]].value) for row in table.rows]}
             for name in columns
         ],
     }
@@ -72,7 +72,7 @@ def compliance(request: HttpRequest) -> HttpResponse:
             "chart-histogram": {"type": "bar", **_series(report["histogram"], "Leads")},
             "chart-ttft": {
                 "type": "line",
-                **_series(report["trend_week"], "Median first touch (min)"),
+                **_series(report["trend_week"], "Median first touch"),
             },
         }
     return render(
