@@ -45,13 +45,20 @@ class ScoreLine:
 
     @property
     def trend(self) -> str:
-        """'up', 'down' or 'flat' from the last two periods with a final number; '' with fewer
-        (a quota period still running is left out: its count is not final)."""
-        values = [s.value for s in self.scores if s.value is not None and not s.running]
-        if len(values) < 2:
+        """The last two periods with a final number (a quota period still running is left
+        out), judged by the commitment's own target first: 'kept' when both kept it, 'up' or
+        'down' when one kept it and the other did not, else by the number ('up', 'down',
+        'flat'); '' with fewer than two."""
+        scores = [s for s in self.scores if s.value is not None and not s.running]
+        if len(scores) < 2:
             return ""
-        last, before = values[-1], values[-2]
-        return "up" if last > before else "down" if last < before else "flat"
+        last, before = scores[-1], scores[-2]
+        if last.ok is True and before.ok is True:
+            return "kept"  # 109% → 101% of a quota, met both months: not "worse"
+        if last.ok is not None and before.ok is not None and last.ok != before.ok:
+            return "up" if last.ok else "down"
+        a, b = last.value, before.value
+        return "up" if a > b else "down" if a < b else "flat"
 
 
 @dataclass

@@ -375,7 +375,7 @@ def funnel_tables(f: ReportFilter, query: dict[str, str]) -> dict[str, Table]:
 
 # Scorecard and review pack ----------------------------------------------------------------
 
-TREND_WORDS = {"up": "better", "down": "worse", "flat": "same", "": ""}
+TREND_WORDS = {"up": "better", "down": "worse", "flat": "same", "kept": "kept both", "": ""}
 
 
 def scorecard_table(card) -> Table:

@@ -19,3 +19,25 @@ from reports.tables import Minutes, text
 )
 def test_minutes_read_as_hours_and_minutes(minutes, reads):
     assert text(Minutes(minutes)) == reads
+
+
+@pytest.mark.parametrize(
+    "before, last, trend",
+    [
+        ((109, True), (101, True), "kept"),  # met both months: not "worse"
+        ((95, True), (70, False), "down"),
+        ((70, False), (85, True), "up"),
+        ((60, False), (70, False), "up"),
+        ((70, None), (70, None), "flat"),
+    ],
+)
+def test_a_trend_is_judged_by_the_commitments_own_target_first(before, last, trend):
+    from reports.scorecard import Score, ScoreLine
+
+    line = ScoreLine(
+        "marketing",
+        "lead_volume",
+        "…",
+        [Score(before[0], ok=before[1]), Score(last[0], ok=last[1])],
+    )
+    assert line.trend == trend
