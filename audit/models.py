@@ -43,6 +43,7 @@ class Action(models.TextChoices):
     WEBHOOK_SOURCE_CREATE = "webhook_source.create", "Inbound webhook source added"
     WEBHOOK_SOURCE_ROTATE = "webhook_source.rotate", "Inbound webhook secret replaced"
     WEBHOOK_SOURCE_ACTIVE = "webhook_source.active", "Inbound webhook source turned on or off"
+    CONNECTOR_SAVE = "connector.save", "CRM connector set up or changed"
 
 
 class AuditEvent(models.Model):
