@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import statistics
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -42,3 +45,13 @@ def markdown(rows: list[Row]) -> str:
         target = row.target or "—"
         lines.append(f"| {row.path} | {row.ours} | {floor or '—'} | {ratio} | {target} |")
     return "\n".join(lines)
+
+
+def median_seconds(fn: Callable[[], object], repeats: int = 5) -> float:
+    """The median wall time of `repeats` calls of `fn`, in seconds."""
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)

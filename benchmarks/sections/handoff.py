@@ -2,20 +2,8 @@
 
 from __future__ import annotations
 
-import statistics
-import time
-
 from benchmarks.context import Context
-from benchmarks.table import Row, seconds
-
-
-def _median(fn, repeats: int = 20) -> float:
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+from benchmarks.table import Row, median_seconds, seconds
 
 
 def run(ctx: Context) -> list[Row]:
@@ -23,12 +11,13 @@ def run(ctx: Context) -> list[Row]:
     from tests.factories import make_lead
 
     org, now = ctx.org, ctx.now
-    hand_off = _median(lambda: make_lead(org, now=now, handed_off_at=now))
+    hand_off = median_seconds(lambda: make_lead(org, now=now, handed_off_at=now), 20)
     lead = make_lead(org, now=now, handed_off_at=now)
-    touch = _median(
+    touch = median_seconds(
         lambda: services.activity_log(
             lead=lead, kind="call", occurred_at=now, now=now, user=org.rep
-        )
+        ),
+        20,
     )
     return [
         Row("hand-off of one lead (opens its clocks)", f"{seconds(hand_off)} median", hand_off),

@@ -3,20 +3,8 @@ fast one). The floor is the same first page for a session already logged in."""
 
 from __future__ import annotations
 
-import statistics
-import time
-
 from benchmarks.context import Context
-from benchmarks.table import Row, seconds
-
-
-def _median(fn, repeats: int = 5) -> float:
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+from benchmarks.table import Row, median_seconds, seconds
 
 
 def run(ctx: Context) -> list[Row]:
@@ -41,7 +29,10 @@ def run(ctx: Context) -> list[Row]:
 
             logged_in = Client()
             logged_in.force_login(user)
-            ours, floor = _median(login), _median(lambda c=logged_in: c.get("/", follow=True))
+            ours, floor = (
+                median_seconds(login),
+                median_seconds(lambda c=logged_in: c.get("/", follow=True)),
+            )
             rows.append(
                 Row(
                     f"login to first page ({role.replace('_', ' ')})",
