@@ -78,9 +78,13 @@ def _new_place(version: AgreementVersion, kind: str, applies_to) -> int:
     place = len(siblings)
     if applies_to:
         place = next((i for i, c in enumerate(siblings) if not c.applies_to), place)
+    moved = []
     for order, sibling in enumerate(siblings):
-        sibling.order = order + (order >= place)
-    Commitment.objects.bulk_update(siblings, ["order"])
+        if sibling.order != order + (order >= place):
+            sibling.order = order + (order >= place)
+            moved.append(sibling)
+    if moved:  # appending after well-numbered siblings writes nothing
+        Commitment.objects.bulk_update(moved, ["order"])
     return place
 
 
