@@ -123,6 +123,9 @@ def _walk(open_page, browser, live_server):
     admin.get_by_role("heading", name="Secret of HubSpot").wait_for()
     assert "/api/v1/inbound/hubspot/" in admin.content()
     assert_accessible(admin)
+    admin.goto(f"{url}/settings/webhook-sources/")  # the secret is shown once; the list stays
+    admin.get_by_role("cell", name="/api/v1/inbound/hubspot/").wait_for()
+    screenshot(admin, "settings-webhook-sources.png")
 
     # 4. The three invitees join, each in a browser of their own.
     sam = _join(browser, live_server, SAM, username="sam", first="Sam", last="Sales")
@@ -141,7 +144,11 @@ def _walk(open_page, browser, live_server):
     mia.get_by_role("button", name="Sign version 1").click()
     mia.get_by_text("Signed for Marketing. Version 1 is now in force.").wait_for()
     assert "Signed for sales by Sam Sales" in mia.content()
+    assert mia.title() == "Marketing–Sales SLA · SLA Hub"
+    history = mia.locator("ol.history").inner_text()
+    assert "sam: version signed" in history and "mia: version signed" in history
     assert_accessible(mia)
+    screenshot(mia, "agreement-signed.png")
     version = AgreementVersion.objects.get()
     assert version.status == AgreementVersion.Status.ACTIVE
 
@@ -177,6 +184,7 @@ def _walk(open_page, browser, live_server):
     rita.get_by_role("heading", name="Lena Maier").wait_for()
     rita.get_by_role("button", name="Log touch").click()
     rita.get_by_text("Call logged.").wait_for()
+    screenshot(rita, "lead-touch-logged.png")
     assert lena.obligations.get(kind="first_touch").status == Obligation.Status.MET
 
     # 8. Nobody touched Hanna: the checks run, as the scheduled task runs them, with `now` a
