@@ -193,6 +193,9 @@ def _walk(open_page, browser, live_server):
     assert checks.run_all(now=due + timedelta(minutes=1))
     breach = Breach.objects.get()
     assert (breach.obligation.lead, breach.user.username) == (hanna, "rita")
+    rita.goto(f"{url}/leads/{hanna.pk}/")  # the rep sees it on the lead
+    first_touch = rita.locator("tr", has_text="Sales will make a first touch on every Tier A")
+    assert "Breached" in first_touch.inner_text()
 
     # 9. The sales manager triages: Rita's open breaches, one note, acknowledged.
     sam.goto(f"{url}/breaches/")
