@@ -35,7 +35,7 @@ def _prefill(agreement: Agreement, version: AgreementVersion, now) -> tuple[dict
     initial: dict = {}
     for name, _ in RATES:
         value = getattr(rates, name)
-        if value is not None:
+        if value:  # none, or 0%, gives no rate to divide by: the manager enters one
             initial[name] = Decimal(str(value))
     volume = next(
         (c for c in version.commitments.all() if c.kind == "lead_volume" and c.stage), None
