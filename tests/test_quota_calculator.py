@@ -326,3 +326,15 @@ def test_nothing_changes_on_a_proposed_or_signed_version(client, history):
     ]
     assert not TermComment.objects.exists()
     assert AgreementVersion.objects.get(pk=draft.pk).status == "proposed"
+
+
+def test_the_prefilled_rates_read_the_same_from_the_rollups(history, require_postgres):
+    from tests.test_reports_data import roll_up
+
+    org, _ = history
+    roll_up(NOW)
+    from reports import rollups
+
+    assert rollups.coverage((org.sales.pk,), BERLIN)[1] is True  # the funnel reads its facts
+    _, _, rates = quota_history(org.agreement, now=NOW)
+    assert (rates.mqls, rates.sals, rates.sqls, rates.won) == (10, 5, 2, 1)
