@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from agreements import kinds
 from agreements.businesstime import ClockDuration
 from agreements.models import Commitment
+from agreements.quota_calculator import QuotaInputs
 from slahub.limits import text_field
 
 
@@ -348,8 +349,6 @@ class QuotaForm(forms.Form):
         initial="sql",
     )
 
-    def inputs(self):
-        from agreements.quota_calculator import QuotaInputs
-
+    def inputs(self) -> QuotaInputs:
         data = self.cleaned_data
         return QuotaInputs(**{name: data[name] for name in QuotaInputs.__dataclass_fields__})

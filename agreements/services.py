@@ -18,6 +18,7 @@ from agreements.models import (
     Side,
     Signature,
 )
+from agreements.quota_calculator import STAGES, QuotaInputs, assumptions_text, reverse_funnel
 from agreements.selectors import is_manager
 from slahub.limits import check_text
 
@@ -411,7 +412,7 @@ def lead_volume_from_quota(
     *,
     version: AgreementVersion,
     user: AbstractBaseUser,
-    inputs,
+    inputs: QuotaInputs,
     stage: str,
     source: str,
     now: datetime,
@@ -421,7 +422,6 @@ def lead_volume_from_quota(
     the first), created when the draft has none, and record the assumptions as a comment
     on that term. Managers of either side and staff, on a draft only."""
     from agreements.access import require_agreement_manager
-    from agreements.quota_calculator import STAGES, assumptions_text, reverse_funnel
 
     version = AgreementVersion.objects.select_for_update().get(pk=version.pk)
     require_agreement_manager(user, version.agreement)

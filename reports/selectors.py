@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from agreements import access
 from agreements.models import Agreement
 from reports import rollups
-from reports.metrics import ReportFilter
+from reports.metrics import ReportFilter, StageRates
 
 
 def agreements_visible_to(user) -> QuerySet[Agreement]:
@@ -115,7 +115,7 @@ def _filter(
 QUOTA_HISTORY_MONTHS = 3
 
 
-def quota_history(agreement: Agreement, *, now: datetime):
+def quota_history(agreement: Agreement, *, now: datetime) -> tuple[date, date, StageRates]:
     """The stage conversions the quota calculator starts from: the funnel cohort of the
     last `QUOTA_HISTORY_MONTHS` full calendar months before the one holding `now` (in the
     agreement calendar's time zone), followed up to `now`. Returns (first day, last day,
