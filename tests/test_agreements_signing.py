@@ -148,3 +148,13 @@ def test_a_change_needs_the_draft_back_and_then_both_signatures_again(signed_onc
     services.agreement_version_sign(version=v2, user=org.marketing_manager, now=NOW)
     assert _state(v2) == ("active", ["marketing", "sales"], ["PT90M"])
     assert Commitment.objects.get(version=org.version).within == "PT1H"  # v1 as signed
+
+
+def test_the_history_of_the_terms_is_on_the_page_not_in_its_title(client, signed_once):
+    org, _ = signed_once
+    client.force_login(org.marketer)
+    page = client.get(reverse("agreement-detail", args=[org.agreement.pk])).content.decode()
+    assert f"<title>{org.agreement.name} · SLA Hub</title>" in page
+    main = page[page.index("<main") :]
+    assert '<h2 id="log-h">History of the terms</h2>' in main
+    assert "marketing_manager: version signed" in main
