@@ -338,3 +338,16 @@ def test_the_prefilled_rates_read_the_same_from_the_rollups(history, require_pos
     assert rollups.coverage((org.sales.pk,), BERLIN)[1] is True  # the funnel reads its facts
     _, _, rates = quota_history(org.agreement, now=NOW)
     assert (rates.mqls, rates.sals, rates.sqls, rates.won) == (10, 5, 2, 1)
+
+
+def test_a_number_too_big_for_a_commitment_is_a_400(client, history):
+    org, draft = history
+    client.force_login(org.sales_manager)
+    huge = FORM | {"revenue_goal": "999999999999", "average_deal": "1", "mql_to_sal_pct": "0.1"}
+    with time_machine.travel(NOW, tick=False):
+        shown = client.get(_url(org, draft), huge | {"stage": "mql"})
+        applied = client.post(_url(org, draft, "quota-apply"), huge | {"stage": "mql"})
+    assert shown.status_code == 200
+    assert applied.status_code == 400
+    assert Commitment.objects.get(version=draft, kind="lead_volume").target == 40
+    assert not TermComment.objects.exists()
