@@ -14,7 +14,11 @@ from django.urls import reverse
 
 from agreements.models import AgreementVersion, Commitment, TermComment
 from agreements.quota_calculator import QuotaInputs, reverse_funnel
-from agreements.services import agreement_version_draft, agreement_version_propose
+from agreements.services import (
+    agreement_version_draft,
+    agreement_version_propose,
+    agreement_version_sign,
+)
 from audit.models import AuditEvent
 from leads import services as lead_services
 from reports.selectors import quota_history
@@ -309,10 +313,11 @@ def test_who_may_use_the_calculator(client, history, who, status):
     assert target == (120 if status == 302 else 40)
 
 
-def test_nothing_changes_on_a_proposed_or_signed_version(client, history):
+def test_nothing_changes_on_a_signed_proposal_or_the_terms_in_force(client, history):
     org, draft = history
     with time_machine.travel(NOW, tick=False):
         agreement_version_propose(version=draft, now=NOW, user=org.sales_manager)
+        agreement_version_sign(version=draft, user=org.sales_manager, now=NOW)
         client.force_login(org.marketing_manager)
         shown = client.get(_url(org, draft))
         applied = client.post(_url(org, draft, "quota-apply"), FORM)
@@ -326,6 +331,7 @@ def test_nothing_changes_on_a_proposed_or_signed_version(client, history):
     ]
     assert not TermComment.objects.exists()
     assert AgreementVersion.objects.get(pk=draft.pk).status == "proposed"
+    assert draft.signatures.count() == 1  # sales' signature stands on unchanged terms
 
 
 def test_the_prefilled_rates_read_the_same_from_the_rollups(history, require_postgres):
