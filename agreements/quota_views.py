@@ -5,6 +5,7 @@ draft's lead-volume commitment (agreements.services.lead_volume_from_quota)."""
 from __future__ import annotations
 
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -47,7 +48,7 @@ def _prefill(agreement: Agreement, version: AgreementVersion, now) -> tuple[dict
         source = (
             f"Rates prefilled from the closed-loop funnel of the leads that entered it {span} "
             f"({rates.mqls} MQLs, {rates.sals} SALs, {rates.sqls} SQLs, {rates.won} won), "
-            f"followed up to {timezone.localtime(now):%-d %b %Y}."
+            f"followed up to {now.astimezone(ZoneInfo(agreement.calendar.timezone)):%-d %b %Y}."
         )
     else:
         source = f"No lead entered the funnel {span}: enter the rates."
