@@ -36,13 +36,18 @@ def is_any_manager(user: AbstractBaseUser) -> bool:
 
 
 def preferences_for(user: AbstractBaseUser) -> list[dict]:
-    """Every event kind with the user's mode, for the notification settings page:
-    ``[{"event", "label", "mode", "can_turn_off"}, …]`` in a fixed order."""
-    stored = dict(NotificationPreference.objects.filter(user=user).values_list("event", "mode"))
+    """Every event kind with the user's mode and channels, for the notification settings
+    page: ``[{"event", "label", "mode", "can_turn_off", "channels"}, …]`` in a fixed order."""
+    stored = {
+        event: (mode, channels)
+        for event, mode, channels in NotificationPreference.objects.filter(user=user).values_list(
+            "event", "mode", "channels"
+        )
+    }
     manager = is_any_manager(user)
     rows = []
     for event in Event:
-        mode = stored.get(event.value, DEFAULT_MODE[event.value])
+        mode, channels = stored.get(event.value, (DEFAULT_MODE[event.value], default_channels()))
         locked = manager and event == Event.ESCALATION
         rows.append(
             {
@@ -50,6 +55,7 @@ def preferences_for(user: AbstractBaseUser) -> list[dict]:
                 "label": event.label,
                 "mode": Mode.IMMEDIATE.value if locked and mode == Mode.OFF else mode,
                 "can_turn_off": not locked,
+                "channels": list(channels or []),
             }
         )
     return rows

@@ -91,6 +91,10 @@ def preference_channels_set(
         label = Channel(missing[0]).label
         raise ValidationError({"channels": f"Add your {label} webhook URL first."})
     chosen = [c for c in Channel.values if c in channels]
+    if not chosen:
+        raise ValidationError(
+            {"channels": "Choose at least one channel (or set this alert to off)."}
+        )
     preference = NotificationPreference.objects.filter(user=user, event=event).first()
     if preference is None:
         preference = NotificationPreference(

@@ -254,6 +254,13 @@ def test_a_chat_channel_needs_its_destination_first(first_touch):
         services.preference_channels_set(user=first_touch.rep, event="breach", channels=["teams"])
 
 
+def test_no_channel_at_all_is_refused_so_a_manager_keeps_escalations(first_touch):
+    with pytest.raises(ValidationError, match="Choose at least one channel"):
+        services.preference_channels_set(
+            user=first_touch.sales_manager, event="escalation", channels=[]
+        )
+
+
 def test_only_the_teams_managers_or_staff_set_its_channel_and_it_is_audited(first_touch):
     org = first_touch
     hook = "http://127.0.0.1:9/services/T000/B000/SECRETSECRETSECRET1234"
