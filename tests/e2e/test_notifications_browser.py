@@ -27,7 +27,7 @@ def test_a_manager_sets_the_teams_slack_channel_on_an_accessible_page(demo, open
     page.locator("#team-channels").wait_for()
     assert_accessible(page)
     form = page.locator("form", has=page.get_by_role("heading", name=org.sales.name))
-    form.get_by_label("Channel").select_option("slack")
+    form.get_by_label("Channel", exact=True).select_option("slack")
     form.get_by_label("Incoming-webhook URL").fill(
         "http://127.0.0.1:9/services/T000/B000/SECRETSECRETSECRET1234"
     )
