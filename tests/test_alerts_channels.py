@@ -337,3 +337,33 @@ def test_a_deliverer_that_died_holding_a_message_loses_nothing(first_touch):
         assert chat_delivery.deliver_pending(now=SCAN + timedelta(seconds=600)).sent == 1
     assert len(slack.requests) == 1
     assert ChannelDelivery.objects.get().attempts == 2
+
+
+def chat_queries(org, slack, leads: int) -> tuple[int, int]:
+    """(sent, queries) of one chat batch after `leads` breaches posted to the team channel
+    and to the rep's own Slack."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ChannelDelivery.objects.all().delete()
+    Breach.objects.all().delete()
+    for n in range(leads):
+        make_lead(org, now=HANDED, handed_off_at=HANDED, name=f"Lead {leads}-{n}", tier="A")
+    checks.deadline_scan(now=SCAN)
+    with CaptureQueriesContext(connection) as queries:
+        result = chat_delivery.deliver_batch(now=SCAN, limit=100)
+    return result.sent, len(queries)
+
+
+def test_a_chat_batch_costs_a_constant_plus_one_mark_per_message(first_touch):
+    org = first_touch
+    with ChatFake((200, "ok", {})) as slack:
+        slack_team(org, slack.slack_hook)
+        services.notification_channels_set(user=org.rep, slack_webhook_url=slack.slack_hook)
+        services.preference_channels_set(user=org.rep, event="breach", channels=["slack"])
+        two, two_queries = chat_queries(org, slack, 1)  # the team's post and the rep's
+        eight, eight_queries = chat_queries(org, slack, 4)
+    assert (two, eight) == (2, 8)
+    # claim, read, destinations and zones: a constant; then one UPDATE per message sent
+    assert eight_queries - two_queries == 6
+    assert two_queries == 8 + 2
