@@ -367,3 +367,18 @@ def test_a_chat_batch_costs_a_constant_plus_one_mark_per_message(first_touch):
     # claim, read, destinations and zones: a constant; then one UPDATE per message sent
     assert eight_queries - two_queries == 6
     assert two_queries == 8 + 2
+
+
+def test_a_team_channel_carries_the_events_it_was_set_for(first_touch):
+    org = first_touch
+    warn = datetime(2026, 11, 25, 13, 12, tzinfo=BERLIN)  # due 14:00, warned from 13:00
+    with ChatFake((200, "ok", {})) as slack:
+        slack_team(org, slack.slack_hook, events=["warning"])
+        make_lead(org, now=HANDED, handed_off_at=HANDED, name="Jane Doe", company="Acme", tier="A")
+        checks.deadline_scan(now=warn)
+        checks.deadline_scan(now=SCAN)  # the breach: not wanted in this channel
+        chat_delivery.deliver_pending(now=SCAN)
+    assert list(ChannelDelivery.objects.values_list("event", "status")) == [("warning", "sent")]
+    assert [body["text"] for _, _, body in slack.requests] == [
+        "First touch due in 48 min: Jane Doe, Acme — Tier A"
+    ]
