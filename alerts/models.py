@@ -242,7 +242,9 @@ class TeamChannel(models.Model):
         max_length=10, choices=[c for c in Channel.choices if c[0] != "email"]
     )
     webhook_url = models.URLField(max_length=500, blank=True, validators=[url_validator])
-    bot_token = models.CharField(max_length=200, blank=True)
+    # Encrypted at rest like the CRM credentials (connectors/crypto.py); read and set
+    # through `bot_token`.
+    sealed_bot_token = models.TextField(blank=True)
     slack_channel = models.CharField(
         max_length=80, blank=True, help_text="With a bot token: the channel id, e.g. C0123456789."
     )
@@ -255,6 +257,18 @@ class TeamChannel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team}: {self.get_channel_display()}"
+
+    @property
+    def bot_token(self) -> str:
+        from connectors import crypto
+
+        return crypto.unseal(self.sealed_bot_token).get("token", "")
+
+    @bot_token.setter
+    def bot_token(self, value: str) -> None:
+        from connectors import crypto
+
+        self.sealed_bot_token = crypto.seal({"token": value}) if value else ""
 
 
 class ChannelDelivery(models.Model):

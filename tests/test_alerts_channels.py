@@ -161,6 +161,8 @@ def test_a_bot_token_posts_with_chat_post_message(first_touch, settings):
         )
         breach_jane(org)
         assert chat_delivery.deliver_pending(now=SCAN).sent == 1
+    (stored,) = TeamChannel.objects.values_list("sealed_bot_token", flat=True)
+    assert stored and "xoxb" not in stored  # encrypted at rest, like the CRM credentials
     path, headers, body = api.requests[0]
     assert path == "/api/chat.postMessage"
     assert headers["Authorization"] == "Bearer xoxb-1111-2222-abcdefabcdef"
