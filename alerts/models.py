@@ -1,7 +1,10 @@
-"""Email alerts: who wants what (preferences, digest time) and the outbox of alerts to send.
+"""Alerts: who wants what (preferences, channels, digest time), the teams' chat channels,
+and the outboxes of alerts to send.
 
-Every alert is one `Alert` row, written in the transaction of the check that detected its
-event, unique per event and recipient; the deliverer sends pending rows and marks them sent.
+Every email alert is one `Alert` row and every Slack or Teams alert one `ChannelDelivery`
+row, written in the transaction of the check that detected its event, unique per event,
+recipient and channel; the deliverers claim due rows (`alerts.outbox`), send them and mark
+them sent.
 """
 
 from __future__ import annotations
