@@ -23,9 +23,15 @@ class ChatFake:
     """Answers each POST with the next of `answers` (status, body, headers), the last one
     repeated; records (path, headers, parsed JSON or form body)."""
 
-    def __init__(self, *answers: tuple[int, str | dict, dict], delay: float = 0) -> None:
+    def __init__(
+        self, *answers: tuple[int, str | dict, dict], delay: float = 0, stall_at: int = 0
+    ) -> None:
         self.answers = list(answers) or [(200, "ok", {})]
         self.delay = delay
+        # The `stall_at`-th POST (1-based) hangs until `release`, then is dropped unanswered
+        # and unrecorded: the poster was killed in the middle of it.
+        self.stall_at, self.seen = stall_at, 0
+        self.stalled, self.release = threading.Event(), threading.Event()
         self.requests: list[tuple[str, dict, object]] = []
         self.lock = threading.Lock()
         fake = self
@@ -37,6 +43,14 @@ class ChatFake:
                     body = json.loads(raw)
                 except ValueError:
                     body = raw.decode()
+                with fake.lock:
+                    fake.seen += 1
+                    seen = fake.seen
+                if seen == fake.stall_at:
+                    fake.stalled.set()
+                    fake.release.wait(60)
+                    self.close_connection = True
+                    return
                 time.sleep(fake.delay)
                 with fake.lock:
                     fake.requests.append((self.path, dict(self.headers), body))
@@ -73,6 +87,7 @@ class ChatFake:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()
 

@@ -384,3 +384,69 @@ def test_a_team_channel_carries_the_events_it_was_set_for(first_touch):
     assert [body["text"] for _, _, body in slack.requests] == [
         "First touch due in 48 min: Jane Doe, Acme — Tier A"
     ]
+
+
+def test_a_celery_worker_killed_mid_post_loses_and_doubles_nothing(
+    transactional_db, require_postgres, first_touch, settings, tmp_path
+):
+    """A real Celery worker runs `deliver_alerts`; Slack hangs on the second post and the
+    worker is killed (SIGKILL) there. What was posted stays sent; the rows it held are posted
+    by the next run once their lease has expired: each message reaches Slack once."""
+    import os
+    import subprocess
+    import sys
+    import uuid
+    from collections import Counter
+    from pathlib import Path
+
+    from django.utils import timezone
+
+    from alerts import tasks
+    from slahub.celery import app
+    from tests.conftest import redis_url
+    from tests.test_alerts_crash import database_url
+
+    org = first_touch
+    for user in (org.rep, org.sales_manager):  # only the team channel: no email in the way
+        services.preference_set(user=user, event="breach", mode="off")
+    broker = redis_url()
+    queue = f"chat-crash-{uuid.uuid4().hex[:8]}"
+    with ChatFake((200, "ok", {}), stall_at=2) as slack:
+        slack_team(org, slack.slack_hook)
+        for n in range(4):
+            make_lead(org, now=HANDED, handed_off_at=HANDED, name=f"Lead {n}", tier="A")
+        checks.deadline_scan(now=SCAN)
+        assert ChannelDelivery.objects.count() == 4
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "slahub.settings",
+            "SECRET_KEY": "crash-test",
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": broker,
+            "SLAHUB_VAR_DIR": str(tmp_path),
+            "SLAHUB_WEBHOOK_ALLOW_HOSTS": "127.0.0.1",
+            "SITE_URL": "https://slahub.example",
+            "LOG_LEVEL": "ERROR",
+        }
+        command = [sys.executable, "-m", "celery", "-A", "slahub", "worker", "--pool=solo"]
+        command += ["-Q", queue, "--without-mingle", "--without-gossip", "--loglevel=ERROR"]
+        root = Path(__file__).resolve().parent.parent
+        worker = subprocess.Popen(command, cwd=root, env=env)
+        try:
+            app.conf.update(broker_url=broker, broker_transport_options={})
+            tasks.deliver_alerts.apply_async(queue=queue)
+            assert slack.stalled.wait(timeout=60), "the worker never reached the second post"
+            worker.kill()
+        finally:
+            worker.kill()
+            worker.wait(timeout=30)
+        killed = Counter(ChannelDelivery.objects.values_list("status", flat=True))
+        assert killed == {"sent": 1, "sending": 3}
+        slack.release.set()
+        lease = timedelta(seconds=settings.ALERTS_LEASE_SECONDS)
+        assert chat_delivery.deliver_pending(now=timezone.now()).sent == 0  # still leased
+        assert chat_delivery.deliver_pending(now=timezone.now() + lease).sent == 3
+    texts = Counter(body["text"] for _, _, body in slack.requests)
+    assert len(texts) == 4 and set(texts.values()) == {1}
+    attempts = Counter(ChannelDelivery.objects.values_list("attempts", flat=True))
+    assert attempts == {1: 1, 2: 3}
