@@ -43,6 +43,9 @@ class Channel(models.TextChoices):
 CHAT_CHANNELS = (Channel.SLACK.value, Channel.TEAMS.value)
 # Events a team channel may carry.
 TEAM_EVENTS = ("breach", "warning")
+# Events a user may take in Slack or Teams: those queued as a snapshot (`facts`) that the
+# chat deliverer renders. A proposal's email is rendered when queued: email only.
+CHAT_EVENTS = ("warning", "breach", "quota_at_risk", "quota_missed", "escalation")
 
 
 def default_channels() -> list[str]:

@@ -27,6 +27,7 @@ from agreements.wording import commitment_sentence, duration_words
 from alerts import content, selectors
 from alerts.models import (
     CHAT_CHANNELS,
+    CHAT_EVENTS,
     TEAM_EVENTS,
     Alert,
     Channel,
@@ -85,6 +86,8 @@ def preference_channels_set(
     unknown = set(channels) - set(Channel.values)
     if unknown:
         raise ValidationError({"channels": f"Unknown channel {sorted(unknown)[0]!r}."})
+    if set(channels) & set(CHAT_CHANNELS) and event not in CHAT_EVENTS:
+        raise ValidationError({"channels": f"{Event(event).label} come by email only."})
     ready = selectors.chat_set_up_for([user.pk]).get(user.pk, set())
     missing = [c for c in channels if c in CHAT_CHANNELS and c not in ready]
     if missing:
@@ -257,8 +260,8 @@ def queue(notices: Iterable[Notice], *, now: datetime) -> int:
                             next_attempt_at=now,
                         )
                     )
-            if not held and Channel.EMAIL not in channels:
-                continue
+            if not held and Channel.EMAIL not in channels and notice.facts:
+                continue  # taken in chat only (a notice without a snapshot is email only)
             rendered = notice.build(user, ZoneInfo(zones[pk])) if notice.build else None
             rows.append(
                 {

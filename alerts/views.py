@@ -17,7 +17,7 @@ from agreements import access
 from agreements.models import Team
 from alerts import selectors, services
 from alerts.channels import transports
-from alerts.models import TEAM_EVENTS, Channel, Event, Mode
+from alerts.models import CHAT_EVENTS, TEAM_EVENTS, Channel, Event, Mode
 
 
 def chat_context(user) -> dict:
@@ -25,6 +25,7 @@ def chat_context(user) -> dict:
     personal = selectors.personal_channels(user)
     return {
         "channel_choices": [(c.value, c.label) for c in Channel],
+        "chat_events": CHAT_EVENTS,
         "chat_ready": {c for c, masked in personal.items() if masked},
         "personal_channels": [
             {"channel": name, "label": module.LABEL, "masked": personal.get(name, "")}
@@ -42,7 +43,7 @@ def save_channel_choices(request: HttpRequest, rows: list[dict]) -> tuple[int, l
     changed, errors = 0, []
     for row in rows:
         mode = request.POST.get(f"mode-{row['event']}", row["mode"])
-        if row["event"] == Event.DIGEST or mode == Mode.OFF:
+        if row["event"] not in CHAT_EVENTS or mode == Mode.OFF:
             continue
         picked = request.POST.getlist(f"channels-{row['event']}")
         if sorted(picked) == sorted(row["channels"]):

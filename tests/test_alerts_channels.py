@@ -256,6 +256,17 @@ def test_a_chat_channel_needs_its_destination_first(first_touch):
         services.preference_channels_set(user=first_touch.rep, event="breach", channels=["teams"])
 
 
+def test_agreement_proposals_come_by_email_only(first_touch):
+    from tests.chat_fakes import ChatFake as Fake
+
+    with Fake() as slack:
+        services.notification_channels_set(user=first_touch.rep, slack_webhook_url=slack.slack_hook)
+        with pytest.raises(ValidationError, match="come by email only"):
+            services.preference_channels_set(
+                user=first_touch.rep, event="proposal", channels=["slack"]
+            )
+
+
 def test_no_channel_at_all_is_refused_so_a_manager_keeps_escalations(first_touch):
     with pytest.raises(ValidationError, match="Choose at least one channel"):
         services.preference_channels_set(
