@@ -560,3 +560,19 @@ def can_configure_connector(user, connector) -> bool:
     if is_staff(user):
         return True
     return bool({connector.sales_team_id, connector.marketing_team_id} & managed_team_ids(user))
+
+
+# Team chat channels (alerts) ---------------------------------------------------------------
+
+
+def can_set_team_channel(user, team) -> bool:
+    """Post a team's breaches and warnings to a Slack or Teams channel: staff, or a manager
+    of that team."""
+    return is_staff(user) or is_manager(user, team)
+
+
+def team_channel_team_ids(user) -> set[int]:
+    """The teams whose chat channel the user may set (every team for staff)."""
+    if is_staff(user):
+        return set(Team.objects.values_list("pk", flat=True))
+    return managed_team_ids(user)

@@ -44,6 +44,7 @@ class Action(models.TextChoices):
     WEBHOOK_SOURCE_ROTATE = "webhook_source.rotate", "Inbound webhook secret replaced"
     WEBHOOK_SOURCE_ACTIVE = "webhook_source.active", "Inbound webhook source turned on or off"
     CONNECTOR_SAVE = "connector.save", "CRM connector set up or changed"
+    TEAM_CHANNEL_SET = "team_channel.set", "Team chat channel set up or changed"
 
 
 class AuditEvent(models.Model):

@@ -381,6 +381,9 @@ WEBHOOK_INBOUND_TOLERANCE_SECONDS = env.int("WEBHOOK_INBOUND_TOLERANCE_SECONDS",
 # (e.g. "hooks.internal,10.0.5.0/24"); docs/api.md, integrations/egress.py.
 SLAHUB_WEBHOOK_ALLOW_HOSTS = env.list("SLAHUB_WEBHOOK_ALLOW_HOSTS", default=[])
 WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=10)
+# Slack's Web API for bot-token team channels (alerts/channels/slack.py); a setting, so
+# that a bot token is only ever sent here (tests point it at a local fake).
+SLACK_API_BASE_URL = env.str("SLACK_API_BASE_URL", default="https://slack.com/api/")
 # A delivery being sent is held this long; longer than a task may run.
 WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=600)
 # CSV imports run in chunks of at most this many rows / seconds; a chunk's hold (lease)

@@ -5,6 +5,7 @@ link to them)."""
 from django.urls import include, path
 
 from agreements import views as agreement_views
+from alerts import urls as alert_urls
 from audit import views as audit_views
 from connectors import views as connector_views
 from integrations import views as import_views
@@ -190,3 +191,4 @@ urlpatterns = [
         name="settings-token-revoke",
     ),
 ]
+urlpatterns += alert_urls.urlpatterns  # chat channels beside settings-notifications

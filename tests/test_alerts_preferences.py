@@ -58,6 +58,7 @@ def test_defaults_for_a_rep_and_a_manager(org):
         "label": "Promise breached",
         "mode": "immediate",
         "can_turn_off": True,
+        "channels": ["email"],  # by email until the user picks Slack or Teams too
     }
     manager = {
         row["event"]: row["can_turn_off"] for row in selectors.preferences_for(org.sales_manager)
