@@ -1,0 +1,75 @@
+"""How pages read: times with their zone, names that link to their page, and figures
+coloured against their target by the one rule in reports/targets.py."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from urllib.parse import urlencode
+
+from django import template
+from django.urls import reverse
+from django.utils import dateformat, timezone
+from django.utils.html import format_html
+
+from reports import targets
+
+register = template.Library()
+
+
+@register.filter
+def zoned(value: datetime | None, fmt: str = "D j M H:i") -> str:
+    """A moment in the zone the page shows, with that zone's name: 'Mon 3 Nov 14:05 CET'
+    (UTC for someone without a team, so no one reads a shifted time as their own)."""
+    if value is None:
+        return ""
+    if not isinstance(value, datetime):
+        return dateformat.format(value, fmt)
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    return dateformat.format(local, f"{fmt} T")
+
+
+@register.simple_tag
+def rep_url(user_id: int, first_day: date | None = None, last_day: date | None = None) -> str:
+    """The compliance report filtered to one rep (over `first_day`‥`last_day` when given)."""
+    query = {"rep": user_id}
+    if first_day and last_day:
+        query.update(start=first_day.isoformat(), end=last_day.isoformat())
+    return f"{reverse('reports:compliance')}?{urlencode(query)}"
+
+
+def _name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+@register.simple_tag
+def rep_link(user, first_day: date | None = None, last_day: date | None = None, empty="—"):
+    """A rep's name linking to their compliance; `empty` for nobody."""
+    if user is None:
+        return empty
+    return format_html('<a href="{}">{}</a>', rep_url(user.pk, first_day, last_day), _name(user))
+
+
+@register.simple_tag
+def lead_link(lead, empty="—"):
+    """A lead's name linking to the lead page; `empty` for none."""
+    if lead is None:
+        return empty
+    return format_html('<a href="{}">{}</a>', reverse("lead-detail", args=[lead.pk]), lead.name)
+
+
+@register.simple_tag
+def judged(value: float | None, target: float | None = targets.SALES_TARGET_PCT):
+    """A percentage against its target: red below it ('79.5%' against 80), plain when kept."""
+    text = targets.shown_pct(value, target)
+    if targets.kept(value, target) is False:
+        return format_html(
+            '<span class="badge badge-bad" title="Below the target of {}%">{}</span>',
+            f"{target:g}",
+            text,
+        )
+    return text
+
+
+@register.simple_tag
+def sales_target() -> int:
+    return targets.SALES_TARGET_PCT

@@ -1,0 +1,120 @@
+"""Reading the pages (issue 13, item 7): names link to their page, a colour shows the target
+behind it, times carry their zone, and a day with nothing due says so. Values worked out by
+hand on the Berlin calendar (Mon–Fri 09–17), first touch within 4 business hours."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from leads import checks, services
+from reports.targets import kept, shown_pct
+from tests.factories import activate, add_commitment, make_lead, make_user
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def berlin(*args) -> datetime:
+    return datetime(*args, tzinfo=BERLIN)
+
+
+SATURDAY_NIGHT = berlin(2026, 11, 28, 22, 0)
+
+
+def handed(org, at, **fields):
+    return make_lead(org, now=at, handed_off_at=at, **fields)
+
+
+def touch(lead, at):
+    services.activity_log(
+        lead=lead, kind="call", occurred_at=at, now=at, user=lead.owner, outcome="attempted"
+    )
+
+
+@pytest.fixture
+def week(org):
+    """rep: L1 met, L2 missed (due Mon 23 Nov 14:00 CET) → 1 of 2, 50%.
+    rep2: L3–L6 met, L7 missed → 4 of 5, 80%: on the target, so not red.
+    The week: 5 of 7 met, 71.4% → '71%', red. Nothing falls due on Saturday."""
+    for team in (org.sales, org.marketing):
+        team.timezone = "Europe/Berlin"
+        team.save(update_fields=["timezone"])
+    add_commitment(org.version, "first_touch", within="PT4H")
+    activate(org, now=berlin(2026, 11, 1))
+    touch(handed(org, berlin(2026, 11, 23, 9, 0), name="L1"), berlin(2026, 11, 23, 10, 0))
+    handed(org, berlin(2026, 11, 23, 10, 0), name="L2")
+    for day in (24, 25, 26, 27):
+        lead = handed(org, berlin(2026, 11, day, 9, 0), name=f"L{day - 21}", owner=org.rep2)
+        touch(lead, berlin(2026, 11, day, 9, 30))
+    handed(org, berlin(2026, 11, 27, 10, 0), name="L7", owner=org.rep2)
+    checks.deadline_scan(now=SATURDAY_NIGHT)
+    with time_machine.travel(SATURDAY_NIGHT, tick=False):
+        yield org
+
+
+def page(client, user, url, **params):
+    client.force_login(user)
+    response = client.get(url, params)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_rounding_never_carries_a_figure_onto_its_target():
+    assert (shown_pct(79.5, 80), kept(79.5, 80)) == ("79.5%", False)  # '80%' would lie
+    assert (shown_pct(80.4, 80), kept(80.4, 80)) == ("80%", True)
+    assert (shown_pct(80.0, 80), kept(80.0, 80)) == ("80%", True)
+    assert (shown_pct(71.4, 80), shown_pct(None, 80), kept(None, 80)) == ("71%", "—", None)
+
+
+def test_the_team_page_shows_the_target_behind_its_red(client, week):
+    html = page(client, week.sales_manager, reverse("team-home"))
+    assert "Target 80%: a figure below it is marked" in html
+    rep, rep2 = (f'<tr data-rep="{u.pk}">' for u in (week.rep, week.rep2))
+    rep_row = html[html.index(rep) :].split("</tr>")[0]
+    rep2_row = html[html.index(rep2) :].split("</tr>")[0]
+    assert 'class="badge badge-bad" title="Below the target of 80%">50%<' in rep_row
+    assert "80%" in rep2_row and "badge-bad" not in rep2_row
+    week_card = html[html.index('data-range="week"') :].split('data-range="month"')[0]
+    assert ">71%</span>" in week_card and "badge-bad" in week_card
+
+
+def test_today_says_nothing_was_due_on_a_saturday_night(client, week):
+    html = page(client, week.sales_manager, reverse("team-home"))
+    today = html[html.index('data-range="today"') :].split('data-range="week"')[0]
+    assert "Today: nothing was due" in today
+    assert "%" not in today  # neither '100%' nor '0%' for a day with nothing to judge
+
+
+def test_a_reps_name_opens_their_compliance_for_the_month(client, week):
+    html = page(client, week.sales_manager, reverse("team-home"))
+    month = "start=2026-11-01&amp;end=2026-11-30"
+    url = f"{reverse('reports:compliance')}?rep={week.rep.pk}&amp;{month}"
+    assert f'<a href="{url}">rep</a>' in html
+    client.force_login(week.sales_manager)
+    response = client.get(url.replace("&amp;", "&"))
+    first_touch = [c.text for c in response.context["tables"]["sales"].rows[0]]
+    assert first_touch[1:] == ["2", "1", "1", "50.0"]  # L1 met, L2 missed: the rep's own
+
+
+def test_breach_rows_link_the_lead_and_the_rep(client, week):
+    html = page(client, week.sales_manager, reverse("team-home"))
+    l2 = week.sales.sales_leads.get(name="L2")
+    assert f'<a href="{reverse("lead-detail", args=[l2.pk])}">L2</a>' in html
+    assert f'<a href="{reverse("reports:compliance")}?rep={week.rep.pk}">rep</a>' in html
+
+
+def test_times_carry_the_zone_they_are_shown_in(client, week):
+    html = page(client, week.sales_manager, reverse("team-home"))
+    assert "Mon 23 Nov 14:00 CET" in html  # L2's first touch was due 14:00 Berlin time
+    # Someone in no team sees UTC, and is told so: no silent one-hour shift.
+    html = page(client, make_user("boss", is_staff=True), reverse("team-home"))
+    assert "Mon 23 Nov 13:00 UTC" in html and "14:00 CET" not in html
+
+
+def test_the_team_page_keeps_its_query_count(client, week, django_assert_max_num_queries):
+    client.force_login(week.sales_manager)
+    client.get(reverse("team-home"))
+    with django_assert_max_num_queries(13):
+        client.get(reverse("team-home"))
