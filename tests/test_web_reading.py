@@ -118,3 +118,68 @@ def test_the_team_page_keeps_its_query_count(client, week, django_assert_max_num
     client.get(reverse("team-home"))
     with django_assert_max_num_queries(13):
         client.get(reverse("team-home"))
+
+
+def test_the_lead_page_and_breach_pages_carry_the_zone(client, week):
+    l2 = week.sales.sales_leads.get(name="L2")
+    breach = l2.obligations.get().breach
+    lead_page = page(client, week.sales_manager, reverse("lead-detail", args=[l2.pk]))
+    assert "Mon 23 Nov 2026 10:00 CET" in lead_page  # handed off 10:00 Berlin time
+    breach_page = page(client, week.sales_manager, reverse("breach-detail", args=[breach.pk]))
+    assert "14:00 CET" in breach_page  # was due 14:00 Berlin time
+    inbox = page(client, week.sales_manager, reverse("breach-list"))
+    assert "Mon 23 Nov 14:00 CET" in inbox
+
+
+def test_sales_rows_on_the_scorecard_are_judged_by_their_target(client, week):
+    client.force_login(week.marketing_manager)
+    response = client.get(reverse("reports:scorecard"))
+    first_touch = next(line for line in response.context["card"].sales if not line.total)
+    november = first_touch.scores[-1]
+    assert (november.value, november.ok, november.detail) == (71.4, False, "5 of 7 on time")
+    html = response.content.decode()
+    assert "Target: 80% of clocks on time" in html
+    assert '<td class="score-bad">' in html and "(target missed)" in html
+    assert "sales clocks against 80% on time" in html  # the legend says what the colour means
+
+
+def test_charts_read_dates_durations_and_their_target(client, week):
+    client.force_login(week.sales_manager)
+    response = client.get(
+        reverse("reports:compliance"), {"start": "2026-11-23", "end": "2026-11-29"}
+    )
+    charts = response.context["charts"]
+    assert charts["chart-week"]["labels"] == ["23–29 Nov"]  # not 2026-11-23
+    assert charts["chart-week"]["series"][0] == {"label": "First touch %", "data": [71.4]}
+    assert charts["chart-week"]["targets"] == [{"label": "Sales target 80%", "value": 80}]
+    assert charts["chart-month"]["labels"] == ["Nov 2026"]
+    # Touched after 60, 30, 30, 30 and 30 minutes: a median of 30 minutes, drawn in minutes
+    # and labelled in hours and minutes by the chart (static/reports/reports.js).
+    assert charts["chart-ttft"]["series"][0]["data"] == [30.0]
+    assert charts["chart-ttft"]["unit"] == "minutes"
+    html = response.content.decode()
+    assert "<td>2026-11-23</td>" in html and "<td>30 min</td>" in html  # the table as the CSV
+    export = client.get(
+        reverse("reports:export", args=["compliance", "trend_week"]),
+        {"start": "2026-11-23", "end": "2026-11-29"},
+    ).content.decode()
+    assert "2026-11-23" in export  # the CSV keeps the machine-readable date
+
+
+def test_a_drilldown_is_titled_in_words_and_links_its_names(client, week):
+    client.force_login(week.sales_manager)
+    response = client.get(
+        reverse("reports:leads"),
+        {"metric": "first_touch", "outcome": "missed", "start": "2026-11-23", "end": "2026-11-29"},
+    )
+    html = response.content.decode()
+    assert (
+        "<strong>First touch · missed</strong>" in html
+        and "first_touch" not in html.split("<table")[0].split("<h1>")[1]
+    )
+    l2, l7 = (week.sales.sales_leads.get(name=n) for n in ("L2", "L7"))
+    assert [lead.name for lead in response.context["page"]] == ["L7", "L2"]
+    assert f'<a href="{reverse("lead-detail", args=[l7.pk])}">L7</a>' in html
+    compliance = reverse("reports:compliance")
+    assert f'<a href="{compliance}?rep={week.rep2.pk}">rep2</a>' in html
+    assert f'<a href="{compliance}?rep={week.rep.pk}">rep</a>' in html

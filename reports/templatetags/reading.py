@@ -8,8 +8,9 @@ from urllib.parse import urlencode
 
 from django import template
 from django.urls import reverse
-from django.utils import dateformat, timezone
+from django.utils import dateformat
 from django.utils.html import format_html
+from django.utils.timezone import template_localtime
 
 from reports import targets
 
@@ -24,8 +25,8 @@ def zoned(value: datetime | None, fmt: str = "D j M H:i") -> str:
         return ""
     if not isinstance(value, datetime):
         return dateformat.format(value, fmt)
-    local = timezone.localtime(value) if timezone.is_aware(value) else value
-    return dateformat.format(local, f"{fmt} T")
+    # As the `date` filter does: a value passed through the `timezone` filter keeps its zone.
+    return dateformat.format(template_localtime(value), f"{fmt} T")
 
 
 @register.simple_tag
