@@ -51,14 +51,6 @@ def rep_link(user, first_day: date | None = None, last_day: date | None = None, 
 
 
 @register.simple_tag
-def lead_link(lead, empty="—"):
-    """A lead's name linking to the lead page; `empty` for none."""
-    if lead is None:
-        return empty
-    return format_html('<a href="{}">{}</a>', reverse("lead-detail", args=[lead.pk]), lead.name)
-
-
-@register.simple_tag
 def judged(value: float | None, target: float | None = targets.SALES_TARGET_PCT):
     """A percentage against its target: red below it ('79.5%' against 80), plain when kept."""
     text = targets.shown_pct(value, target)
