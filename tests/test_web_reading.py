@@ -77,7 +77,8 @@ def test_the_team_page_shows_the_target_behind_its_red(client, week):
     assert 'class="badge badge-bad" title="Below the target of 80%">50%<' in rep_row
     assert "80%" in rep2_row and "badge-bad" not in rep2_row
     week_card = html[html.index('data-range="week"') :].split('data-range="month"')[0]
-    assert ">71%</span>" in week_card and "badge-bad" in week_card
+    assert 'class="figure-bad" title="Below the target of 80%">71%</span>' in week_card
+    assert "missed · <strong>below the 80% target</strong>" in week_card
 
 
 def test_today_says_nothing_was_due_on_a_saturday_night(client, week):

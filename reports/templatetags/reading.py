@@ -51,16 +51,25 @@ def rep_link(user, first_day: date | None = None, last_day: date | None = None, 
 
 
 @register.simple_tag
-def judged(value: float | None, target: float | None = targets.SALES_TARGET_PCT):
-    """A percentage against its target: red below it ('79.5%' against 80), plain when kept."""
+def judged(
+    value: float | None, target: float | None = targets.SALES_TARGET_PCT, *, big: bool = False
+):
+    """A percentage against its target: red below it ('79.5%' against 80), plain when kept;
+    `big` for a headline figure (red text, not a badge)."""
     text = targets.shown_pct(value, target)
     if targets.kept(value, target) is False:
         return format_html(
-            '<span class="badge badge-bad" title="Below the target of {}%">{}</span>',
+            '<span class="{}" title="Below the target of {}%">{}</span>',
+            "figure-bad" if big else "badge badge-bad",
             f"{target:g}",
             text,
         )
     return text
+
+
+@register.filter
+def below_target(value: float | None, target: float | None = targets.SALES_TARGET_PCT) -> bool:
+    return targets.kept(value, target) is False
 
 
 @register.simple_tag
