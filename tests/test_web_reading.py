@@ -184,3 +184,14 @@ def test_a_drilldown_is_titled_in_words_and_links_its_names(client, week):
     compliance = reverse("reports:compliance")
     assert f'<a href="{compliance}?rep={week.rep2.pk}">rep2</a>' in html
     assert f'<a href="{compliance}?rep={week.rep.pk}">rep</a>' in html
+
+
+def test_the_lead_pages_and_the_queue_link_the_rep(client, week):
+    compliance = reverse("reports:compliance")
+    l7 = week.sales.sales_leads.get(name="L7")
+    rep2 = f'<a href="{compliance}?rep={week.rep2.pk}">rep2</a>'
+    lead_page = page(client, week.sales_manager, reverse("lead-detail", args=[l7.pk]))
+    assert f"<dt>Owner</dt><dd>{rep2}</dd>" in lead_page
+    assert rep2 in page(client, week.sales_manager, reverse("lead-list"))
+    queue = page(client, week.rep2, reverse("queue"))
+    assert f'<a href="{compliance}?rep={week.rep2.pk}">Your compliance</a>' in queue
