@@ -195,3 +195,10 @@ def test_the_lead_pages_and_the_queue_link_the_rep(client, week):
     assert rep2 in page(client, week.sales_manager, reverse("lead-list"))
     queue = page(client, week.rep2, reverse("queue"))
     assert f'<a href="{compliance}?rep={week.rep2.pk}">Your compliance</a>' in queue
+
+
+def test_the_queue_says_when_time_left_turns_amber_and_red(client, week):
+    queue = page(client, week.rep2, reverse("queue"))
+    amber = '<span class="countdown is-warning">amber</span>'
+    assert f"Time left turns {amber} at the promise's warning point" in queue
+    assert "by default when 80% of its time has gone" in queue
