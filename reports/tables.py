@@ -262,7 +262,7 @@ def volume_table(periods: list[metrics.PeriodResult], link: Links) -> Table:
     for p in periods:
         status = "running (at risk)" if p.at_risk else p.status
         table.add(
-            p.agreement,
+            Cell(p.agreement, reverse("agreement-detail", args=[p.agreement_id])),
             p.period,
             p.start.date(),
             (p.end - timedelta(microseconds=1)).date(),
@@ -450,6 +450,11 @@ def scorecard_table(card) -> Table:
     return table
 
 
+def rep_url(user_id: int) -> str:
+    """The compliance report filtered to one rep."""
+    return f"{reverse('reports:compliance')}?{urlencode({'rep': user_id})}"
+
+
 def breaches_table(rows: list[dict]) -> Table:
     table = Table(
         "breaches",
@@ -481,7 +486,8 @@ def disputes_table(disputes, tz) -> Table:
             ),
             b.get_side_display(),
             f"{b.due_at.astimezone(tz):%Y-%m-%d %H:%M %Z}",
-            who,
+            # A sales person's name opens their compliance (marketing has no rep filter).
+            Cell(who, rep_url(b.disputed_by_id) if who and b.side == "sales" else ""),
             b.dispute_reason,
         )
     return table

@@ -202,3 +202,15 @@ def test_the_queue_says_when_time_left_turns_amber_and_red(client, week):
     amber = '<span class="countdown is-warning">amber</span>'
     assert f"Time left turns {amber} at the promise's warning point" in queue
     assert "by default when 80% of its time has gone" in queue
+
+
+def test_the_review_pack_links_the_disputer(client, week):
+    breach = week.sales.sales_leads.get(name="L2").obligations.get().breach
+    services.breach_dispute(
+        breach=breach, user=week.sales_manager, reason="The lead was a test.", now=SATURDAY_NIGHT
+    )
+    html = page(
+        client, week.marketing_manager, reverse("reports:review"), agreement=week.agreement.pk
+    )
+    compliance = reverse("reports:compliance")
+    assert f'<a href="{compliance}?rep={week.sales_manager.pk}">sales_manager</a>' in html

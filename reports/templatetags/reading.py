@@ -7,12 +7,11 @@ from datetime import date, datetime
 from urllib.parse import urlencode
 
 from django import template
-from django.urls import reverse
 from django.utils import dateformat
 from django.utils.html import format_html
 from django.utils.timezone import template_localtime
 
-from reports import targets
+from reports import tables, targets
 
 register = template.Library()
 
@@ -32,10 +31,10 @@ def zoned(value: datetime | None, fmt: str = "D j M H:i") -> str:
 @register.simple_tag
 def rep_url(user_id: int, first_day: date | None = None, last_day: date | None = None) -> str:
     """The compliance report filtered to one rep (over `first_day`‥`last_day` when given)."""
-    query = {"rep": user_id}
+    url = tables.rep_url(user_id)
     if first_day and last_day:
-        query.update(start=first_day.isoformat(), end=last_day.isoformat())
-    return f"{reverse('reports:compliance')}?{urlencode(query)}"
+        url += f"&{urlencode({'start': first_day.isoformat(), 'end': last_day.isoformat()})}"
+    return url
 
 
 def _name(user) -> str:
