@@ -214,3 +214,18 @@ def test_the_review_pack_links_the_disputer(client, week):
     )
     compliance = reverse("reports:compliance")
     assert f'<a href="{compliance}?rep={week.sales_manager.pk}">sales_manager</a>' in html
+
+
+def test_no_template_shows_a_time_without_its_zone():
+    """Times of day go through the one `zoned` filter (reports/templatetags/reading.py)."""
+    import re
+    from pathlib import Path
+
+    bare = re.compile(r"""\|date:["'][^"']*[HhGg]:i""")
+    offenders = [
+        f"{path}:{n}"
+        for path in sorted(Path("templates").rglob("*.html"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if bare.search(line)
+    ]
+    assert offenders == []
