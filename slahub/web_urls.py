@@ -2,7 +2,7 @@
 agreement-detail, settings-notifications and settings-tokens are fixed (emails and reports
 link to them)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from agreements import views as agreement_views
 from audit import views as audit_views
@@ -61,6 +61,7 @@ urlpatterns = [
     # Agreements
     path("agreements/", agreement_views.agreement_list, name="agreement-list"),
     path("agreements/<int:pk>/", agreement_views.agreement_detail, name="agreement-detail"),
+    path("agreements/", include("agreements.quota_urls")),
     path("agreements/<int:pk>/versions/", agreement_views.version_draft, name="version-draft"),
     path(
         "agreements/<int:pk>/versions/<int:number>/commitments/",
