@@ -249,7 +249,7 @@ def test_marketing_sees_quota_pace_against_target(client, marketing_org, frozen)
     assert round(pace.elapsed, 5) == round((24 + 10 / 24) / 30, 5)
     assert not pace.on_pace
     chart = pace.chart
-    assert len(chart["labels"]) == 30 and chart["labels"][0] == "Nov 01"
+    assert len(chart["labels"]) == 30 and chart["labels"][0] == "Sun 1 Nov"
     assert chart["actual"][:3] == [0, 0, 4]
     assert chart["actual"][9] == 6 and chart["actual"][24] == 8
     assert chart["actual"][25:] == [None] * 5
