@@ -15,3 +15,14 @@ def awaiting_signature(request: HttpRequest) -> dict:
     from agreements.access import awaiting_signature_of
 
     return {"awaiting_signature": SimpleLazyObject(lambda: list(awaiting_signature_of(user)))}
+
+
+def open_action_items(request: HttpRequest) -> dict:
+    """`open_action_items`: the review action items the user owns and has not done (one
+    query, run only when a home page shows them)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    from agreements.selectors import open_action_items_of
+
+    return {"open_action_items": SimpleLazyObject(lambda: list(open_action_items_of(user)))}

@@ -2,7 +2,7 @@
 agreement-detail, settings-notifications and settings-tokens are fixed (emails and reports
 link to them)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from agreements import views as agreement_views
 from audit import views as audit_views
@@ -107,6 +107,7 @@ urlpatterns = [
         agreement_views.version_sign,
         name="version-sign",
     ),
+    path("", include("agreements.review_urls")),  # shared goals and joint reviews
     # Settings
     path("settings/", views.settings_index, name="settings"),
     path("settings/setup/", views.settings_setup, name="settings-setup"),
