@@ -292,7 +292,7 @@ class CheckInSerializer(serializers.ModelSerializer):
 
 
 class GoalPointSerializer(serializers.Serializer):
-    period_start = serializers.DateField(source="period.start.date")
+    period_start = serializers.DateField(source="start")
     label = serializers.CharField()
     value = serializers.FloatField(allow_null=True)
 

@@ -41,6 +41,11 @@ class GoalPoint:
     value: float | None  # None: nothing to judge (a percentage with a zero denominator)
 
     @property
+    def start(self) -> date:
+        """The period's first local day."""
+        return self.period.start.date()
+
+    @property
     def label(self) -> str:
         start = self.period.start.date()
         if self.period.kind == "month":
