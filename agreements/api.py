@@ -324,6 +324,7 @@ class GoalSerializer(serializers.ModelSerializer):
             "period",
             "starts_on",
             "ends_on",
+            "sides",
             "owner",
             "notes",
             "check_ins",

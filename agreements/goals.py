@@ -14,7 +14,17 @@ from agreements import access
 from agreements.errors import ValidationError
 from agreements.models import Agreement, Goal, GoalCheckIn
 
-GOAL_FIELDS = ["name", "metric", "target", "period", "starts_on", "ends_on", "owner", "notes"]
+GOAL_FIELDS = [
+    "name",
+    "metric",
+    "target",
+    "period",
+    "starts_on",
+    "ends_on",
+    "sides",
+    "owner",
+    "notes",
+]
 
 
 def _teams(agreement: Agreement) -> list[int]:

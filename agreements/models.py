@@ -433,6 +433,18 @@ class Goal(models.Model):
     period = models.CharField(max_length=10, choices=Commitment.Period.choices)
     starts_on = models.DateField(default=date.today)
     ends_on = models.DateField(null=True, blank=True)
+
+    class Sides(models.TextChoices):
+        BOTH = "both", "Both teams"
+        MARKETING = "marketing", "Marketing"
+        SALES = "sales", "Sales"
+
+    sides = models.CharField(
+        max_length=10,
+        choices=Sides.choices,
+        default=Sides.BOTH,
+        help_text="The side(s) that own the goal; `owner` is the person who answers for it.",
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
-from agreements.models import Agreement, Commitment, Membership
+from agreements.models import Agreement, Commitment, Goal, Membership
 from slahub.limits import text_field
 
 
@@ -29,6 +29,7 @@ class GoalForm(forms.Form):
     period = forms.ChoiceField(choices=Commitment.Period.choices, initial="month", label="Per")
     starts_on = forms.DateField(widget=_DateInput, label="From")
     ends_on = forms.DateField(widget=_DateInput, required=False, label="Until (optional)")
+    sides = forms.ChoiceField(choices=Goal.Sides.choices, initial="both", label="Owned by")
     owner = forms.ModelChoiceField(queryset=None, label="Named owner")
     notes = text_field(label="Why this goal (optional)", required=False)
 
