@@ -137,10 +137,12 @@ def test_the_goal_pages_set_a_goal_and_keep_check_ins_as_history(
                 "target": "3",
                 "period": "month",
                 "starts_on": "2026-10-01",
+                "sides": "marketing",
                 "owner": org.marketing_manager.pk,
             },
         )
     goal = Goal.objects.get(name="Three SALs a month")
+    assert (goal.sides, goal.owner, goal.target) == ("marketing", org.marketing_manager, 3)
     assert answer.status_code == 302
     assert answer["Location"] == reverse("goal-detail", args=[org.agreement.pk, goal.pk])
 
