@@ -43,8 +43,13 @@ def test_a_review_gives_the_rep_an_action_item_on_his_home(demo, open_page):
     assert_accessible(manager)
     screenshot(manager, "goal.png")
 
+    manager.goto(origin + reverse("goal-list", args=[org.agreement.pk]))
+    manager.get_by_role("link", name="Forty SALs a month").wait_for()
+    assert_accessible(manager)
+
     # The review: scheduled, then an action item for the rep.
     manager.goto(origin + reverse("review-list", args=[org.agreement.pk]))
+    assert_accessible(manager)
     manager.get_by_label("Meeting date").fill(today.isoformat())
     manager.get_by_role("button", name="Schedule the review").click()
     manager.get_by_text("Review scheduled.").wait_for()
