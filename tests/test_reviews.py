@@ -205,3 +205,16 @@ def test_the_record_reaches_both_teams_by_email(held, smtp):  # noqa: F811
     assert f"https://slahub.example/reviews/{review.pk}/print/" in text
     review.refresh_from_db()
     assert review.sent_at == NOW
+
+
+def test_only_managers_write_the_review(held, client):
+    org, review, _ = held
+    client.force_login(org.rep)
+    add = reverse("action-item-add", args=[review.pk])
+    item = {"text": "Mine", "owner": org.rep.pk, "due_on": "2026-12-04"}
+    assert client.post(add, item).status_code == 403
+    assert client.post(reverse("review-notes", args=[review.pk]), {"notes": "x"}).status_code == 403
+    assert client.post(reverse("review-send", args=[review.pk])).status_code == 403
+    page = client.get(reverse("review-detail", args=[review.pk])).content.decode()
+    assert "Add the action item" not in page and "Email the record" not in page
+    assert not ActionItem.objects.exists() and Review.objects.get().notes == ""
