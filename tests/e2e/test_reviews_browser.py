@@ -4,6 +4,8 @@ and the screenshots of docs/agreements.md."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -35,6 +37,10 @@ def test_a_review_gives_the_rep_an_action_item_on_his_home(demo, open_page):
     manager.get_by_label("Goal:", exact=True).fill("Forty SALs a month")
     manager.get_by_label("Measured by").select_option("sal_count")
     manager.get_by_label("Target").fill("40")
+    first = today.replace(day=1)
+    for _ in range(3):  # four months drawn: this one and the three before
+        first = (first - timedelta(days=1)).replace(day=1)
+    manager.get_by_label("From:", exact=True).fill(first.isoformat())
     manager.get_by_label("Named owner").select_option(label=org.marketing_manager.username)
     manager.get_by_role("button", name="Set the goal").click()
     manager.get_by_text("Goal “Forty SALs a month” set.").wait_for()
