@@ -17,11 +17,18 @@ def awaiting_signature(request: HttpRequest) -> dict:
     return {"awaiting_signature": SimpleLazyObject(lambda: list(awaiting_signature_of(user)))}
 
 
+# The role homes (agreements.selectors.Roles.home), where an owner's action items show.
+HOME_PAGES = {"queue", "team-home", "marketing-home", "welcome"}
+
+
 def open_action_items(request: HttpRequest) -> dict:
-    """`open_action_items`: the review action items the user owns and has not done (one
-    query, run only when a home page shows them)."""
+    """`open_action_items` on the home pages: the review action items the user owns and has
+    not done (one query, run only when the page shows them)."""
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    match = getattr(request, "resolver_match", None)
+    if user is None or not user.is_authenticated or match is None:
+        return {}
+    if match.url_name not in HOME_PAGES:
         return {}
     from agreements.selectors import open_action_items_of
 
