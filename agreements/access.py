@@ -204,6 +204,45 @@ def require_goal_owner(agreement, owner) -> None:
         raise ValidationError({"owner": "The owner must be a member of the agreement's teams."})
 
 
+def require_agreement_member(user, agreement) -> None:
+    """Checking in on a goal is for staff and every member of either team."""
+    if not can_comment_on_terms(user, agreement):
+        raise PermissionDenied("Only members of the agreement's teams check in on its goals.")
+
+
+# Reviews ------------------------------------------------------------------------------------
+# A joint review is held by the managers of either side (and staff): the same people who
+# change the agreement (`require_agreement_manager`). Its action items go to members of
+# either team; an item is marked done by its owner, or by a manager of either side.
+
+
+def can_manage_agreement(user, agreement) -> bool:
+    """Staff and the managers of either team: change terms and goals, hold reviews."""
+    return is_staff(user) or bool(manager_sides(user, agreement))
+
+
+def require_action_item_owner(agreement, owner) -> None:
+    if owner is None or not (
+        member_of_team(agreement.marketing_team_id, owner)
+        or member_of_team(agreement.sales_team_id, owner)
+    ):
+        raise ValidationError({"owner": "The owner must be a member of the agreement's teams."})
+
+
+def can_finish_action_item(user, item) -> bool:
+    agreement = item.review.agreement
+    return _authenticated(user) and (
+        item.owner_id == user.pk or is_staff(user) or bool(manager_sides(user, agreement))
+    )
+
+
+def reviews_visible_to(user) -> QuerySet:
+    """Reviews of the agreements whose figures the user may read (their agenda is figures)."""
+    from agreements.models import Review
+
+    return Review.objects.filter(agreement__in=agreements_with_data_visible_to(user))
+
+
 # Calendars --------------------------------------------------------------------------------
 
 

@@ -29,6 +29,7 @@ class Event(models.TextChoices):
     ESCALATION = "escalation", "Breach left unacknowledged (escalation)"
     DIGEST = "digest", "Daily digest"
     PROPOSAL = "proposal", "Agreement proposals awaiting your signature"
+    REVIEW = "review", "The record of a joint review"
 
 
 class Channel(models.TextChoices):

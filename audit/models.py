@@ -45,6 +45,15 @@ class Action(models.TextChoices):
     WEBHOOK_SOURCE_ACTIVE = "webhook_source.active", "Inbound webhook source turned on or off"
     CONNECTOR_SAVE = "connector.save", "CRM connector set up or changed"
     TEAM_CHANNEL_SET = "team_channel.set", "Team chat channel set up or changed"
+    GOAL_CREATE = "goal.create", "Shared goal set"
+    GOAL_UPDATE = "goal.update", "Shared goal changed"
+    GOAL_DELETE = "goal.delete", "Shared goal deleted"
+    GOAL_CHECK_IN = "goal.check_in", "Goal checked in"
+    REVIEW_CREATE = "review.create", "Review scheduled"
+    REVIEW_NOTES = "review.notes", "Review notes written"
+    REVIEW_SEND = "review.send", "Review record emailed"
+    ACTION_ITEM_ADD = "action_item.add", "Action item set"
+    ACTION_ITEM_DONE = "action_item.done", "Action item done"
 
 
 class AuditEvent(models.Model):

@@ -1,4 +1,4 @@
-"""Writes for other tools: API tokens, upserts keyed by (source_system, external_id), goals,
+"""Writes for other tools: API tokens, upserts keyed by (source_system, external_id),
 CSV imports, inbound webhook events and webhook subscriptions.
 
 Clock-moving changes always go through `leads.services` (hand-off, stage, touch, reassign);
@@ -17,10 +17,9 @@ from django.db.models import Q
 
 import audit
 from agreements import access
-from agreements.access import require_agreement_manager
 from agreements.batch import batch
 from agreements.errors import PermissionDenied, ValidationError
-from agreements.models import Agreement, Goal, GoalCheckIn, Membership, Team
+from agreements.models import Agreement, Membership, Team
 from integrations.models import (
     ApiToken,
     Import,
@@ -452,52 +451,6 @@ def agreement_create(
     agreement.save()
     agreement_version_draft(agreement=agreement, user=user)
     return agreement
-
-
-# Goals ----------------------------------------------------------------------------------
-
-GOAL_FIELDS = ["name", "metric", "target", "period", "starts_on", "ends_on", "owner", "notes"]
-
-
-def goal_create(*, agreement: Agreement, user, **fields) -> Goal:
-    require_agreement_manager(user, agreement)
-    access.require_goal_owner(agreement, fields.get("owner"))
-    goal = Goal(agreement=agreement, **{k: v for k, v in fields.items() if k in GOAL_FIELDS})
-    goal.full_clean()
-    goal.save()
-    return goal
-
-
-def goal_update(*, goal: Goal, user, data: dict[str, Any]) -> Goal:
-    require_agreement_manager(user, goal.agreement)
-    if "owner" in data:
-        access.require_goal_owner(goal.agreement, data["owner"])
-    for key, value in data.items():
-        if key in GOAL_FIELDS:
-            setattr(goal, key, value)
-    goal.full_clean()
-    goal.save()
-    return goal
-
-
-def goal_delete(*, goal: Goal, user) -> None:
-    require_agreement_manager(user, goal.agreement)
-    goal.delete()
-
-
-def goal_check_in(*, goal: Goal, user, on, value, note: str = "") -> GoalCheckIn:
-    agreement = goal.agreement
-    if not (
-        user.is_staff
-        or Membership.objects.filter(
-            user=user, team_id__in=[agreement.marketing_team_id, agreement.sales_team_id]
-        ).exists()
-    ):
-        raise PermissionDenied("Only members of the agreement's teams check in on its goals.")
-    check_in = GoalCheckIn(goal=goal, on=on, value=value, note=note, author=user)
-    check_in.full_clean()
-    check_in.save()
-    return check_in
 
 
 # Webhook subscriptions and sources ------------------------------------------------------

@@ -21,8 +21,9 @@ from agreements.selectors import active_version, agreements_of, roles_of
 from leads import selectors as lead_selectors
 from reports import homes, metrics, tables, targets
 from reports.forms import LeadsBehindForm, ReportFilterForm, errors_of
+from reports.review_pack import review_pack
 from reports.scorecard import scorecard
-from reports.selectors import agreements_filter, agreements_visible_to, local_midnight
+from reports.selectors import agreements_visible_to
 from reports.shared import shared, shared_key, shared_page
 
 PAGES = {"compliance": tables.compliance_tables, "funnel": tables.funnel_tables}
@@ -266,21 +267,8 @@ def _review_context(request: HttpRequest) -> tuple[int, dict]:
     month = _month(request.GET.get("month"), now, tz)
     if month is None:
         return 400, {"agreements": agreements, "error": "Give the month as YYYY-MM.", "tables": {}}
-    start = local_midnight(month, tz)
-    card = scorecard(agreement, now=now, count=3, at=start)
-    # Built as the report pages build theirs (closed days from the rollups), so the pack's
-    # trend shows the compliance page's figure for the same month.
-    f = agreements_filter(
-        [agreement],
-        now=now,
-        start=metrics.recent_periods("month", start, tz, 6)[0].start.date(),
-        end=(card.periods[-1].end - timedelta(microseconds=1)).date(),
-    )
-    month_f = replace(f, start=card.periods[-1].start)
-    with metrics.report_reads():
-        trend = tables.trend_table(metrics.trend(f, "month"), "month")
-        breaches = tables.breaches_table(metrics.breaches_by_cause(month_f))
-        disputes = tables.disputes_table(metrics.open_disputes(f), tz)
+    pack = review_pack(agreement, month=month, now=now)
+    card, trend = pack.card, pack.trend
     quality = [
         c
         for c in (card.version.commitments.all() if card.version else [])
@@ -312,8 +300,8 @@ def _review_context(request: HttpRequest) -> tuple[int, dict]:
         "tables": {
             "scorecard": tables.scorecard_table(card),
             "trend_month": trend,
-            "breaches": breaches,
-            "disputes": disputes,
+            "breaches": pack.breaches,
+            "disputes": pack.disputes,
         },
         "query": urlencode({"agreement": agreement.pk, "month": f"{month:%Y-%m}"}),
     }

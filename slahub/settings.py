@@ -91,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "agreements.context_processors.awaiting_signature",
+                "agreements.context_processors.open_action_items",
             ],
         },
     },

@@ -109,6 +109,7 @@ urlpatterns = [
         agreement_views.version_sign,
         name="version-sign",
     ),
+    path("", include("agreements.review_urls")),  # shared goals and joint reviews
     # Settings
     path("settings/", views.settings_index, name="settings"),
     path("settings/setup/", views.settings_setup, name="settings-setup"),

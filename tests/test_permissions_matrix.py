@@ -181,7 +181,7 @@ def build_world() -> World:
     goal = Goal.objects.create(
         agreement=a.agreement,
         name="Victim goal",
-        metric="acceptance_rate",
+        metric="acceptance_pct",
         target=50,
         period="month",
         starts_on=now.date(),
@@ -459,7 +459,7 @@ API_CELLS = [
             lambda w: {
                 "agreement": w.a.agreement.pk,
                 "name": "New goal",
-                "metric": "acceptance_rate",
+                "metric": "acceptance_pct",
                 "target": 60,
                 "period": "month",
                 "starts_on": "2026-12-01",

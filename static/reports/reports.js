@@ -32,7 +32,7 @@
       var colour = COLOURS[i % COLOURS.length];
       return {
         label: s.label, data: s.data, borderColor: colour, backgroundColor: colour,
-        spanGaps: true, tension: 0.2
+        spanGaps: true, tension: 0.2, borderDash: s.dashed ? [6, 4] : [], pointRadius: s.dashed ? 0 : 3
       };
     });
     (spec.targets || []).forEach(function (t, i) {
