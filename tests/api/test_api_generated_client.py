@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import time_machine
+from django.test import override_settings
 from openapi_spec_validator import validate
 
 from integrations.services import api_token_create
@@ -43,23 +44,36 @@ def moved_clock():
         yield
 
 
-@pytest.fixture
-def schema(live_server, settings, db):
-    """The schema as the live server serves it (behind login: fetched with a staff token)."""
-    settings.ALLOWED_HOSTS = ["*"]
-    _, key = api_token_create(user=make_user("schema-reader", is_staff=True), name="schema")
-    answer = httpx.get(
-        f"{live_server.url}/api/schema/?format=json", headers={"Authorization": f"Token {key}"}
-    )
+@pytest.fixture(scope="module", autouse=True)
+def _live_host():
+    with override_settings(ALLOWED_HOSTS=["localhost", "127.0.0.1"]):
+        yield
+
+
+@pytest.fixture(scope="module")
+def schema(live_server, django_db_setup, django_db_blocker):
+    """The schema as the live server serves it (behind login: fetched with a staff token,
+    removed afterwards)."""
+    with django_db_blocker.unblock():
+        reader = make_user("schema-reader", is_staff=True)
+        _, key = api_token_create(user=reader, name="schema")
+        try:
+            answer = httpx.get(
+                f"{live_server.url}/api/schema/?format=json",
+                headers={"Authorization": f"Token {key}"},
+            )
+        finally:
+            reader.delete()
     assert answer.status_code == 200, answer.text
     return answer.json()
 
 
-@pytest.fixture
-def client_package(schema, tmp_path):
-    """The generated package, imported from the temporary folder (no ruff hook: offline)."""
-    (tmp_path / "schema.json").write_text(json.dumps(schema))
-    (tmp_path / "config.yaml").write_text("post_hooks: []\n")
+@pytest.fixture(scope="module")
+def client_package(schema, tmp_path_factory):
+    """The generated package, imported from a temporary folder (no ruff hook: offline)."""
+    folder = tmp_path_factory.mktemp("client")
+    (folder / "schema.json").write_text(json.dumps(schema))
+    (folder / "config.yaml").write_text("post_hooks: []\n")
     started = time.monotonic()
     subprocess.run(
         [
@@ -68,24 +82,26 @@ def client_package(schema, tmp_path):
             "openapi_python_client",
             "generate",
             "--path",
-            str(tmp_path / "schema.json"),
+            str(folder / "schema.json"),
             "--meta",
             "none",
             "--output-path",
-            str(tmp_path / PACKAGE),
+            str(folder / PACKAGE),
             "--config",
-            str(tmp_path / "config.yaml"),
+            str(folder / "config.yaml"),
         ],
         check=True,
         capture_output=True,
         timeout=120,
     )
     print(f"\nopenapi-python-client generated the client in {time.monotonic() - started:.1f} s")
-    sys.path.insert(0, str(tmp_path))
+    sys.path.insert(0, str(folder))
     try:
-        yield importlib.import_module(PACKAGE)
+        package = importlib.import_module(PACKAGE)
+        package.folder = folder
+        yield package
     finally:
-        sys.path.remove(str(tmp_path))
+        sys.path.remove(str(folder))
         for name in [m for m in sys.modules if m == PACKAGE or m.startswith(f"{PACKAGE}.")]:
             del sys.modules[name]
 
@@ -95,8 +111,8 @@ def test_the_schema_is_a_valid_openapi_document(schema):
     assert schema["openapi"].startswith("3.")
 
 
-def test_every_generated_endpoint_module_imports(client_package, tmp_path):
-    modules = sorted((tmp_path / PACKAGE / "api").glob("*/*.py"))
+def test_every_generated_endpoint_module_imports(client_package):
+    modules = sorted((client_package.folder / PACKAGE / "api").glob("*/*.py"))
     names = [f"{PACKAGE}.api.{p.parent.name}.{p.stem}" for p in modules if p.stem != "__init__"]
     assert len(names) > 50
     for name in names:
