@@ -612,6 +612,8 @@ def import_create(
     mapping = csv_mapping.fit_to_header(
         csv_mapping.resolve_mapping(preset, explicit), explicit, header
     )
+    if marketing_team is None and user is not None:
+        marketing_team = access.default_marketing_team(user)  # as for a lead pushed alone
     if user is not None and not user.is_staff:
         _check_routing({"sales_team": sales_team, "marketing_team": marketing_team}, user=user)
     record = Import(
