@@ -353,6 +353,15 @@ class ImportUploadSerializer(ImportInSerializer):
 
     file = serializers.FileField(help_text="The CSV file (UTF-8).")
     content = None
+    # A form field is text: leave a team out rather than send it empty.
+    sales_team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.filter(side=Side.SALES), required=False
+    )
+    marketing_team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.filter(side=Side.MARKETING),
+        required=False,
+        help_text="Default: the uploader's marketing team, when they have exactly one.",
+    )
 
 
 class ImportSerializer(serializers.ModelSerializer):

@@ -68,3 +68,22 @@ def test_bulk_items_get_the_marketers_team_and_two_teams_fail_each_item(sla, as_
     results = client.post("/api/v1/leads/bulk/", {"leads": items}, format="json").json()
     assert results["counts"]["error"] == 2
     assert [list(r["errors"]) for r in results["results"]] == [["marketing_team"]] * 2
+
+
+def test_a_marketers_csv_import_is_his_teams_too(sla, as_user, frozen):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    answer = as_user(sla.marketer).post(
+        "/api/v1/imports/",
+        {
+            "file": SimpleUploadedFile("a.csv", b"Id,Name\ni-1,Ada\n", "text/csv"),
+            "preset": "custom",
+            "mapping": '{"external_id": "Id", "name": "Name"}',
+        },
+        format="multipart",
+    )
+    assert answer.status_code == 202, answer.content
+    assert (answer.json()["sales_team"], answer.json()["marketing_team"]) == (
+        None,
+        sla.marketing.pk,
+    )
