@@ -120,3 +120,10 @@ def test_an_id_filter_matches_that_id(sla, push_lead, as_user, frozen):
     client = as_user(sla.sales_manager)
     assert client.get(f"/api/v1/leads/?owner={sla.rep.pk}").json()["count"] == 1
     assert client.get(f"/api/v1/leads/?owner={sla.rep2.pk}").json()["count"] == 0
+
+
+def test_an_address_with_a_line_break_is_a_json_404(sla, as_user):
+    answer = as_user(sla.sales_manager).get("/api/v1/agreements/a%0Ab%0Dc/versions/-3.5e-283/")
+    assert answer.status_code == 404
+    assert answer["Content-Type"] == "application/json"
+    assert answer.json()["code"] == "not_found"
