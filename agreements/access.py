@@ -413,6 +413,20 @@ def require_routing(user, *, sales_team, marketing_team) -> None:
         raise ValidationError({"sales_team": "Choose the sales team (or marketing team)."})
 
 
+def default_marketing_team(user) -> Team | None:
+    """The marketing team of a lead that `user` creates without naming one: his marketing
+    team when he has exactly one; None when he has none (sales, integrations). With several
+    the choice is his: a ValidationError naming `marketing_team`."""
+    if not _authenticated(user):
+        return None
+    teams = list(Team.objects.filter(side=Side.MARKETING, memberships__user=user)[:2])
+    if len(teams) > 1:
+        raise ValidationError(
+            {"marketing_team": "You are in several marketing teams: choose the lead's one."}
+        )
+    return teams[0] if teams else None
+
+
 def require_owner(sales_team, owner) -> None:
     """A lead's owner is an active member of its sales team."""
     if owner is None or sales_team is None:
@@ -615,3 +629,55 @@ def team_channel_team_ids(user) -> set[int]:
     if is_staff(user):
         return set(Team.objects.values_list("pk", flat=True))
     return managed_team_ids(user)
+# What a user may do, for "who am I" (GET /api/v1/me/) ----------------------------------
+
+
+ROLE_NAMES = {
+    (Side.SALES, Membership.Role.MEMBER): "rep",
+    (Side.SALES, MANAGER): "sales_manager",
+    (Side.MARKETING, Membership.Role.MEMBER): "marketer",
+    (Side.MARKETING, MANAGER): "marketing_manager",
+}
+
+
+def rights_of(user) -> dict:
+    """The user's teams with his role and what he may do with the leads, members and
+    agreements of each, his roles, and what he may do anywhere: every answer is one of
+    this module's rules, asked about a lead of that team (no rule restated here)."""
+    from types import SimpleNamespace
+
+    roles = memberships_of(user)
+    teams = []
+    for team in Team.objects.filter(pk__in=list(roles)).order_by("side", "name"):
+        lead = SimpleNamespace(
+            sales_team_id=team.pk if team.side == Side.SALES else None,
+            marketing_team_id=team.pk if team.side == Side.MARKETING else None,
+        )
+        teams.append(
+            {
+                "team": team,
+                "role": roles[team.pk],
+                "can": {
+                    "work_leads": can_work_lead(user, lead, roles),
+                    "edit_leads": can_edit_lead(user, lead, roles),
+                    "reassign_leads": can_manage_lead(user, lead, roles),
+                    "contest_rejections": can_contest_rejection(user, lead, roles),
+                    "change_members": can_change_members(user, team),
+                    "sign_agreements": is_manager(user, team),
+                },
+            }
+        )
+    names = {ROLE_NAMES[(t["team"].side, t["role"])] for t in teams}
+    if is_staff(user):
+        names.add("staff")
+    return {
+        "teams": teams,
+        "roles": sorted(names),
+        "can": {
+            "see_everything": is_staff(user),
+            "run_setup": can_run_setup(user),
+            "edit_rejection_reasons": can_edit_rejection_reasons(user),
+            "configure_connectors": can_configure_connectors(user),
+            "manage_webhook_sources": can_manage_webhook_sources(user),
+        },
+    }

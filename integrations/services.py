@@ -120,6 +120,14 @@ def _apply_stage(lead: Lead, data: dict, *, now: datetime, user) -> Lead:
     return lead_services.lead_set_stage(lead=lead, stage=stage, now=now, user=user)
 
 
+def _default_marketing_team(data: dict, *, user) -> None:
+    """A new lead that names no marketing team gets its creator's one (access rule)."""
+    if user is not None and "marketing_team" not in data:
+        team = access.default_marketing_team(user)
+        if team is not None:
+            data["marketing_team"] = team
+
+
 def _check_routing(data: dict, *, user) -> None:
     """A caller may only route leads to teams it can see, one of them its own."""
     if user is None:
@@ -154,6 +162,7 @@ def lead_upsert(*, data: dict[str, Any], now: datetime, user=None) -> tuple[str,
     data = dict(data)
     fields = {k: data[k] for k in lead_services.LEAD_DATA_FIELDS if k in data}
     if lead is None:
+        _default_marketing_team(data, user=user)
         _check_routing(data, user=user)
         _resolve_owner(data, data.get("sales_team"))
         access.require_owner(data.get("sales_team"), data.get("owner"))
@@ -275,7 +284,12 @@ class _Checks:
         return value
 
     def creating(self, data: dict) -> None:
-        """`lead_upsert`'s checks before `lead_create`; resolves `owner_email` in `data`."""
+        """`lead_upsert`'s checks before `lead_create`; resolves `owner_email` and the
+        default marketing team in `data`."""
+        if self.user is not None and "marketing_team" not in data:
+            team = self._once(("marketing_team",), lambda: access.default_marketing_team(self.user))
+            if team is not None:
+                data["marketing_team"] = team
         sales_team, marketing_team = data.get("sales_team"), data.get("marketing_team")
         teams = (getattr(sales_team, "pk", None), getattr(marketing_team, "pk", None))
         if self.user is not None:
@@ -551,6 +565,8 @@ def import_create(
     mapping = csv_mapping.fit_to_header(
         csv_mapping.resolve_mapping(preset, explicit), explicit, header
     )
+    if marketing_team is None and user is not None:
+        marketing_team = access.default_marketing_team(user)  # as for a lead pushed alone
     if user is not None and not user.is_staff:
         _check_routing({"sales_team": sales_team, "marketing_team": marketing_team}, user=user)
     record = Import(

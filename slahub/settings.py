@@ -326,11 +326,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PARSER_CLASSES": [
-        "slahub.api_defaults.LimitedJSONParser",
-        "slahub.api_defaults.LimitedFormParser",
-        "slahub.api_defaults.LimitedMultiPartParser",
-    ],
+    # JSON only; the CSV import, the one file upload, adds multipart on its own view.
+    "DEFAULT_PARSER_CLASSES": ["slahub.api_defaults.LimitedJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "slahub.api_defaults.Pagination",
     "EXCEPTION_HANDLER": "slahub.api_errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
