@@ -1,0 +1,447 @@
+"""The what-if replay of a drafted version (issue 15): what its terms would have meant for a
+past window's leads, beside the terms in force.
+
+The leads handed off in the window are played again (`leads.replay`, the clock rules'
+own building blocks) twice: under the version in force at each hand-off, and under the
+draft. Each side's clocks are then counted by the reports' own query (`clock_rows`) on a
+private, transaction-local copy of the clock table that hides the real one from this
+connection only and is dropped by a rollback: the real clocks, breaches, alerts and
+figures are never written. Quota periods are measured by the quota check's own measure
+(`agreements.kinds`) on unsaved period clocks. See docs/agreements.md, "What-if replay".
+"""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import connection, transaction
+from django.db.models import QuerySet
+
+import audit
+from agreements import access
+from agreements.errors import PermissionDenied, ValidationError
+from agreements.kinds import kind as kind_of
+from agreements.models import AgreementVersion, Commitment, ReplayRun, Side
+from agreements.periods import Period, period_containing
+from agreements.selectors import in_force, signed_versions_of_agreement
+from leads import replay as lead_replay
+from leads.models import CLOSED_STAGES, CONVERTED_STAGES, Activity, Lead, Obligation, StageEvent
+from reports.metrics import ReportFilter, clock_rows, pct
+
+Kind = Commitment.Kind
+REPLAYABLE = (AgreementVersion.Status.DRAFT, AgreementVersion.Status.PROPOSED)
+MAX_WINDOW = timedelta(days=370)
+CHANGED_SHOWN = 200  # changed leads listed on the page (all are counted)
+IN_FORCE, DRAFT = "in_force", "draft"
+
+
+def last_full_quarter(now: datetime, tz: ZoneInfo) -> Period:
+    """The quarter before the one holding `now`, in the agreement's time zone."""
+    return period_containing("quarter", now, tz).previous()
+
+
+# Who and when -----------------------------------------------------------------------------
+
+
+def can_replay(user, version: AgreementVersion) -> bool:
+    return access.can_replay_version(user, version)
+
+
+def replay_request(
+    *,
+    version: AgreementVersion,
+    user,
+    now: datetime,
+    window_start: datetime | None = None,
+    window_end: datetime | None = None,
+) -> ReplayRun:
+    """Record a replay of `version` over [window_start, window_end) (default: the last full
+    quarter) and, after commit, ask a worker to run it."""
+    from agreements import tasks  # the task module imports this one
+    from slahub.queueing import enqueue_after_commit
+
+    access.require(
+        can_replay(user, version),
+        "Only a manager of either team (or staff) replays an agreement's terms.",
+    )
+    if version.status not in REPLAYABLE:
+        raise ValidationError("Only a draft or proposed version is replayed.")
+    tz = ZoneInfo(version.agreement.calendar.timezone)
+    if window_start is None or window_end is None:
+        quarter = last_full_quarter(now, tz)
+        window_start = window_start or quarter.start
+        window_end = window_end or quarter.end
+    if window_end <= window_start:
+        raise ValidationError({"window_end": "The window must end after it starts."})
+    if window_end > now:
+        raise ValidationError({"window_end": "Replay a past window: it cannot end in the future."})
+    if window_end - window_start > MAX_WINDOW:
+        raise ValidationError({"window_start": "Replay at most a year at a time."})
+    with transaction.atomic():
+        run = ReplayRun.objects.create(
+            version=version,
+            window_start=window_start,
+            window_end=window_end,
+            requested_by=user,
+            created_at=now,
+        )
+        audit.record(
+            "version.replay",
+            version,
+            user=user,
+            changes={"from": window_start.isoformat(), "to": window_end.isoformat()},
+            teams=[version.agreement.marketing_team_id, version.agreement.sales_team_id],
+        )
+        enqueue_after_commit(tasks.run_replay, run.pk)
+    return run
+
+
+def last_run(version: AgreementVersion) -> ReplayRun | None:
+    return version.replay_runs.select_related("requested_by").first()
+
+
+def runs_pending() -> QuerySet[ReplayRun]:
+    return ReplayRun.objects.filter(status=ReplayRun.Status.PENDING)
+
+
+# The histories ----------------------------------------------------------------------------
+
+
+def lead_histories(agreement, start: datetime, end: datetime) -> list[lead_replay.LeadHistory]:
+    """The agreement's leads handed off in [start, end) with their touches, decisions and
+    conversions or closes since the hand-off: three queries, whatever the count."""
+    leads = list(
+        Lead.objects.filter(
+            sales_team_id=agreement.sales_team_id, handed_off_at__gte=start, handed_off_at__lt=end
+        )
+        .select_related("sales_team__calendar", "agreement_version")
+        .order_by("pk")
+    )
+    histories = {
+        lead.pk: lead_replay.LeadHistory(lead, [], lead.accepted_at, lead.rejected_at)
+        for lead in leads
+    }
+    ids = list(histories)
+    touches = Activity.objects.filter(lead_id__in=ids).values_list(
+        "lead_id", "occurred_at", "pk", "outcome"
+    )
+    for lead_id, at, pk, outcome in touches.iterator(chunk_size=20000):
+        histories[lead_id].touches.append((at, pk, outcome == Activity.Outcome.CONNECTED))
+    changes = StageEvent.objects.filter(
+        lead_id__in=ids, to_stage__in=CONVERTED_STAGES + CLOSED_STAGES
+    ).values_list("lead_id", "occurred_at", "to_stage")
+    for lead_id, at, stage in changes.iterator(chunk_size=20000):
+        histories[lead_id].stage_changes.append((at, stage))
+    return list(histories.values())
+
+
+# A private copy of the clock table --------------------------------------------------------
+
+_COLUMNS = [f for f in Obligation._meta.concrete_fields]
+
+
+@contextmanager
+def private_clocks() -> Iterator[Callable[[ClockRows], None]]:
+    """Inside: `leads_obligation` names an empty temporary table of this connection (a
+    temporary table hides the real one of the same name), and the function yielded fills
+    it. Everything is rolled back at the end, so nothing reaches the real table."""
+    table = connection.ops.quote_name(Obligation._meta.db_table)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"CREATE TEMPORARY TABLE {table} (LIKE {table} INCLUDING DEFAULTS) "  # nosec B608 # the name is the model's own table
+                    "ON COMMIT DROP"
+                )
+            else:
+                cursor.execute(f"CREATE TEMPORARY TABLE {table} AS SELECT * FROM {table} WHERE 0")  # nosec B608 # the name is the model's own table
+
+        def fill(rows: ClockRows) -> None:
+            with connection.cursor() as cursor:
+                cursor.execute(f"DELETE FROM {table}")  # nosec B608 # the model's own table
+                rows.write(cursor, table)
+
+        try:
+            yield fill
+        finally:
+            transaction.set_rollback(True)
+
+
+class ClockRows:
+    """Replayed clocks as rows for the private table, kept as COPY text (PostgreSQL) so a
+    quarter at 100k leads does not hold a model instance per clock."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now, self.count = now, 0
+        self.copy = connection.vendor == "postgresql"
+        self.buffer, self.rows = io.StringIO(), []
+
+    def add(self, obligations: list[Obligation]) -> None:
+        for o in obligations:
+            self.count += 1
+            row = [_value(f, o, self.count, self.now) for f in _COLUMNS]
+            if self.copy:
+                self.buffer.write("\t".join(r"\N" if v is None else _text(v) for v in row))
+                self.buffer.write("\n")
+            else:
+                self.rows.append(row)
+
+    def write(self, cursor, table: str) -> None:
+        names = ", ".join(connection.ops.quote_name(f.column) for f in _COLUMNS)
+        if self.copy:
+            self.buffer.seek(0)
+            cursor.cursor.copy_expert(f"COPY {table} ({names}) FROM STDIN", self.buffer)
+            return
+        marks = ", ".join(["%s"] * len(_COLUMNS))
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", self.rows)  # nosec B608 # the model's own table and columns
+
+
+def _value(field, o: Obligation, n: int, now: datetime):
+    if field.primary_key:
+        return n
+    if field.attname == "created_at":
+        return now
+    return getattr(o, field.attname)
+
+
+def _text(value) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value).replace("\\", "\\\\").replace("\t", " ").replace("\n", " ")
+
+
+# The figures ------------------------------------------------------------------------------
+
+
+def _counted(f: ReportFilter) -> tuple[dict, dict]:
+    """Per clause and per lead: decided, met (and made) clocks, by the reports' rule."""
+    by_clause: dict = defaultdict(lambda: [0, 0, 0])
+    by_lead: dict = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for row in clock_rows(f, by=("clause", "lead_id")):
+        total = by_clause[(row["kind"], str(row["clause"]))]
+        total[0] += row["decided"]
+        total[1] += row["met"]
+        total[2] += row["made"]
+        per = by_lead[row["lead_id"]][row["kind"]]
+        per[0] += row["decided"]
+        per[1] += row["met"]
+    return by_clause, by_lead
+
+
+def _quota_periods(version: AgreementVersion | None, start: datetime, end: datetime, tz):
+    """(commitment, period) for the quota periods of `version` that begin in the window."""
+    if version is None:
+        return []
+    found = []
+    for c in version.commitments.filter(kind__in=Commitment.PERIOD_KINDS).order_by("kind", "order"):
+        period = period_containing(c.period, start, tz)
+        if period.start < start:
+            period = period.next()
+        while period.start < end:
+            found.append((c, period))
+            period = period.next()
+    return found
+
+
+def _quota(c: Commitment, period: Period, tz) -> dict:
+    """One quota period measured by the quota check's own measure, on an unsaved clock."""
+    o = Obligation(
+        commitment=c, kind=c.kind, period_start=period.start, due_at=period.end, target=c.target
+    )
+    short = kind_of(c.kind).measure(o, period)
+    status = "not judged" if short is None else ("missed" if short else "met")
+    return {
+        "clause": str(c.clause),
+        "name": str(c),
+        "kind": c.kind,
+        "period": period.start.astimezone(tz).date().isoformat(),
+        "period_kind": c.period,
+        "target": c.target if c.kind == Kind.LEAD_VOLUME else c.min_acceptance_pct,
+        "actual": o.actual,
+        "sample": o.sample,
+        "attainment_pct": pct(o.actual or 0, c.target) if c.kind == Kind.LEAD_VOLUME else None,
+        "status": status,
+    }
+
+
+KIND_WORDS = {
+    Kind.FIRST_TOUCH: "first touch",
+    Kind.FOLLOW_UP: "follow-ups",
+    Kind.DISPOSITION: "decision",
+}
+
+
+def _outcome_text(kinds: dict) -> str:
+    parts = []
+    for kind, words in KIND_WORDS.items():
+        decided, met = kinds.get(kind, (0, 0))
+        if not decided:
+            continue
+        if kind == Kind.FOLLOW_UP:
+            parts.append(f"{words} {met} of {decided} kept")
+        else:
+            parts.append(f"{words} {'kept' if met == decided else 'missed'}")
+    return "; ".join(parts) or "no clock decided"
+
+
+def _outcomes(kinds: dict) -> dict:
+    return {k: tuple(v) for k, v in kinds.items() if v[0]}
+
+
+def compute(
+    version: AgreementVersion,
+    *,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> dict:
+    """The replay's result (a JSON-ready dict): per commitment, each side's compliance;
+    breaches per side; quota periods; the leads whose outcome changes."""
+    agreement = version.agreement
+    tz = ZoneInfo(agreement.calendar.timezone)
+    tell = progress or (lambda pct_done: None)
+    histories = lead_histories(agreement, start, end)
+    total = max(len(histories), 1)
+    tell(5)
+    f = ReportFilter(
+        start=start,
+        end=now + timedelta(days=400),  # every clock of the window's leads, wherever due
+        now=now,
+        agreement_ids=(agreement.pk,),
+        sales_team_ids=(agreement.sales_team_id,),
+        tz=tz,
+    )
+    sides = {
+        IN_FORCE: lambda lead: (
+            lead.agreement_version
+            if lead.agreement_version_id and lead.agreement_version.agreement_id == agreement.pk
+            else None
+        ),
+        DRAFT: lambda lead: version,
+    }
+    rows = {}
+    for i, (name, version_of) in enumerate(sides.items()):
+        rows[name] = ClockRows(now)
+        for n, history in enumerate(histories, start=1):
+            chosen = version_of(history.lead)
+            if chosen is not None:
+                rows[name].add(lead_replay.replay_lead(history, chosen))
+            if n % 2000 == 0:
+                tell(5 + 40 * i + int(40 * n / total))
+    tell(85)
+    counted = {}
+    with private_clocks() as fill:  # no progress written in here: it would be rolled back
+        for name in sides:
+            fill(rows[name])
+            counted[name] = _counted(f)
+    tell(95)
+    names = {}
+    for c in Commitment.objects.filter(version__agreement=agreement).order_by("version__number"):
+        names[str(c.clause)] = (str(c), c.kind, c.side)
+    commitments = []
+    clauses = sorted(
+        set(counted[IN_FORCE][0]) | set(counted[DRAFT][0]),
+        key=lambda key: (list(KIND_WORDS).index(key[0]), names.get(key[1], ("",))[0]),
+    )
+    breaches = {
+        IN_FORCE: {Side.SALES: 0, Side.MARKETING: 0},
+        DRAFT: {Side.SALES: 0, Side.MARKETING: 0},
+    }
+    for key in clauses:
+        kind, clause = key
+        line = {
+            "clause": clause,
+            "kind": kind,
+            "name": names.get(clause, (kind,))[0],
+            "side": Side.SALES,
+        }
+        for side in (IN_FORCE, DRAFT):
+            decided, met, made = counted[side][0].get(key, (0, 0, 0))
+            line[side] = {
+                "decided": decided,
+                "met": met,
+                "missed": decided - met,
+                "pct": pct(met, decided),
+            }
+            breaches[side][Side.SALES] += decided - met
+        commitments.append(line)
+    quota = {IN_FORCE: [], DRAFT: []}
+    for c, period in _quota_periods(version, start, end, tz):
+        quota[DRAFT].append(_quota(c, period, tz))
+    signed = signed_versions_of_agreement(agreement)
+    for v in signed:
+        for c, period in _quota_periods(v, start, end, tz):
+            if in_force(signed, period.start) == v:
+                quota[IN_FORCE].append(_quota(c, period, tz))
+    for side in (IN_FORCE, DRAFT):
+        quota[side].sort(key=lambda q: (q["period"], q["kind"], q["name"]))
+        breaches[side][Side.MARKETING] = sum(q["status"] == "missed" for q in quota[side])
+    changed = []
+    leads = {h.lead.pk: h.lead for h in histories}
+    before, after = counted[IN_FORCE][1], counted[DRAFT][1]
+    for lead_id in sorted(set(before) | set(after)):
+        was, would = _outcomes(before.get(lead_id, {})), _outcomes(after.get(lead_id, {}))
+        if was != would:
+            changed.append(
+                {
+                    "lead": lead_id,
+                    "name": str(leads[lead_id]),
+                    IN_FORCE: _outcome_text(was),
+                    DRAFT: _outcome_text(would),
+                }
+            )
+    return {
+        "window": {"start": start.isoformat(), "end": end.isoformat()},
+        "leads": len(histories),
+        "commitments": commitments,
+        "breaches": breaches,
+        "quota": quota,
+        "changed_count": len(changed),
+        "changed": changed[:CHANGED_SHOWN],
+    }
+
+
+# Running one ------------------------------------------------------------------------------
+
+
+def run_one(run_id: int, *, now: datetime) -> str:
+    """Claim a pending run (a conditional UPDATE: only one worker runs it), compute it and
+    store the result; progress is written as it goes (its own short transactions)."""
+    claimed = ReplayRun.objects.filter(pk=run_id, status=ReplayRun.Status.PENDING).update(
+        status=ReplayRun.Status.RUNNING, progress=1
+    )
+    if not claimed:
+        return "skipped"
+    run = ReplayRun.objects.select_related("version__agreement__calendar").get(pk=run_id)
+
+    def progress(done: int) -> None:
+        ReplayRun.objects.filter(pk=run_id).update(progress=min(done, 99))
+
+    try:
+        result = compute(
+            run.version, start=run.window_start, end=run.window_end, now=now, progress=progress
+        )
+    except Exception as exc:  # noqa: BLE001 - the page says it failed; the worker goes on
+        ReplayRun.objects.filter(pk=run_id).update(
+            status=ReplayRun.Status.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:500],
+            finished_at=now,
+        )
+        raise
+    ReplayRun.objects.filter(pk=run_id).update(
+        status=ReplayRun.Status.DONE,
+        progress=100,
+        result=result,
+        leads=result["leads"],
+        finished_at=now,
+    )
+    return "done"
+
+
+__all__ = ["PermissionDenied", "replay_request", "run_one", "compute", "last_run"]
