@@ -445,3 +445,35 @@ def run_one(run_id: int, *, now: datetime) -> str:
 
 
 __all__ = ["PermissionDenied", "replay_request", "run_one", "compute", "last_run"]
+
+
+# For the page -----------------------------------------------------------------------------
+
+SIDE_NAMES = {IN_FORCE: "Terms in force", DRAFT: "This draft"}
+
+
+def result_view(result: dict) -> dict:
+    """A stored result arranged for the page: quota periods of both sides paired by period
+    and commitment, breaches per side as rows. Arranges; counts nothing."""
+    paired: dict = {}
+    for side in (IN_FORCE, DRAFT):
+        for q in result.get("quota", {}).get(side, []):
+            key = (q["period"], q["kind"], q["clause"])
+            paired.setdefault(key, {"period": q["period"], "name": q["name"], "kind": q["kind"]})
+            paired[key][side] = q
+    breaches = result.get("breaches", {})
+    return {
+        "commitments": result.get("commitments", []),
+        "quota": [paired[k] for k in sorted(paired)],
+        "breaches": [
+            {
+                "side": side,
+                IN_FORCE: breaches.get(IN_FORCE, {}).get(side, 0),
+                DRAFT: breaches.get(DRAFT, {}).get(side, 0),
+            }
+            for side in (Side.SALES, Side.MARKETING)
+        ],
+        "changed": result.get("changed", []),
+        "changed_count": result.get("changed_count", 0),
+        "leads": result.get("leads", 0),
+    }

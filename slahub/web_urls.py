@@ -2,7 +2,7 @@
 agreement-detail, settings-notifications and settings-tokens are fixed (emails and reports
 link to them)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from agreements import views as agreement_views
 from audit import views as audit_views
@@ -189,3 +189,4 @@ urlpatterns = [
         name="settings-token-revoke",
     ),
 ]
+urlpatterns += [path("", include("agreements.replay_urls"))]  # the what-if replay of a draft

@@ -35,6 +35,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from agreements import replay
@@ -220,18 +221,21 @@ def test_who_replays_and_what(history):
     assert ReplayRun.objects.count() == 0
 
 
+@time_machine.travel(NOW, tick=False)
 def test_the_page_starts_a_replay_and_shows_the_last_result(
     history, client, django_assert_max_num_queries
 ):
     org, draft, leads = history
     client.force_login(org.sales_manager)
+    detail = client.get(reverse("agreement-detail", args=[org.agreement.pk])).content.decode()
     url = reverse("version-replay", args=[org.agreement.pk, draft.number])
+    assert url in detail
     page = client.get(url)
     assert page.status_code == 200
     assert "Replay last quarter" in page.content.decode()
     assert 'value="2026-07-01"' in page.content.decode()
 
-    response = client.post(url, {"window_start": "2026-07-01", "window_end": "2026-10-01"})
+    response = client.post(url, {"window_start": "2026-07-01", "window_end": "2026-09-30"})
     assert response.status_code == 302
     run = ReplayRun.objects.get()
     assert (run.window_start, run.window_end) == (berlin(2026, 7, 1), berlin(2026, 10, 1))
