@@ -1,11 +1,12 @@
 """The what-if replay of a drafted version (issue 15): what its terms would have meant for a
-past window's leads, beside the terms in force.
+past window's leads, beside what actually happened under the terms in force.
 
-The leads handed off in the window are played again (`leads.replay`, the clock rules'
-own building blocks) twice: under the version in force at each hand-off, and under the
-draft. Each side's clocks are then counted by the reports' own query (`clock_rows`) on a
-private, transaction-local copy of the clock table that hides the real one from this
-connection only and is dropped by a rollback: the real clocks, breaches, alerts and
+The leads handed off in the window are played again under the draft (`leads.replay`, the
+clock rules' own building blocks: a test shows that played under the terms in force they
+give back the very clocks the engine recorded). Both sides are then counted by the reports'
+own query (`clock_rows`) on a private, transaction-local copy of the clock table, which
+hides the real one from this connection only and goes with a rollback: first the clocks
+recorded for those leads, then the replayed ones. The real clocks, breaches, alerts and
 figures are never written. Quota periods are measured by the quota check's own measure
 (`agreements.kinds`) on unsaved period clocks. See docs/agreements.md, "What-if replay".
 """
@@ -24,6 +25,7 @@ from django.db.models import QuerySet
 
 import audit
 from agreements import access
+from agreements.batch import batch
 from agreements.errors import PermissionDenied, ValidationError
 from agreements.kinds import kind as kind_of
 from agreements.models import AgreementVersion, Commitment, ReplayRun, Side
@@ -112,6 +114,24 @@ def runs_pending() -> QuerySet[ReplayRun]:
 # The histories ----------------------------------------------------------------------------
 
 
+# What the clock rules read of a lead (its matching fields, team, owner, times).
+LEAD_FIELDS = (
+    "name",
+    "company",
+    "tier",
+    "lead_source",
+    "country",
+    "campaign",
+    "score",
+    "owner_id",
+    "sales_team_id",
+    "handed_off_at",
+    "accepted_at",
+    "rejected_at",
+    "agreement_version_id",
+)
+
+
 def lead_histories(agreement, start: datetime, end: datetime) -> list[lead_replay.LeadHistory]:
     """The agreement's leads handed off in [start, end) with their touches, decisions and
     conversions or closes since the hand-off: three queries, whatever the count."""
@@ -119,7 +139,7 @@ def lead_histories(agreement, start: datetime, end: datetime) -> list[lead_repla
         Lead.objects.filter(
             sales_team_id=agreement.sales_team_id, handed_off_at__gte=start, handed_off_at__lt=end
         )
-        .select_related("sales_team__calendar", "agreement_version")
+        .only(*LEAD_FIELDS)
         .order_by("pk")
     )
     histories = {
@@ -146,13 +166,14 @@ _COLUMNS = [f for f in Obligation._meta.concrete_fields]
 
 
 @contextmanager
-def private_clocks() -> Iterator[Callable[[ClockRows], None]]:
+def private_clocks() -> Iterator[Callable[[ClockRows | Recorded], None]]:
     """Inside: `leads_obligation` names an empty temporary table of this connection (a
     temporary table hides the real one of the same name), and the function yielded fills
     it. Everything is rolled back at the end, so nothing reaches the real table."""
     table = connection.ops.quote_name(Obligation._meta.db_table)
     with transaction.atomic():
         with connection.cursor() as cursor:
+            Recorded.schema = _schema(cursor)
             if connection.vendor == "postgresql":
                 cursor.execute(
                     f"CREATE TEMPORARY TABLE {table} (LIKE {table} INCLUDING DEFAULTS) "  # nosec B608 # the name is the model's own table
@@ -161,7 +182,7 @@ def private_clocks() -> Iterator[Callable[[ClockRows], None]]:
             else:
                 cursor.execute(f"CREATE TEMPORARY TABLE {table} AS SELECT * FROM {table} WHERE 0")  # nosec B608 # the name is the model's own table
 
-        def fill(rows: ClockRows) -> None:
+        def fill(rows: ClockRows | Recorded) -> None:
             with connection.cursor() as cursor:
                 cursor.execute(f"DELETE FROM {table}")  # nosec B608 # the model's own table
                 rows.write(cursor, table)
@@ -172,6 +193,37 @@ def private_clocks() -> Iterator[Callable[[ClockRows], None]]:
             transaction.set_rollback(True)
 
 
+def _schema(cursor) -> str:
+    if connection.vendor == "postgresql":
+        cursor.execute("SELECT current_schema()")
+        return cursor.fetchone()[0]
+    return "main"
+
+
+class Recorded:
+    """The clocks the engine recorded for the window's leads (what actually happened under
+    the terms in force), copied from the real table into the private one by one statement."""
+
+    schema = "public"
+
+    def __init__(self, agreement, start: datetime, end: datetime) -> None:
+        self.params = [agreement.sales_team_id, start, end, agreement.pk]
+
+    def write(self, cursor, table: str) -> None:
+        qn = connection.ops.quote_name
+        real = f"{qn(self.schema)}.{table}"
+        leads = f"{qn(self.schema)}.{qn(Lead._meta.db_table)}"
+        versions = f"{qn(self.schema)}.{qn(AgreementVersion._meta.db_table)}"
+        cursor.execute(
+            f"INSERT INTO {table} SELECT o.* FROM {real} o "  # nosec B608 # names are the models' own tables; values are params
+            f"JOIN {leads} l ON l.id = o.lead_id "
+            f"JOIN {versions} v ON v.id = o.agreement_version_id "
+            "WHERE l.sales_team_id = %s AND l.handed_off_at >= %s AND l.handed_off_at < %s "
+            "AND o.starts_at >= l.handed_off_at AND v.agreement_id = %s",
+            self.params,
+        )
+
+
 class ClockRows:
     """Replayed clocks as rows for the private table, kept as COPY text (PostgreSQL) so a
     quarter at 100k leads does not hold a model instance per clock."""
@@ -180,13 +232,16 @@ class ClockRows:
         self.now, self.count = now, 0
         self.copy = connection.vendor == "postgresql"
         self.buffer, self.rows = io.StringIO(), []
+        self.names = [f.attname for f in _COLUMNS]
 
     def add(self, obligations: list[Obligation]) -> None:
         for o in obligations:
             self.count += 1
-            row = [_value(f, o, self.count, self.now) for f in _COLUMNS]
+            values = o.__dict__
+            row = [values.get(name) for name in self.names]
+            row[0], row[_CREATED] = self.count, self.now
             if self.copy:
-                self.buffer.write("\t".join(r"\N" if v is None else _text(v) for v in row))
+                self.buffer.write("\t".join([_NULL if v is None else _text(v) for v in row]))
                 self.buffer.write("\n")
             else:
                 self.rows.append(row)
@@ -201,18 +256,17 @@ class ClockRows:
         cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", self.rows)  # nosec B608 # the model's own table and columns
 
 
-def _value(field, o: Obligation, n: int, now: datetime):
-    if field.primary_key:
-        return n
-    if field.attname == "created_at":
-        return now
-    return getattr(o, field.attname)
+_NULL = r"\N"
+_CREATED = [f.attname for f in _COLUMNS].index("created_at")
+assert _COLUMNS[0].primary_key  # noqa: S101 - the row's first value is its id
 
 
 def _text(value) -> str:
+    if isinstance(value, str):
+        return value.replace("\\", "\\\\").replace("\t", " ").replace("\n", " ")
     if isinstance(value, datetime):
         return value.isoformat()
-    return str(value).replace("\\", "\\\\").replace("\t", " ").replace("\n", " ")
+    return str(value)
 
 
 # The figures ------------------------------------------------------------------------------
@@ -317,28 +371,17 @@ def compute(
         sales_team_ids=(agreement.sales_team_id,),
         tz=tz,
     )
-    sides = {
-        IN_FORCE: lambda lead: (
-            lead.agreement_version
-            if lead.agreement_version_id and lead.agreement_version.agreement_id == agreement.pk
-            else None
-        ),
-        DRAFT: lambda lead: version,
-    }
-    rows = {}
-    for i, (name, version_of) in enumerate(sides.items()):
-        rows[name] = ClockRows(now)
+    rows = ClockRows(now)
+    with batch():  # the draft's commitments and the calendars read once, not per lead
         for n, history in enumerate(histories, start=1):
-            chosen = version_of(history.lead)
-            if chosen is not None:
-                rows[name].add(lead_replay.replay_lead(history, chosen))
+            rows.add(lead_replay.replay_lead(history, version))
             if n % 2000 == 0:
-                tell(5 + 40 * i + int(40 * n / total))
+                tell(5 + int(80 * n / total))
     tell(85)
     counted = {}
     with private_clocks() as fill:  # no progress written in here: it would be rolled back
-        for name in sides:
-            fill(rows[name])
+        for name, clocks in ((IN_FORCE, Recorded(agreement, start, end)), (DRAFT, rows)):
+            fill(clocks)
             counted[name] = _counted(f)
     tell(95)
     names = {}
