@@ -273,3 +273,29 @@ def test_only_a_draft_or_proposal_is_replayed(history):
     draft.status = "active"
     with pytest.raises(ValidationError):
         replay.replay_request(version=draft, user=org.sales_manager, now=NOW)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_the_page_runs_the_replay_on_a_real_worker(history, client, require_postgres, tmp_path):
+    from tests.celery_workers import Worker, drop_queues, new_queue, producer, wait_for
+    from tests.conftest import redis_url
+
+    org, draft, _ = history
+    client.force_login(org.marketing_manager)
+    url = reverse("version-replay", args=[org.agreement.pk, draft.number])
+    broker, queue = redis_url(), new_queue("replay-worker")
+    try:
+        with producer(broker, queue), Worker(broker, queue, tmp_path):
+            started = client.post(url, {"window_start": "2026-07-01", "window_end": "2026-09-30"})
+            assert started.status_code == 302
+            run = ReplayRun.objects.get()
+            wait_for(lambda: ReplayRun.objects.get(pk=run.pk).ended, what="the replay")
+    finally:
+        drop_queues(broker)
+    run.refresh_from_db()
+    assert (run.status, run.leads) == ("done", 3)
+    assert _line(run.result, "first_touch")["draft"]["pct"] == 33.3
+    bar = client.get(reverse("version-replay-progress", args=[org.agreement.pk, draft.number]))
+    assert 'value="100"' in bar.content.decode()
+    assert "hx-trigger" not in bar.content.decode()  # done: the page stops polling
