@@ -6,6 +6,7 @@ decision, and times the replay of the last full quarter and of the whole year (e
 loaded: the quarter-at-100k-leads case when BENCH_LEADS=100000). The floor is the same
 rows read the cheapest way and counted by the same reports query on the recorded clocks
 (the reads and the count with no replay in between), twice: one per side. Rolls back.
+The demo data's timings: `python -m benchmarks.replay_demo` (`demo_rows`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,45 @@ def _timed(fn) -> tuple[float, object]:
     start = time.perf_counter()
     value = fn()
     return time.perf_counter() - start, value
+
+
+def demo_rows(now) -> list[Row]:
+    """The demo organisation (`seed_demo`'s 90 days, which needs a database of its own:
+    `python -m benchmarks.replay_demo`), replayed: its last full quarter and its 90 days,
+    under a draft that tightens every first touch to 15 minutes."""
+    from zoneinfo import ZoneInfo
+
+    from django.db import transaction
+
+    from agreements import replay
+    from agreements.models import Agreement
+    from agreements.services import agreement_version_draft
+    from leads import demo
+
+    rows = []
+    with transaction.atomic():
+        demo.build(now=now)
+        agreement = Agreement.objects.get(name__startswith="Demand Generation")
+        draft = agreement_version_draft(agreement=agreement, summary="What if?")
+        draft.commitments.filter(kind="first_touch").update(within="PT15M")
+        quarter = replay.last_full_quarter(now, ZoneInfo(agreement.calendar.timezone))
+        for label, start, end in [
+            ("demo data, last full quarter", quarter.start, quarter.end),
+            ("demo data, its 90 days", now - timedelta(days=91), now),
+        ]:
+            ours_s, result = _timed(
+                lambda start=start, end=end: replay.compute(draft, start=start, end=end, now=now)
+            )
+            rows.append(
+                Row(
+                    f"what-if replay, {label} ({result['leads']:,} leads)",
+                    seconds(ours_s),
+                    ours_s,
+                    target="seconds on the demo data",
+                )
+            )
+        transaction.set_rollback(True)
+    return rows
 
 
 def run(ctx: Context) -> list[Row]:
