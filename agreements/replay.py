@@ -109,8 +109,15 @@ def last_run(version: AgreementVersion) -> ReplayRun | None:
     return version.replay_runs.select_related("requested_by").first()
 
 
-def runs_pending() -> QuerySet[ReplayRun]:
-    return ReplayRun.objects.filter(status=ReplayRun.Status.PENDING)
+RESEND_AFTER = timedelta(minutes=1)
+
+
+def runs_to_resume(*, now: datetime) -> QuerySet[ReplayRun]:
+    """Runs still waiting a minute after they were asked for: their message was lost (the
+    broker was down). Sending one twice is harmless: only one worker claims it."""
+    return ReplayRun.objects.filter(
+        status=ReplayRun.Status.PENDING, created_at__lte=now - RESEND_AFTER
+    ).order_by("created_at")
 
 
 # The histories ----------------------------------------------------------------------------

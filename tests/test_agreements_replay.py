@@ -299,3 +299,25 @@ def test_the_page_runs_the_replay_on_a_real_worker(history, client, require_post
     bar = client.get(reverse("version-replay-progress", args=[org.agreement.pk, draft.number]))
     assert 'value="100"' in bar.content.decode()
     assert "hx-trigger" not in bar.content.decode()  # done: the page stops polling
+
+
+def test_a_replay_whose_message_was_lost_is_sent_again_a_minute_later(history):
+    from datetime import timedelta
+
+    from agreements import tasks
+    from tests.celery_workers import drop_queues, new_queue, producer
+    from tests.conftest import redis_url
+
+    org, draft, _ = history
+    broker, queue = redis_url(), new_queue("replay-resume")
+    with producer("redis://127.0.0.1:1/0", new_queue("down")):  # the broker is down
+        run = replay.replay_request(version=draft, user=org.sales_manager, now=NOW)
+    try:
+        with producer(broker, queue):
+            assert tasks.sweep_replays(now=NOW + timedelta(seconds=59)) == 0
+            assert tasks.sweep_replays(now=NOW + timedelta(minutes=1)) == 1
+        replay.run_one(run.pk, now=NOW)
+        assert tasks.sweep_replays(now=NOW + timedelta(minutes=5)) == 0  # done: not again
+    finally:
+        drop_queues(broker)
+    assert ReplayRun.objects.get().status == "done"
