@@ -27,7 +27,7 @@ from datetime import datetime
 
 from agreements.models import AgreementVersion, Commitment
 from leads import clocks
-from leads.models import CLOSED_STAGES, CONVERTED_STAGES, Activity, Lead, Obligation, Stage
+from leads.models import CLOSED_STAGES, CONVERTED_STAGES, Lead, Obligation, Stage
 
 Kind = Commitment.Kind
 Status = Obligation.Status
@@ -129,7 +129,3 @@ def replay_lead(history: LeadHistory, version: AgreementVersion) -> list[Obligat
             _stop(running, clocks.LEAD_KINDS, at=at)
             worked = False
     return running
-
-
-def touch_rows(activity: Activity) -> tuple[datetime, int, bool]:
-    return (activity.occurred_at, activity.pk, activity.outcome == Activity.Outcome.CONNECTED)
