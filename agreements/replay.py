@@ -4,11 +4,12 @@ past window's leads, beside what actually happened under the terms in force.
 The leads handed off in the window are played again under the draft (`leads.replay`, the
 clock rules' own building blocks: a test shows that played under the terms in force they
 give back the very clocks the engine recorded). Both sides are then counted by the reports'
-own query (`clock_rows`) on a private, transaction-local copy of the clock table, which
-hides the real one from this connection only and goes with a rollback: first the clocks
-recorded for those leads, then the replayed ones. The real clocks, breaches, alerts and
-figures are never written. Quota periods are measured by the quota check's own measure
-(`agreements.kinds`) on unsaved period clocks. See docs/agreements.md, "What-if replay".
+own rule (`lead_clocks`, decided and met as in `clock_rows`) on a private, transaction-local
+copy of the clock table, which hides the real one from this connection only and goes with
+a rollback: first the clocks recorded for those leads, then the replayed ones. The real
+clocks, breaches, alerts and figures are never written. Quota periods are measured by the
+quota check's own measure (`agreements.kinds`) on unsaved period clocks. See
+docs/agreements.md, "What-if replay".
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from agreements.periods import Period, period_containing
 from agreements.selectors import in_force, signed_versions_of_agreement
 from leads import replay as lead_replay
 from leads.models import CLOSED_STAGES, CONVERTED_STAGES, Activity, Lead, Obligation, StageEvent
-from reports.metrics import ReportFilter, Status, clock_rows, lead_clocks, pct
+from reports.metrics import ReportFilter, Status, lead_clocks, pct
 from reports.metrics.filters import _decided as decided_clocks
 
 Kind = Commitment.Kind
@@ -288,24 +289,25 @@ def _text(value) -> str:
 
 def _counted(f: ReportFilter, draft: AgreementVersion) -> dict[str, tuple[dict, dict]]:
     """Per side (the draft's clocks run under its version, the recorded ones under theirs),
-    per clause and per lead: decided and met clocks, by the reports' own rule (the clock
-    figures' query, and its decided rule per lead). Two queries for both sides."""
+    per clause and per lead: decided and met clocks, by the reports' own rule (the clocks
+    of `lead_clocks`, decided and met as every clock figure counts them). One query for both
+    sides; the clause totals are the leads' counts added up."""
     counted = {side: (defaultdict(lambda: [0, 0]), defaultdict(dict)) for side in (IN_FORCE, DRAFT)}
-    for row in clock_rows(f, by=("clause", "agreement_version_id")):
-        side = DRAFT if row["agreement_version_id"] == draft.pk else IN_FORCE
-        total = counted[side][0][(row["kind"], str(row["clause"]))]
-        total[0] += row["decided"]
-        total[1] += row["met"]
     per_lead = (
         lead_clocks(f)
-        .values_list("lead_id", "kind", "agreement_version_id")
+        .values_list("lead_id", "kind", "agreement_version_id", "commitment__clause")
         .annotate(decided=Count("id", filter=decided_clocks(f)), met=Count("id", filter=MET))
         .order_by()
     )
-    for lead_id, kind, version_id, decided, met in per_lead:
-        if decided:
-            side = DRAFT if version_id == draft.pk else IN_FORCE
-            counted[side][1][lead_id][kind] = (decided, met)
+    for lead_id, kind, version_id, clause, decided, met in per_lead:
+        if not decided:
+            continue
+        side = DRAFT if version_id == draft.pk else IN_FORCE
+        total = counted[side][0][(kind, str(clause))]
+        total[0] += decided
+        total[1] += met
+        before = counted[side][1][lead_id].get(kind, (0, 0))
+        counted[side][1][lead_id][kind] = (before[0] + decided, before[1] + met)
     return counted
 
 
