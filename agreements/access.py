@@ -152,6 +152,12 @@ def require_agreement_manager(user, agreement) -> None:
         raise PermissionDenied("Only a manager of either team changes the agreement.")
 
 
+def can_replay_version(user, version) -> bool:
+    """A what-if replay of a version's terms reads both sides' history: staff and the
+    managers of either team of its agreement."""
+    return is_staff(user) or bool(manager_sides(user, version.agreement))
+
+
 def can_comment_on_terms(user, agreement) -> bool:
     """Both sides argue an amendment: staff and every member of either team comment on its
     terms (only managers change or sign them)."""
@@ -629,6 +635,8 @@ def team_channel_team_ids(user) -> set[int]:
     if is_staff(user):
         return set(Team.objects.values_list("pk", flat=True))
     return managed_team_ids(user)
+
+
 # What a user may do, for "who am I" (GET /api/v1/me/) ----------------------------------
 
 

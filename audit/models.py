@@ -12,6 +12,7 @@ class Action(models.TextChoices):
     VERSION_SIGN = "version.sign", "Version signed"
     VERSION_ACTIVATE = "version.activate", "Version in force"
     VERSION_RETIRE = "version.retire", "Version retired"
+    VERSION_REPLAY = "version.replay", "What-if replay requested"
     VERSION_REOPEN = "version.reopen", "Version returned to draft (signatures voided)"
     TERM_COMMENT = "term.comment", "Term commented"
     COMMITMENT_CREATE = "commitment.create", "Commitment added"

@@ -294,6 +294,7 @@ CELERY_BEAT_SCHEDULE = {
     # Webhooks (integrations/tasks.py)
     "webhook-retries": {"task": "integrations.tasks.retry_due_webhooks", "schedule": 300},
     "imports-resume": {"task": "integrations.tasks.resume_imports", "schedule": 60},
+    "replays-resume": {"task": "agreements.tasks.resume_replays", "schedule": 60},
     # CRM connectors (connectors/tasks.py): each pulls every SLAHUB_CONNECTOR_SYNC_MINUTES.
     "connectors-sync": {"task": "connectors.tasks.sync_connectors", "schedule": 60},
 }

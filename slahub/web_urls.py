@@ -193,3 +193,4 @@ urlpatterns = [
     ),
 ]
 urlpatterns += alert_urls.urlpatterns  # chat channels beside settings-notifications
+urlpatterns += [path("", include("agreements.replay_urls"))]  # the what-if replay of a draft
