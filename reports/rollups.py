@@ -35,10 +35,10 @@ def mark_stale(lead_ids: Iterable[int | None], *, new: bool = False) -> None:
     reused) and the marks are copied in without a conflict check."""
     ids = sorted({pk for pk in lead_ids if pk is not None})
     if ids and enabled():
-        marks = [StaleLead(lead_id=pk) for pk in ids]
         if new:
-            pgcopy.insert(StaleLead, marks)
+            pgcopy.insert_ids(StaleLead, "lead_id", ids)
         else:
+            marks = [StaleLead(lead_id=pk) for pk in ids]
             StaleLead.objects.bulk_create(marks, ignore_conflicts=True)
 
 
