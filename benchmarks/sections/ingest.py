@@ -248,10 +248,19 @@ def run(ctx: Context) -> list[Row]:
     for n in (1000, 10000):
         label = f"{n:,}"
         # The warm-up (caches, first-query costs) checks the clocks; the timed runs do not.
+        # Best of 3 at 1,000 (a second each), so that a busy moment of the machine does not
+        # decide a ratio; once at 10,000.
         _timed(lambda n=n: _ours(org, now, n, "warm"), check=_clocks_opened(org, n))
-        ours = _timed(lambda n=n: _ours(org, now, n, "ours"))
-        orm = _timed(lambda n=n: _orm_floor(org, now, n, "orm"), check=_clocks_opened(org, n))
-        copy = _timed(lambda n=n: _copy_floor(org, now, n, "copy"), check=_clocks_opened(org, n))
+        best = 3 if n == 1000 else 1
+        ours = min(_timed(lambda n=n: _ours(org, now, n, "ours")) for _ in range(best))
+        orm = min(
+            _timed(lambda n=n: _orm_floor(org, now, n, "orm"), check=_clocks_opened(org, n))
+            for _ in range(best)
+        )
+        copy = min(
+            _timed(lambda n=n: _copy_floor(org, now, n, "copy"), check=_clocks_opened(org, n))
+            for _ in range(best)
+        )
         rows.append(
             Row(
                 f"bulk upsert, {label} handed-off leads",
