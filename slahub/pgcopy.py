@@ -10,6 +10,7 @@ newline and carriage return escaped, times as UTC instants. A NUL character is r
 psycopg2 refuses it in a query. Errors come out as Django's (`IntegrityError`, …), and
 each COPY is counted and logged as a query where Django logs queries.
 
+Elsewhere than PostgreSQL (SQLite, a developer's default) `insert` is `bulk_create`.
 Like `bulk_create`: no `save()`, no signals; `auto_now`/`auto_now_add` fields get the one
 time of the call. Call inside the transaction the rows belong to."""
 
@@ -139,7 +140,9 @@ def _copy(model: type[models.Model], columns: list[str], buffer: io.StringIO, n:
 
 def insert_ids(model: type[models.Model], column: str, ids: Sequence[int]) -> None:
     """Rows of one integer column (`StaleLead.lead_id`), copied without model instances."""
-    if ids:
+    if ids and connection.vendor != "postgresql":
+        model.objects.bulk_create([model(**{column: pk}) for pk in ids])
+    elif ids:
         _copy(model, [column], io.StringIO("".join(f"{int(pk)}\n" for pk in ids)), len(ids))
 
 
@@ -168,6 +171,8 @@ def insert(model: type[models.Model], objs: Sequence[models.Model], *, ids: bool
     Returns `objs`."""
     if not objs:
         return objs
+    if connection.vendor != "postgresql":  # SQLite, a developer's default: no COPY
+        return model.objects.bulk_create(objs)
     if ids:
         (reserved,) = reserve_ids([(model, len(objs))])
         for obj, pk in zip(objs, reserved, strict=True):
