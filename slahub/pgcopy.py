@@ -91,7 +91,9 @@ def _prepared(field: models.Field) -> Callable[[Any], str]:
 def converter(field: models.Field) -> Callable[[Any], str]:
     """How a (non-null) value of `field` is written in COPY's text format."""
     kind = field.get_internal_type()
-    if field.is_relation or kind in INTEGER_TYPES:
+    if field.is_relation:
+        return converter(field.target_field)
+    if kind in INTEGER_TYPES:
         return lambda value: str(int(value))
     if kind in TEXT_TYPES:
         return lambda value: text(value if type(value) is str else str(value))
@@ -115,6 +117,8 @@ def _plan(model: type[models.Model], ids: bool) -> list:
         plan = []
         for field in model._meta.concrete_fields:
             if field.primary_key and not ids and isinstance(field, models.AutoField):
+                continue
+            if getattr(field, "generated", False):  # computed by the database
                 continue
             stamped = bool(
                 getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
