@@ -18,10 +18,11 @@ if TYPE_CHECKING:
     from leads.models import Breach, Lead, Obligation
 
 
-def leads_changed(lead_ids: Iterable[int | None]) -> None:
-    """These leads' fields, stage history, touches or clocks changed: the report rollups
-    read them again at their next refresh (until then the funnel reads them live)."""
-    report_rollups.mark_stale(lead_ids)
+def leads_changed(lead_ids: Iterable[int | None], *, new: bool = False) -> None:
+    """These leads' fields, stage history, touches or clocks changed (`new`: they were
+    created in this transaction): the report rollups read them again at their next refresh
+    (until then the funnel reads them live)."""
+    report_rollups.mark_stale(lead_ids, new=new)
 
 
 @contextmanager

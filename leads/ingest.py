@@ -20,6 +20,7 @@ from agreements.selectors import version_in_force
 from leads import bounds, clocks, events
 from leads.models import LEAD_DATA_FIELDS, Backfill, Lead, Obligation, Stage, StageEvent
 from leads.services import HAND_OFF_NOTE, default_sales_team
+from slahub import pgcopy
 
 # Checked by the caller (existence, side, membership) instead of one query per lead each.
 RELATED = ["owner", "sales_team", "marketing_team", "agreement_version"]
@@ -93,13 +94,17 @@ def new_lead(
 
 def create(planned: list[NewLead], *, now: datetime) -> list[Lead]:
     """Write these new leads and everything their creation records; returns the leads.
-    Call inside a transaction (a duplicate key raises IntegrityError)."""
-    leads = Lead.objects.bulk_create([p.lead for p in planned])
-    StageEvent.objects.bulk_create([p.stage_event for p in planned if p.stage_event])
-    Backfill.objects.bulk_create([p.backfill for p in planned if p.backfill])
-    Obligation.objects.bulk_create([o for p in planned for o in p.obligations])
+    Call inside a transaction (a duplicate key raises IntegrityError).
+
+    Written with COPY (`slahub.pgcopy`): the leads with ids reserved from their sequence
+    (their stage events, backfills and clocks name them), the other rows with their ids
+    left to the table (nothing here reads them back; the instances keep `pk` None)."""
+    leads = pgcopy.insert(Lead, [p.lead for p in planned], ids=True)
+    pgcopy.insert(StageEvent, [p.stage_event for p in planned if p.stage_event])
+    pgcopy.insert(Backfill, [p.backfill for p in planned if p.backfill])
+    pgcopy.insert(Obligation, [o for p in planned for o in p.obligations])
     handed_off = [lead for lead in leads if lead.handed_off_at is not None]
     if handed_off:
-        events.leads_changed(lead.pk for lead in handed_off)
+        events.leads_changed((lead.pk for lead in handed_off), new=True)
         events.leads_handed_off(handed_off, now=now)
     return leads

@@ -17,6 +17,7 @@ from django.db.models import QuerySet, Sum
 
 from agreements.models import Commitment
 from reports.models import ClockDay, DispositionDay, RollupState, StaleLead
+from slahub import pgcopy
 
 if TYPE_CHECKING:
     from reports.metrics.filters import ReportFilter
@@ -26,13 +27,19 @@ def enabled() -> bool:
     return connection.vendor == "postgresql"
 
 
-def mark_stale(lead_ids: Iterable[int | None]) -> None:
+def mark_stale(lead_ids: Iterable[int | None], *, new: bool = False) -> None:
     """These leads changed (fields, stage history, touches or clocks): their rollup rows are
     rebuilt by the next refresh, and the funnel reads them live until then. Call it in the
-    transaction that makes the change, so that the mark commits with it."""
+    transaction that makes the change, so that the mark commits with it. `new`: the leads
+    were created in this transaction, so no mark of theirs can exist yet (ids are never
+    reused) and the marks are copied in without a conflict check."""
     ids = sorted({pk for pk in lead_ids if pk is not None})
     if ids and enabled():
-        StaleLead.objects.bulk_create([StaleLead(lead_id=pk) for pk in ids], ignore_conflicts=True)
+        if new:
+            pgcopy.insert_ids(StaleLead, "lead_id", ids)
+        else:
+            marks = [StaleLead(lead_id=pk) for pk in ids]
+            StaleLead.objects.bulk_create(marks, ignore_conflicts=True)
 
 
 def coverage(sales_team_ids: Iterable[int], tz: ZoneInfo) -> tuple[date | None, bool]:

@@ -53,12 +53,29 @@ def _clean() -> None:
         cursor.execute("ANALYZE")
 
 
-def _timed(fn) -> float:
+def _timed(fn, check=None) -> float:
     start = time.perf_counter()
     fn()
     took = time.perf_counter() - start
+    if check is not None:
+        check()
     _clean()
     return took
+
+
+def _clocks_opened(org, n: int):
+    """A check that the run opened each lead's clocks (one per first-touch or disposition
+    commitment): the version must be in force at the hand-off, or there is nothing to
+    compute."""
+
+    def check() -> None:
+        from leads.models import Obligation
+
+        per_lead = org.version.commitments.filter(kind__in=["first_touch", "disposition"])
+        opened = Obligation.objects.filter(lead__source_system="ingest").count()
+        assert opened == n * per_lead.count(), (opened, n)
+
+    return check
 
 
 def _floor_rows(org, now, n: int, prefix: str):
@@ -224,14 +241,26 @@ def _rate(n: int, took: float) -> str:
 
 
 def run(ctx: Context) -> list[Row]:
-    org, now = ctx.org, ctx.now - timedelta(minutes=1)
+    # After the version's activation at ctx.now, so that its terms are in force and every
+    # hand-off opens its clocks as in production.
+    org, now = ctx.org, ctx.now + timedelta(minutes=1)
     rows = []
     for n in (1000, 10000):
         label = f"{n:,}"
-        _timed(lambda n=n: _ours(org, now, n, "warm"))  # warm caches, first-query costs
-        ours = _timed(lambda n=n: _ours(org, now, n, "ours"))
-        orm = _timed(lambda n=n: _orm_floor(org, now, n, "orm"))
-        copy = _timed(lambda n=n: _copy_floor(org, now, n, "copy"))
+        # The warm-up (caches, first-query costs) checks the clocks; the timed runs do not.
+        # Best of 3 at 1,000 (a second each), so that a busy moment of the machine does not
+        # decide a ratio; once at 10,000.
+        _timed(lambda n=n: _ours(org, now, n, "warm"), check=_clocks_opened(org, n))
+        best = 3 if n == 1000 else 1
+        ours = min(_timed(lambda n=n: _ours(org, now, n, "ours")) for _ in range(best))
+        orm = min(
+            _timed(lambda n=n: _orm_floor(org, now, n, "orm"), check=_clocks_opened(org, n))
+            for _ in range(best)
+        )
+        copy = min(
+            _timed(lambda n=n: _copy_floor(org, now, n, "copy"), check=_clocks_opened(org, n))
+            for _ in range(best)
+        )
         rows.append(
             Row(
                 f"bulk upsert, {label} handed-off leads",
@@ -252,7 +281,9 @@ def run(ctx: Context) -> list[Row]:
             )
         )
         if n == 1000:
-            before = _timed(lambda n=n: _one_by_one(org, now, n, "single"))
+            before = _timed(
+                lambda n=n: _one_by_one(org, now, n, "single"), check=_clocks_opened(org, n)
+            )
             rows.append(
                 Row(
                     "1,000 handed-off leads one by one (the path before)",
@@ -263,7 +294,7 @@ def run(ctx: Context) -> list[Row]:
                 )
             )
     n = 10000
-    ours_csv = _timed(lambda: _csv_import(org, now, n))
+    ours_csv = _timed(lambda: _csv_import(org, now, n), check=_clocks_opened(org, n))
     orm = _timed(lambda: _orm_floor(org, now, n, "orm"))
     rows.append(
         Row(

@@ -340,3 +340,117 @@ def test_a_key_taken_meanwhile_sends_the_chunk_one_by_one(sla, now, frozen, monk
     first_touch = Obligation.objects.get(lead__external_id="race-1", kind="first_touch")
     assert first_touch.due_at == datetime(2026, 11, 25, 13, 0, tzinfo=BERLIN)
     assert Obligation.objects.filter(lead__external_id="race-2").count() == 2
+
+
+# What COPY changes: text is written in COPY's text format (tabs, newlines, backslashes,
+# `\N` escaped), NULLs as `\N`, times as UTC instants. Each value must come back exactly.
+TRICKY = {
+    "tab": "Tab\there",
+    "lines": "Line one\nline two\r\nline three\r",
+    "backslashes": "C:\\temp\\new \\N \\t \\\\ end\\",
+    "null-word": "\\N",
+    "unicode": "Zoë Ångström — 東京 😀",
+}
+REASON = "CRM\tmigration\nbatch \\2 — ü"
+KOLKATA = ZoneInfo("Asia/Kolkata")
+UTC = ZoneInfo("UTC")
+
+
+def _tricky_items(org, source: str) -> list[dict]:
+    def lead(external_id, **fields):
+        data = {
+            "source_system": source,
+            "external_id": external_id,
+            "name": f"Lead {external_id}",
+            "sales_team": org.sales,
+            "marketing_team": org.marketing,
+            "owner": org.rep,
+            "handed_off_at": WED_9,
+            **fields,
+        }
+        return {"data": {k: v for k, v in data.items() if v is not None}}
+
+    return [
+        *(lead(f"text-{key}", name=value, company=value) for key, value in TRICKY.items()),
+        lead("blank", company="", title="", handed_off_at=None),
+        lead("no-owner", owner=None),
+        lead("tz-kolkata", handed_off_at=datetime(2026, 11, 25, 13, 0, tzinfo=KOLKATA)),
+        lead(
+            "tz-new-york",
+            handed_off_at=datetime(2026, 11, 25, 3, 15, 30, 123456, tzinfo=NEW_YORK),
+        ),
+        lead("tz-utc", handed_off_at=datetime(2026, 11, 25, 8, 30, tzinfo=UTC)),
+        lead("backfilled", handed_off_at=WED_9 - timedelta(days=10)),
+    ]
+
+
+def test_copy_keeps_text_nulls_and_times_exactly(sla, now, frozen, monkeypatch):
+    org = sla
+    in_bulk = []
+    write = services.lead_ingest.create
+
+    def spy(planned, **kwargs):
+        in_bulk.extend(p.lead.external_id for p in planned)
+        return write(planned, **kwargs)
+
+    monkeypatch.setattr(services.lead_ingest, "create", spy)
+    staff = make_user("admin", is_staff=True)
+    services.webhook_subscription_create(
+        owner=make_user("hooks", is_staff=True),
+        url="https://hooks.example.com/in",
+        events=["lead.handed_off"],
+    )
+    with bounds.backfill(REASON, by=staff):
+        one = _upsert_one_by_one(_tricky_items(org, "one"), now=now, user=staff)
+        many = services.lead_upsert_many(_tricky_items(org, "many"), now=now, user=staff)
+
+    assert _answers(many) == _answers(one)
+    assert [o["result"] for o in many] == ["created"] * 11
+    assert in_bulk == [item["data"]["external_id"] for item in _tricky_items(org, "many")]
+    assert _written("many") == _written("one")
+
+    # Hand-worked: every value as it was sent, read back from the database.
+    leads = {lead.external_id: lead for lead in Lead.objects.filter(source_system="many")}
+    for key, value in TRICKY.items():
+        assert (leads[f"text-{key}"].name, leads[f"text-{key}"].company) == (value, value)
+    blank = leads["blank"]
+    assert (blank.company, blank.title, blank.email) == ("", "", "")
+    assert (blank.handed_off_at, blank.agreement_version_id, blank.stage) == (None, None, "new")
+    assert not Obligation.objects.filter(lead=blank).exists()
+    assert set(
+        Obligation.objects.filter(lead=leads["no-owner"]).values_list("user", flat=True)
+    ) == {None}
+    # 13:00 in Kolkata is 08:30 in Berlin: the 4 business hours run 09:00-13:00.
+    first_touch = dict(
+        Obligation.objects.filter(lead__source_system="many", kind="first_touch").values_list(
+            "lead__external_id", "due_at"
+        )
+    )
+    assert leads["tz-kolkata"].handed_off_at == datetime(2026, 11, 25, 8, 30, tzinfo=BERLIN)
+    assert first_touch["tz-kolkata"] == datetime(2026, 11, 25, 13, 0, tzinfo=BERLIN)
+    # 03:15:30.123456 in New York is 09:15:30.123456 in Berlin, microseconds kept.
+    assert leads["tz-new-york"].handed_off_at == datetime(
+        2026, 11, 25, 9, 15, 30, 123456, tzinfo=BERLIN
+    )
+    assert first_touch["tz-new-york"] == datetime(2026, 11, 25, 13, 15, 30, 123456, tzinfo=BERLIN)
+    assert first_touch["tz-utc"] == datetime(2026, 11, 25, 13, 30, tzinfo=BERLIN)
+    event = StageEvent.objects.get(lead=leads["tz-utc"])
+    assert (event.occurred_at, event.user, event.note) == (
+        datetime(2026, 11, 25, 8, 30, tzinfo=UTC),
+        staff,
+        "Handed off to sales",
+    )
+    backfill = Backfill.objects.get(lead=leads["backfilled"])
+    assert (backfill.reason, backfill.occurred_at, backfill.user) == (
+        REASON,
+        WED_9 - timedelta(days=10),
+        staff,
+    )
+    # The webhook payload's JSON carries the text through COPY's escaping and JSON's.
+    names = {
+        d.payload["data"]["external_id"]: d.payload["data"]["name"]
+        for d in WebhookDelivery.objects.filter(payload__data__source_system="many")
+    }
+    assert {names[f"text-{key}"] for key in TRICKY} == set(TRICKY.values())
+    assert "blank" not in names  # not handed off: no delivery
+    assert len(names) == 10
