@@ -618,6 +618,13 @@ class ReplayRun(models.Model):
     )
     created_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="While running: the worker holds the run until then (its progress renews "
+        "it); past it, the worker is taken for dead and the run is sent again.",
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker claimed it.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
