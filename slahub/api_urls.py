@@ -40,6 +40,7 @@ def not_found(request, rest: str = "") -> JsonResponse:
 
 urlpatterns = [
     path("v1/", include("reports.api")),
+    path("v1/", include("slahub.api_csv")),
     path("v1/", include(router.urls)),
     path("v1/inbound/<slug:slug>/", InboundWebhookView.as_view(), name="inbound-webhook"),
     path("schema/", SchemaView.as_view(), name="api-schema"),
