@@ -9,6 +9,7 @@ from datetime import date
 import holidays
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -518,3 +519,24 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} → {self.team} ({self.role})"
+
+
+class IdempotencyKey(models.Model):
+    """An API create sent with an `Idempotency-Key` header: the answer given, so the same
+    request sent again by a re-run script gets it back instead of a second object
+    (docs/api.md, "Provisioning a company")."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=100)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    status = models.PositiveSmallIntegerField()
+    body = models.JSONField(encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotencykey_unique_user_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.key}"

@@ -44,6 +44,12 @@ class Action(models.TextChoices):
     WEBHOOK_SOURCE_ROTATE = "webhook_source.rotate", "Inbound webhook secret replaced"
     WEBHOOK_SOURCE_ACTIVE = "webhook_source.active", "Inbound webhook source turned on or off"
     CONNECTOR_SAVE = "connector.save", "CRM connector set up or changed"
+    TEAM_CREATE = "team.create", "Team created"
+    TEAM_UPDATE = "team.update", "Team changed"
+    CALENDAR_CREATE = "calendar.create", "Business calendar created"
+    CALENDAR_UPDATE = "calendar.update", "Business calendar renamed or moved to another time zone"
+    REJECTION_REASON_CREATE = "rejection_reason.create", "Rejection reason added"
+    REJECTION_REASON_UPDATE = "rejection_reason.update", "Rejection reason changed"
 
 
 class AuditEvent(models.Model):

@@ -5,7 +5,8 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.routers import DefaultRouter
 
-from agreements.api import AgreementViewSet, CalendarViewSet, GoalViewSet, TeamViewSet
+from agreements.api import AgreementViewSet, GoalViewSet
+from agreements.provisioning_api import CalendarViewSet, RejectionReasonViewSet, TeamViewSet
 from integrations.api import ImportViewSet, InboundWebhookView, WebhookViewSet
 from leads.api import (
     ActivityViewSet,
@@ -20,6 +21,7 @@ router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("teams", TeamViewSet, basename="team")
 router.register("calendars", CalendarViewSet, basename="calendar")
+router.register("rejection-reasons", RejectionReasonViewSet, basename="rejection-reason")
 router.register("agreements", AgreementViewSet, basename="agreement")
 router.register("goals", GoalViewSet, basename="goal")
 router.register("leads", LeadViewSet, basename="lead")
