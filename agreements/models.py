@@ -9,7 +9,6 @@ from datetime import date
 import holidays
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -530,7 +529,7 @@ class IdempotencyKey(models.Model):
     key = models.CharField(max_length=100)
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
     status = models.PositiveSmallIntegerField()
-    body = models.JSONField(encoder=DjangoJSONEncoder)
+    body = models.TextField(help_text="The answer, as JSON text (keys in their order).")
     created_at = models.DateTimeField()
 
     class Meta:

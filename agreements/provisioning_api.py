@@ -71,14 +71,16 @@ def idempotent(request: Request, create: Callable[[], Response]) -> Response:
         if seen is not None:
             if seen.fingerprint != fingerprint:
                 raise KeyReused()
-            return Response(seen.body, status=seen.status, headers={"Idempotent-Replayed": "true"})
+            return Response(
+                json.loads(seen.body), status=seen.status, headers={"Idempotent-Replayed": "true"}
+            )
         response = create()
         IdempotencyKey.objects.create(
             user=request.user,
             key=key,
             fingerprint=fingerprint,
             status=response.status_code,
-            body=json.loads(json.dumps(response.data, cls=DjangoJSONEncoder)),
+            body=json.dumps(response.data, cls=DjangoJSONEncoder),
             created_at=timezone.now(),
         )
         return response
