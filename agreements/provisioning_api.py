@@ -15,7 +15,12 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
@@ -31,6 +36,7 @@ from agreements.models import (
     Side,
     Team,
 )
+from slahub.api_errors import ErrorSerializer
 
 # Idempotency ------------------------------------------------------------------------------
 
@@ -40,6 +46,11 @@ KEY_HEADER = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="Optional, chosen by you: the same request sent again with the same key "
     "answers as the first time did and changes nothing. The key with another body: 422.",
+)
+
+
+KEY_REUSED = OpenApiResponse(
+    ErrorSerializer, description="The Idempotency-Key was used for another request."
 )
 
 
@@ -232,7 +243,7 @@ class TeamViewSet(api.TeamViewSet):
     @extend_schema(
         summary="Create a team (staff)",
         request=TeamInSerializer,
-        responses={201: api.TeamSerializer},
+        responses={201: api.TeamSerializer, 422: KEY_REUSED},
         parameters=[KEY_HEADER],
         tags=TAGS,
     )
@@ -259,7 +270,7 @@ class TeamViewSet(api.TeamViewSet):
     @extend_schema(
         summary="Add a member, or invite one by email",
         request=MemberInSerializer,
-        responses={201: MemberOutSerializer, 200: MemberOutSerializer},
+        responses={201: MemberOutSerializer, 200: MemberOutSerializer, 422: KEY_REUSED},
         parameters=[KEY_HEADER],
         tags=TAGS,
     )
@@ -313,7 +324,7 @@ class CalendarViewSet(api.CalendarViewSet):
     @extend_schema(
         summary="Create a business calendar with its hours and holidays (staff)",
         request=CalendarInSerializer,
-        responses={201: api.CalendarSerializer},
+        responses={201: api.CalendarSerializer, 422: KEY_REUSED},
         parameters=[KEY_HEADER],
         tags=TAGS,
     )
@@ -362,7 +373,7 @@ class RejectionReasonViewSet(
     @extend_schema(
         summary="Add a rejection reason",
         request=RejectionReasonInSerializer,
-        responses={201: RejectionReasonSerializer},
+        responses={201: RejectionReasonSerializer, 422: KEY_REUSED},
         parameters=[KEY_HEADER],
         tags=TAGS,
     )
