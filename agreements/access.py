@@ -152,6 +152,12 @@ def require_agreement_manager(user, agreement) -> None:
         raise PermissionDenied("Only a manager of either team changes the agreement.")
 
 
+def can_replay_version(user, version) -> bool:
+    """A what-if replay of a version's terms reads both sides' history: staff and the
+    managers of either team of its agreement."""
+    return is_staff(user) or bool(manager_sides(user, version.agreement))
+
+
 def can_comment_on_terms(user, agreement) -> bool:
     """Both sides argue an amendment: staff and every member of either team comment on its
     terms (only managers change or sign them)."""
@@ -202,6 +208,45 @@ def require_goal_owner(agreement, owner) -> None:
         or member_of_team(agreement.sales_team_id, owner)
     ):
         raise ValidationError({"owner": "The owner must be a member of the agreement's teams."})
+
+
+def require_agreement_member(user, agreement) -> None:
+    """Checking in on a goal is for staff and every member of either team."""
+    if not can_comment_on_terms(user, agreement):
+        raise PermissionDenied("Only members of the agreement's teams check in on its goals.")
+
+
+# Reviews ------------------------------------------------------------------------------------
+# A joint review is held by the managers of either side (and staff): the same people who
+# change the agreement (`require_agreement_manager`). Its action items go to members of
+# either team; an item is marked done by its owner, or by a manager of either side.
+
+
+def can_manage_agreement(user, agreement) -> bool:
+    """Staff and the managers of either team: change terms and goals, hold reviews."""
+    return is_staff(user) or bool(manager_sides(user, agreement))
+
+
+def require_action_item_owner(agreement, owner) -> None:
+    if owner is None or not (
+        member_of_team(agreement.marketing_team_id, owner)
+        or member_of_team(agreement.sales_team_id, owner)
+    ):
+        raise ValidationError({"owner": "The owner must be a member of the agreement's teams."})
+
+
+def can_finish_action_item(user, item) -> bool:
+    agreement = item.review.agreement
+    return _authenticated(user) and (
+        item.owner_id == user.pk or is_staff(user) or bool(manager_sides(user, agreement))
+    )
+
+
+def reviews_visible_to(user) -> QuerySet:
+    """Reviews of the agreements whose figures the user may read (their agenda is figures)."""
+    from agreements.models import Review
+
+    return Review.objects.filter(agreement__in=agreements_with_data_visible_to(user))
 
 
 # Calendars --------------------------------------------------------------------------------
@@ -372,6 +417,20 @@ def require_routing(user, *, sales_team, marketing_team) -> None:
         raise ValidationError(errors)
     if sales_team is None and marketing_team is None:
         raise ValidationError({"sales_team": "Choose the sales team (or marketing team)."})
+
+
+def default_marketing_team(user) -> Team | None:
+    """The marketing team of a lead that `user` creates without naming one: his marketing
+    team when he has exactly one; None when he has none (sales, integrations). With several
+    the choice is his: a ValidationError naming `marketing_team`."""
+    if not _authenticated(user):
+        return None
+    teams = list(Team.objects.filter(side=Side.MARKETING, memberships__user=user)[:2])
+    if len(teams) > 1:
+        raise ValidationError(
+            {"marketing_team": "You are in several marketing teams: choose the lead's one."}
+        )
+    return teams[0] if teams else None
 
 
 def require_owner(sales_team, owner) -> None:
@@ -591,3 +650,73 @@ def can_configure_connector(user, connector) -> bool:
     if is_staff(user):
         return True
     return bool({connector.sales_team_id, connector.marketing_team_id} & managed_team_ids(user))
+
+
+# Team chat channels (alerts) ---------------------------------------------------------------
+
+
+def can_set_team_channel(user, team) -> bool:
+    """Post a team's breaches and warnings to a Slack or Teams channel: staff, or a manager
+    of that team."""
+    return is_staff(user) or is_manager(user, team)
+
+
+def team_channel_team_ids(user) -> set[int]:
+    """The teams whose chat channel the user may set (every team for staff)."""
+    if is_staff(user):
+        return set(Team.objects.values_list("pk", flat=True))
+    return managed_team_ids(user)
+
+
+# What a user may do, for "who am I" (GET /api/v1/me/) ----------------------------------
+
+
+ROLE_NAMES = {
+    (Side.SALES, Membership.Role.MEMBER): "rep",
+    (Side.SALES, MANAGER): "sales_manager",
+    (Side.MARKETING, Membership.Role.MEMBER): "marketer",
+    (Side.MARKETING, MANAGER): "marketing_manager",
+}
+
+
+def rights_of(user) -> dict:
+    """The user's teams with his role and what he may do with the leads, members and
+    agreements of each, his roles, and what he may do anywhere: every answer is one of
+    this module's rules, asked about a lead of that team (no rule restated here)."""
+    from types import SimpleNamespace
+
+    roles = memberships_of(user)
+    teams = []
+    for team in Team.objects.filter(pk__in=list(roles)).order_by("side", "name"):
+        lead = SimpleNamespace(
+            sales_team_id=team.pk if team.side == Side.SALES else None,
+            marketing_team_id=team.pk if team.side == Side.MARKETING else None,
+        )
+        teams.append(
+            {
+                "team": team,
+                "role": roles[team.pk],
+                "can": {
+                    "work_leads": can_work_lead(user, lead, roles),
+                    "edit_leads": can_edit_lead(user, lead, roles),
+                    "reassign_leads": can_manage_lead(user, lead, roles),
+                    "contest_rejections": can_contest_rejection(user, lead, roles),
+                    "change_members": can_change_members(user, team),
+                    "sign_agreements": is_manager(user, team),
+                },
+            }
+        )
+    names = {ROLE_NAMES[(t["team"].side, t["role"])] for t in teams}
+    if is_staff(user):
+        names.add("staff")
+    return {
+        "teams": teams,
+        "roles": sorted(names),
+        "can": {
+            "see_everything": is_staff(user),
+            "run_setup": can_run_setup(user),
+            "edit_rejection_reasons": can_edit_rejection_reasons(user),
+            "configure_connectors": can_configure_connectors(user),
+            "manage_webhook_sources": can_manage_webhook_sources(user),
+        },
+    }

@@ -225,6 +225,23 @@ class CommitmentAdmin(admin.ModelAdmin):
     list_filter = ["kind", "clock", "version__status", "version__agreement"]
     search_fields = ["name", "version__agreement__name"]
 
+    # A proposed or signed version's terms stay as the sides read and signed them: they
+    # change only after the version is returned to draft, which voids its signatures.
+    def has_change_permission(self, request, obj=None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or obj.version.status == AgreementVersion.Status.DRAFT)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or obj.version.status == AgreementVersion.Status.DRAFT)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "version":
+            kwargs["queryset"] = AgreementVersion.objects.filter(
+                status=AgreementVersion.Status.DRAFT
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
 
 class CheckInInline(admin.TabularInline):
     model = GoalCheckIn

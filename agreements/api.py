@@ -20,6 +20,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from agreements import access, services
+from agreements import goals as goal_services
 from agreements.access import require_agreement_manager
 from agreements.diff import commitments_diff
 from agreements.models import (
@@ -284,12 +285,33 @@ class DiffSerializer(serializers.Serializer):
 class CheckInSerializer(serializers.ModelSerializer):
     class Meta:
         model = GoalCheckIn
-        fields = ["id", "on", "value", "note", "author"]
-        read_only_fields = ["id", "author"]
+        fields = ["id", "on", "at", "value", "note", "marketing_note", "sales_note", "author"]
+        # The value is the goal's metric at the check-in, computed (reports.goals).
+        read_only_fields = ["id", "at", "value", "author"]
+        extra_kwargs = {"on": {"required": False}}
+
+
+class GoalPointSerializer(serializers.Serializer):
+    period_start = serializers.DateField(source="start")
+    label = serializers.CharField()
+    value = serializers.FloatField(allow_null=True)
+
+
+class GoalProgressSerializer(serializers.Serializer):
+    value = serializers.FloatField(allow_null=True, help_text="The current period's figure.")
+    attainment_pct = serializers.FloatField(allow_null=True, help_text="value ÷ target, in %.")
+    points = GoalPointSerializer(many=True, help_text="The goal's periods, oldest first.")
 
 
 class GoalSerializer(serializers.ModelSerializer):
     check_ins = CheckInSerializer(many=True, read_only=True)
+    progress = serializers.SerializerMethodField()
+
+    @extend_schema_field(GoalProgressSerializer)
+    def get_progress(self, goal: Goal) -> dict:
+        from reports.goals import goal_progress
+
+        return GoalProgressSerializer(goal_progress(goal, timezone.now())).data
 
     class Meta:
         model = Goal
@@ -302,11 +324,13 @@ class GoalSerializer(serializers.ModelSerializer):
             "period",
             "starts_on",
             "ends_on",
+            "sides",
             "owner",
             "notes",
             "check_ins",
+            "progress",
         ]
-        read_only_fields = ["id", "check_ins"]
+        read_only_fields = ["id", "check_ins", "progress"]
 
 
 # Views ----------------------------------------------------------------------------------
@@ -608,6 +632,7 @@ class GoalViewSet(
             Goal.objects.filter(
                 agreement__in=access.agreements_with_data_visible_to(self.request.user)
             )
+            .select_related("agreement__calendar")
             .prefetch_related("check_ins")
             .order_by("agreement", "name", "id")
         )
@@ -624,7 +649,7 @@ class GoalViewSet(
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
-        serializer.instance = integration_services.goal_create(
+        serializer.instance = goal_services.goal_create(
             user=self.request.user, agreement=data.pop("agreement"), **data
         )
 
@@ -633,12 +658,12 @@ class GoalViewSet(
         if "agreement" in data and data["agreement"] != serializer.instance.agreement:
             raise serializers.ValidationError({"agreement": ["A goal stays with its agreement."]})
         data.pop("agreement", None)
-        serializer.instance = integration_services.goal_update(
+        serializer.instance = goal_services.goal_update(
             goal=serializer.instance, user=self.request.user, data=data
         )
 
     def perform_destroy(self, instance):
-        integration_services.goal_delete(goal=instance, user=self.request.user)
+        goal_services.goal_delete(goal=instance, user=self.request.user)
 
     @extend_schema(
         summary="Record a check-in on the goal",
@@ -650,7 +675,7 @@ class GoalViewSet(
         goal = self.get_object()
         serializer = CheckInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        check_in = integration_services.goal_check_in(
-            goal=goal, user=request.user, **serializer.validated_data
+        check_in = goal_services.goal_check_in(
+            goal=goal, user=request.user, now=timezone.now(), **serializer.validated_data
         )
         return Response(CheckInSerializer(check_in).data, status=status.HTTP_201_CREATED)

@@ -134,7 +134,14 @@ class ClockDuration:
 
     @classmethod
     def parse(cls, text: str) -> ClockDuration:
-        """Parse ``P[nW][nD][T[nH][nM][nS]]`` (unsigned integers only), e.g. ``P1DT4H``."""
+        """Parse ``P[nW][nD][T[nH][nM][nS]]`` (unsigned integers only), e.g. ``P1DT4H``.
+        Remembered: a replay parses the same few terms for every clock it runs."""
+        if not isinstance(text, str):
+            return cls._parse(text)
+        return _parse_remembered(cls, text)
+
+    @classmethod
+    def _parse(cls, text: str) -> ClockDuration:
         match = _DURATION_RE.fullmatch(text) if isinstance(text, str) else None
         if match is None or text == "P" or text.endswith("T"):
             raise ValueError(
@@ -378,3 +385,8 @@ def add_duration(
         base = add_working_days(cal, start, duration.days) if duration.days else start
         return add(cal, base, timedelta(seconds=duration.seconds))
     raise ValueError(f"clock must be 'calendar' or 'business', got {clock!r}")
+
+
+@lru_cache(maxsize=512)
+def _parse_remembered(cls: type[ClockDuration], text: str) -> ClockDuration:
+    return cls._parse(text)

@@ -15,3 +15,21 @@ def awaiting_signature(request: HttpRequest) -> dict:
     from agreements.access import awaiting_signature_of
 
     return {"awaiting_signature": SimpleLazyObject(lambda: list(awaiting_signature_of(user)))}
+
+
+# The role homes (agreements.selectors.Roles.home), where an owner's action items show.
+HOME_PAGES = {"queue", "team-home", "marketing-home", "welcome"}
+
+
+def open_action_items(request: HttpRequest) -> dict:
+    """`open_action_items` on the home pages: the review action items the user owns and has
+    not done (one query, run only when the page shows them)."""
+    user = getattr(request, "user", None)
+    match = getattr(request, "resolver_match", None)
+    if user is None or not user.is_authenticated or match is None:
+        return {}
+    if match.url_name not in HOME_PAGES:
+        return {}
+    from agreements.selectors import open_action_items_of
+
+    return {"open_action_items": SimpleLazyObject(lambda: list(open_action_items_of(user)))}

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from agreements import kinds
 from agreements.businesstime import ClockDuration
 from agreements.models import Commitment
+from agreements.quota_calculator import QuotaInputs
 from slahub.limits import text_field
 
 
@@ -308,3 +309,46 @@ class CommitmentForm(forms.Form):
                 applies_to["min_score"] = data["min_score"]
         fields["applies_to"] = applies_to
         return fields
+
+
+def _pct_field(label: str, help_text: str = "") -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        min_value=0.1,
+        max_value=100,
+        decimal_places=1,
+        max_digits=4,
+        help_text=help_text,
+        widget=forms.NumberInput(attrs={"step": "0.1", "min": "0.1", "max": "100"}),
+    )
+
+
+class QuotaForm(forms.Form):
+    """The quota calculator's assumptions (agreements.quota_calculator does the sums)."""
+
+    revenue_goal = forms.DecimalField(
+        label="Revenue goal", min_value=1, max_digits=14, decimal_places=2
+    )
+    period = forms.ChoiceField(
+        label="For",
+        choices=[("month", "a month"), ("quarter", "a quarter"), ("year", "a year")],
+        initial="quarter",
+    )
+    marketing_share_pct = _pct_field(
+        "Share from marketing-sourced deals (%)", "The part of the goal marketing's leads bring."
+    )
+    average_deal = forms.DecimalField(
+        label="Average won deal", min_value=1, max_digits=14, decimal_places=2
+    )
+    sql_to_won_pct = _pct_field("SQL → won (%)")
+    sal_to_sql_pct = _pct_field("SAL → SQL (%)")
+    mql_to_sal_pct = _pct_field("MQL → SAL (%)")
+    stage = forms.ChoiceField(
+        label="Marketing's lead-volume commitment counts",
+        choices=[("mql", "MQLs"), ("sal", "SALs"), ("sql", "SQLs")],
+        initial="sql",
+    )
+
+    def inputs(self) -> QuotaInputs:
+        data = self.cleaned_data
+        return QuotaInputs(**{name: data[name] for name in QuotaInputs.__dataclass_fields__})

@@ -433,6 +433,18 @@ class Goal(models.Model):
     period = models.CharField(max_length=10, choices=Commitment.Period.choices)
     starts_on = models.DateField(default=date.today)
     ends_on = models.DateField(null=True, blank=True)
+
+    class Sides(models.TextChoices):
+        BOTH = "both", "Both teams"
+        MARKETING = "marketing", "Marketing"
+        SALES = "sales", "Sales"
+
+    sides = models.CharField(
+        max_length=10,
+        choices=Sides.choices,
+        default=Sides.BOTH,
+        help_text="The side(s) that own the goal; `owner` is the person who answers for it.",
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -448,14 +460,21 @@ class Goal(models.Model):
 class GoalCheckIn(models.Model):
     goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="check_ins")
     on = models.DateField()
-    value = models.DecimalField(max_digits=12, decimal_places=2)
+    value = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True, help_text="Empty: nothing to judge."
+    )
     note = models.TextField(blank=True, max_length=TEXT_MAX, validators=text_validators())
+    marketing_note = models.TextField(blank=True, max_length=TEXT_MAX, validators=text_validators())
+    sales_note = models.TextField(blank=True, max_length=TEXT_MAX, validators=text_validators())
+    # The moment `value` was computed by the metric code (reports.goals); None: typed in
+    # before check-ins were computed.
+    at = models.DateTimeField(null=True, blank=True)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
     class Meta:
-        ordering = ["goal", "-on"]
+        ordering = ["goal", "-on", "-id"]
 
     def __str__(self) -> str:
         return f"{self.goal} on {self.on}: {self.value}"
@@ -539,3 +558,95 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.key}"
+
+
+class Review(models.Model):
+    """A joint review of an agreement by both sides (monthly by default): the month it looks
+    back on, the day the managers chose, its notes and action items. Its agenda is the
+    month's review pack (reports.review_pack), read when shown, not copied."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="reviews")
+    month = models.DateField(help_text="The first day of the month reviewed.")
+    held_on = models.DateField(help_text="The day of the meeting, chosen by the managers.")
+    notes = models.TextField(blank=True, max_length=TEXT_MAX, validators=text_validators())
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its record was last emailed to both teams."
+    )
+
+    class Meta:
+        ordering = ["agreement", "-held_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"Review of {self.agreement} for {self.month:%B %Y} on {self.held_on}"
+
+
+class ActionItem(models.Model):
+    """Something a review asked one person to do by a date; on that person's home page
+    until marked done."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="action_items")
+    text = models.CharField(max_length=300)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="action_items"
+    )
+    due_on = models.DateField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        indexes = [
+            models.Index(
+                fields=["owner", "due_on"],
+                condition=Q(done_at__isnull=True),
+                name="actionitem_open_by_owner",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class ReplayRun(models.Model):
+    """A what-if replay of a drafted version: a past window's leads and touches played
+    again under its terms, beside the terms in force (agreements.replay). The result is
+    kept, so the page shows the last one."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the worker"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    version = models.ForeignKey(
+        AgreementVersion, on_delete=models.CASCADE, related_name="replay_runs"
+    )
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Per cent done.")
+    leads = models.PositiveIntegerField(default=0, help_text="Leads handed off in the window.")
+    result = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["version", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Replay of {self.version} ({self.status})"
+
+    @property
+    def ended(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

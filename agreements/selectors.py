@@ -158,3 +158,14 @@ def agreements_of(teams: list[Team]) -> QuerySet[Agreement]:
 
 def active_version(agreement: Agreement) -> AgreementVersion | None:
     return agreement.versions.filter(status=AgreementVersion.Status.ACTIVE).first()
+
+
+def open_action_items_of(user) -> QuerySet:
+    """Review action items the user owns and has not marked done, the earliest due first."""
+    from agreements.models import ActionItem
+
+    return (
+        ActionItem.objects.filter(owner_id=user.pk, done_at__isnull=True)
+        .select_related("review__agreement")
+        .order_by("due_on", "id")
+    )

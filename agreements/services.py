@@ -18,6 +18,7 @@ from agreements.models import (
     Side,
     Signature,
 )
+from agreements.quota_calculator import STAGES, QuotaInputs, assumptions_text, reverse_funnel
 from agreements.selectors import is_manager
 from slahub.limits import check_text
 
@@ -404,6 +405,54 @@ def term_comment_add(
     )
     audit.record("term.comment", version, user=user, changes={"clause": clause, "body": body})
     return comment
+
+
+@transaction.atomic
+def lead_volume_from_quota(
+    *,
+    version: AgreementVersion,
+    user: AbstractBaseUser,
+    inputs: QuotaInputs,
+    stage: str,
+    source: str,
+    now: datetime,
+) -> Commitment:
+    """Put the quota calculator's monthly number (`agreements.quota_calculator`) into the
+    draft's lead-volume commitment for every lead (the first without `applies_to`, else
+    the first), created when the draft has none, and record the assumptions as a comment
+    on that term. Managers of either side and staff, on a draft only."""
+    from agreements.access import require_agreement_manager
+
+    version = AgreementVersion.objects.select_for_update().get(pk=version.pk)
+    require_agreement_manager(user, version.agreement)
+    if version.status != AgreementVersion.Status.DRAFT:
+        raise ValidationError(
+            f"Version {version.number} is {version.status}: the calculator changes drafts "
+            "only (return a proposal to draft first)."
+        )
+    if stage not in STAGES:
+        raise ValidationError({"stage": "Choose MQL, SAL or SQL."})
+    try:
+        result = reverse_funnel(inputs)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
+    target = result.per_month(stage)
+    volumes = sorted(
+        version.commitments.filter(kind="lead_volume"), key=lambda c: (bool(c.applies_to), c.order)
+    )
+    fields = {"target": target, "stage": stage, "period": "month"}
+    if volumes:
+        commitment = commitment_update(commitment=volumes[0], **fields)
+    else:
+        commitment = commitment_create(version=version, kind="lead_volume", **fields)
+    term_comment_add(
+        version=version,
+        clause=commitment.clause,
+        user=user,
+        body=assumptions_text(inputs, result, stage=stage, source=source),
+        now=now,
+    )
+    return commitment
 
 
 @transaction.atomic

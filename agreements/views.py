@@ -349,7 +349,7 @@ def version_sign(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         messages.success(
             request,
             f"Signed for {side}. Version {number} comes into force on "
-            f"{timezone.localtime(version.effective_at):%d %b %Y %H:%M}.",
+            f"{timezone.localtime(version.effective_at):%d %b %Y %H:%M %Z}.",
         )
     else:
         messages.success(request, f"Signed for {side}. Waiting for the other side's manager.")

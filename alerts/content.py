@@ -241,12 +241,15 @@ def breach_facts(breach, *, now: datetime, promise: str | None = None) -> dict:
     return facts
 
 
-def render_facts(event: str, facts: dict, user, tz: ZoneInfo) -> Rendered:
-    """Render one snapshot for one recipient (see `clock_facts`)."""
+def render_facts(
+    event: str, facts: dict, user, tz: ZoneInfo, *, recipient_name: str | None = None
+) -> Rendered:
+    """Render one snapshot for one recipient (see `clock_facts`); `recipient_name` names a
+    team channel's readers instead of a user."""
     context = {
         **facts,
         "recipient": user,
-        "recipient_name": person(user),
+        "recipient_name": recipient_name or person(user),
         "timezone": str(tz),
         "starts_at": local(_at(facts.get("starts_at")), tz),
         "due_at": local(_at(facts.get("due_at")), tz),
@@ -260,3 +263,18 @@ def render_facts(event: str, facts: dict, user, tz: ZoneInfo) -> Rendered:
         context["breach_url"] = absolute("breach-detail", facts["breach_id"])
         context["detected_at"] = local(_at(facts.get("detected_at")), tz)
     return render(event, context)
+
+
+def chat_text(event: str, facts: dict, user, tz: ZoneInfo, *, recipient_name: str = ""):
+    """(title, text, link) of one snapshot for a chat channel: the email's subject and
+    plain text without the greeting, and the page to open (the breach, else the lead)."""
+    rendered = render_facts(event, facts, user, tz, recipient_name=recipient_name or None)
+    text = rendered.text.strip()
+    if text.startswith("Hello "):
+        text = text.split("\n\n", 1)[-1]
+    link = ""
+    if facts.get("breach_id"):
+        link = absolute("breach-detail", facts["breach_id"])
+    elif facts.get("lead"):
+        link = absolute("lead-detail", facts["lead"]["id"])
+    return rendered.subject.strip(), text, link

@@ -28,18 +28,15 @@ import json
 import logging
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection as db
-from django.db import transaction
-from django.db.models import F, Q
 
-from alerts import selectors
+from alerts import outbox, selectors
+from alerts.channels import email as email_channel
 from alerts.models import Alert
 
 log = logging.getLogger("slahub.alerts")
@@ -65,31 +62,17 @@ def backoff(attempts: int) -> timedelta:
 
 
 def claimable(now: datetime):
-    return Alert.objects.filter(
-        Q(status=Status.PENDING, next_attempt_at__lte=now)
-        | Q(status=Status.SENDING, lease_until__lte=now)
-    )
+    return outbox.due(Alert, now)
 
 
 def claim(*, now: datetime, limit: int) -> tuple[str, list[Alert]]:
-    """Claim up to `limit` due rows for this deliverer; returns (claim token, rows)."""
-    token = uuid.uuid4().hex
-    with transaction.atomic():
-        ids = list(
-            claimable(now)
-            .select_for_update(skip_locked=True)
-            .order_by("next_attempt_at", "id")
-            .values_list("pk", flat=True)[:limit]
-        )
-        if not ids:
-            return token, []
-        # Re-checking the condition keeps the claim safe where FOR UPDATE is a no-op (SQLite).
-        claimable(now).filter(pk__in=ids).update(
-            status=Status.SENDING,
-            claim_token=token,
-            lease_until=now + timedelta(seconds=settings.ALERTS_LEASE_SECONDS),
-            attempts=F("attempts") + 1,
-        )
+    """Claim up to `limit` due rows for this deliverer (`alerts.outbox`); returns (claim
+    token, rows)."""
+    token, ids = outbox.claim_batch(
+        Alert, now=now, limit=limit, lease_seconds=settings.ALERTS_LEASE_SECONDS
+    )
+    if not ids:
+        return token, []
     return token, list(
         Alert.objects.filter(claim_token=token, status=Status.SENDING)
         .select_related("recipient")
@@ -130,18 +113,7 @@ def render_claimed(alerts: list[Alert]) -> list[Alert]:
     return broken
 
 
-def message_for(alert: Alert, connection=None) -> EmailMultiAlternatives:
-    message = EmailMultiAlternatives(
-        subject=alert.subject,
-        body=alert.body_text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[alert.to_email],
-        headers={"Message-ID": alert.message_id, "X-SLAHub-Alert": alert.key},
-        connection=connection,
-    )
-    if alert.body_html:
-        message.attach_alternative(alert.body_html, "text/html")
-    return message
+message_for = email_channel.message_for
 
 
 _MARK_SENT = (
@@ -180,13 +152,6 @@ def _mark_failed(failures: list[tuple[Alert, Exception]], token: str, *, now: da
     return retrying, failed
 
 
-def _close_quietly(connection) -> None:
-    try:
-        connection.close()
-    except Exception:  # noqa: BLE001 - a broken connection is reopened by the next send
-        log.debug("closing the email connection failed", exc_info=True)
-
-
 def retry_now(alert_ids: list[int], *, now: datetime) -> int:
     """Put failed or pending alerts back in line for the next delivery run."""
     return Alert.objects.filter(
@@ -194,25 +159,7 @@ def retry_now(alert_ids: list[int], *, now: datetime) -> int:
     ).update(status=Status.PENDING, next_attempt_at=now)
 
 
-class _Connection:
-    """One email backend connection, opened on first use and kept open across messages
-    and batches (`send_messages` on an open connection does not close it)."""
-
-    def __init__(self) -> None:
-        self.backend = get_connection(fail_silently=False)
-        self.is_open = False
-
-    def send(self, message: EmailMultiAlternatives) -> None:
-        if not self.is_open:
-            self.backend.open()
-            self.is_open = True
-        message.connection = self.backend
-        self.backend.send_messages([message])
-
-    def reset(self) -> None:
-        if self.is_open:
-            _close_quietly(self.backend)
-        self.is_open = False
+_Connection = email_channel.Connection
 
 
 def deliver_batch(*, now: datetime, limit: int | None = None, connection=None) -> DeliveryResult:
@@ -231,7 +178,7 @@ def deliver_batch(*, now: datetime, limit: int | None = None, connection=None) -
             if alert.pk in broken:
                 continue
             try:
-                connection.send(message_for(alert))
+                email_channel.send(alert, connection)
             except Exception as exc:  # noqa: BLE001 - any failure is retried with backoff
                 log.warning("alert %s to %s not sent: %s", alert.pk, alert.to_email, exc)
                 could_connect = connection.is_open

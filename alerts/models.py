@@ -1,7 +1,10 @@
-"""Email alerts: who wants what (preferences, digest time) and the outbox of alerts to send.
+"""Alerts: who wants what (preferences, channels, digest time), the teams' chat channels,
+and the outboxes of alerts to send.
 
-Every alert is one `Alert` row, written in the transaction of the check that detected its
-event, unique per event and recipient; the deliverer sends pending rows and marks them sent.
+Every email alert is one `Alert` row and every Slack or Teams alert one `ChannelDelivery`
+row, written in the transaction of the check that detected its event, unique per event,
+recipient and channel; the deliverers claim due rows (`alerts.outbox`), send them and mark
+them sent.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from django.db.models import Q
 from django.db.models.query_utils import DeferredAttribute
 
 from agreements.models import validate_timezone
+from integrations.egress import url_validator
 
 
 class Event(models.TextChoices):
@@ -25,6 +29,32 @@ class Event(models.TextChoices):
     ESCALATION = "escalation", "Breach left unacknowledged (escalation)"
     DIGEST = "digest", "Daily digest"
     PROPOSAL = "proposal", "Agreement proposals awaiting your signature"
+    REVIEW = "review", "The record of a joint review"
+
+
+class Channel(models.TextChoices):
+    """Where an alert may go (`alerts.channels`): a user picks per event, a team picks one
+    chat channel for its breaches and warnings."""
+
+    EMAIL = "email", "Email"
+    SLACK = "slack", "Slack"
+    TEAMS = "teams", "Microsoft Teams"
+
+
+CHAT_CHANNELS = (Channel.SLACK.value, Channel.TEAMS.value)
+# Events a team channel may carry.
+TEAM_EVENTS = ("breach", "warning")
+# Events a user may take in Slack or Teams: those queued as a snapshot (`facts`) that the
+# chat deliverer renders. A proposal's email is rendered when queued: email only.
+CHAT_EVENTS = ("warning", "breach", "quota_at_risk", "quota_missed", "escalation")
+
+
+def default_channels() -> list[str]:
+    return [Channel.EMAIL.value]
+
+
+def default_team_events() -> list[str]:
+    return list(TEAM_EVENTS)
 
 
 class Mode(models.TextChoices):
@@ -41,6 +71,8 @@ class NotificationPreference(models.Model):
     )
     event = models.CharField(max_length=20, choices=Event.choices)
     mode = models.CharField(max_length=10, choices=Mode.choices)
+    # Where an immediate alert goes (values of `Channel`); the digest is always email.
+    channels = models.JSONField(default=default_channels, blank=True)
 
     class Meta:
         ordering = ["user", "event"]
@@ -67,6 +99,9 @@ class NotificationSettings(models.Model):
     digest_hour = models.PositiveSmallIntegerField(
         default=8, validators=[MaxValueValidator(23)], help_text="Local hour of the digest."
     )
+    # The user's own chat destinations (secrets: shown back masked, `alerts.selectors`).
+    slack_webhook_url = models.URLField(max_length=500, blank=True, validators=[url_validator])
+    teams_webhook_url = models.URLField(max_length=500, blank=True, validators=[url_validator])
 
     class Meta:
         verbose_name_plural = "notification settings"
@@ -200,3 +235,119 @@ class Alert(models.Model):
     def message_id(self) -> str:
         """A stable Message-ID: a re-sent copy (see docs/alerts.md) is recognisably the same."""
         return f"<alert-{self.pk}@slahub>"
+
+
+class TeamChannel(models.Model):
+    """The chat channel a team's breaches and warnings are posted to: a Slack incoming
+    webhook, a Slack bot token with a channel id, or a Teams incoming webhook. Set by the
+    team's managers or staff (`alerts.services.team_channel_set`, audited)."""
+
+    team = models.OneToOneField(
+        "agreements.Team", on_delete=models.CASCADE, related_name="chat_channel"
+    )
+    channel = models.CharField(
+        max_length=10, choices=[c for c in Channel.choices if c[0] != "email"]
+    )
+    webhook_url = models.URLField(max_length=500, blank=True, validators=[url_validator])
+    # Encrypted at rest like the CRM credentials (connectors/crypto.py); read and set
+    # through `bot_token`.
+    sealed_bot_token = models.TextField(blank=True)
+    slack_channel = models.CharField(
+        max_length=80, blank=True, help_text="With a bot token: the channel id, e.g. C0123456789."
+    )
+    events = models.JSONField(default=default_team_events, blank=True)
+    is_active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.team}: {self.get_channel_display()}"
+
+    @property
+    def bot_token(self) -> str:
+        from connectors import crypto
+
+        return crypto.unseal(self.sealed_bot_token).get("token", "")
+
+    @bot_token.setter
+    def bot_token(self, value: str) -> None:
+        from connectors import crypto
+
+        self.sealed_bot_token = crypto.seal({"token": value}) if value else ""
+
+
+class ChannelDelivery(models.Model):
+    """One alert to one chat destination — a user's own Slack or Teams, or a team's
+    channel: the chat outbox row, claimed and leased like the email outbox
+    (`alerts.outbox`, `alerts.chat_delivery`). Unique per (event key, channel, user) and
+    (event key, channel, team channel): an event is posted once per destination."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending (claimed by a deliverer)"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed (gave up or refused)"
+
+    event = models.CharField(max_length=20, choices=Event.choices)
+    key = models.CharField(max_length=100)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="channel_deliveries",
+    )
+    team_channel = models.ForeignKey(
+        TeamChannel, on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
+    )
+    facts = models.JSONField(default=dict, blank=True)
+    breach = models.ForeignKey(
+        "leads.Breach", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    claim_token = models.CharField(max_length=32, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "channel deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "channel", "recipient"],
+                condition=Q(recipient__isnull=False),
+                name="channeldelivery_unique_user",
+            ),
+            models.UniqueConstraint(
+                fields=["key", "channel", "team_channel"],
+                condition=Q(team_channel__isnull=False),
+                name="channeldelivery_unique_team",
+            ),
+            models.CheckConstraint(
+                condition=Q(recipient__isnull=True) ^ Q(team_channel__isnull=True),
+                name="channeldelivery_one_destination",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="pending"),
+                name="channeldelivery_pending_due",
+            ),
+            models.Index(
+                fields=["lease_until"],
+                condition=Q(status="sending"),
+                name="channeldelivery_lease",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.channel} ({self.status})"

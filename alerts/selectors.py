@@ -11,7 +11,18 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import F, Q, QuerySet
 
 from agreements.models import Membership
-from alerts.models import Alert, Event, Mode, NotificationPreference, NotificationSettings
+from alerts.models import (
+    CHAT_CHANNELS,
+    TEAM_EVENTS,
+    Alert,
+    ChannelDelivery,
+    Event,
+    Mode,
+    NotificationPreference,
+    NotificationSettings,
+    TeamChannel,
+    default_channels,
+)
 from leads.models import Breach, Obligation
 
 DEFAULT_DIGEST_HOUR = 8
@@ -25,13 +36,18 @@ def is_any_manager(user: AbstractBaseUser) -> bool:
 
 
 def preferences_for(user: AbstractBaseUser) -> list[dict]:
-    """Every event kind with the user's mode, for the notification settings page:
-    ``[{"event", "label", "mode", "can_turn_off"}, …]`` in a fixed order."""
-    stored = dict(NotificationPreference.objects.filter(user=user).values_list("event", "mode"))
+    """Every event kind with the user's mode and channels, for the notification settings
+    page: ``[{"event", "label", "mode", "can_turn_off", "channels"}, …]`` in a fixed order."""
+    stored = {
+        event: (mode, channels)
+        for event, mode, channels in NotificationPreference.objects.filter(user=user).values_list(
+            "event", "mode", "channels"
+        )
+    }
     manager = is_any_manager(user)
     rows = []
     for event in Event:
-        mode = stored.get(event.value, DEFAULT_MODE[event.value])
+        mode, channels = stored.get(event.value, (DEFAULT_MODE[event.value], default_channels()))
         locked = manager and event == Event.ESCALATION
         rows.append(
             {
@@ -39,6 +55,7 @@ def preferences_for(user: AbstractBaseUser) -> list[dict]:
                 "label": event.label,
                 "mode": Mode.IMMEDIATE.value if locked and mode == Mode.OFF else mode,
                 "can_turn_off": not locked,
+                "channels": list(channels or []),
             }
         )
     return rows
@@ -47,18 +64,27 @@ def preferences_for(user: AbstractBaseUser) -> list[dict]:
 def modes_for(user_ids: Iterable[int], events: Iterable[str]) -> dict[tuple[int, str], str]:
     """{(user id, event): mode} for these users and events, in one query (two for
     escalations: a manager never has them off)."""
+    return choices_for(user_ids, events)[0]
+
+
+def choices_for(user_ids: Iterable[int], events: Iterable[str]) -> tuple[dict, dict]:
+    """({(user id, event): mode}, {(user id, event): [channel, …]}) in one query (two for
+    escalations: a manager never has them off). No preference row: the default mode, by
+    email."""
     user_ids, events = list(user_ids), list(events)
     modes = {(pk, event): DEFAULT_MODE[event] for pk in user_ids for event in events}
-    for user_id, event, mode in NotificationPreference.objects.filter(
+    chosen = {(pk, event): default_channels() for pk in user_ids for event in events}
+    for user_id, event, mode, picked in NotificationPreference.objects.filter(
         user_id__in=user_ids, event__in=events
-    ).values_list("user_id", "event", "mode"):
+    ).values_list("user_id", "event", "mode", "channels"):
         modes[(user_id, event)] = mode
+        chosen[(user_id, event)] = list(picked or [])
     if Event.ESCALATION in events:
         managers = Membership.objects.filter(user_id__in=user_ids, role=Membership.Role.MANAGER)
         for pk in set(managers.values_list("user_id", flat=True)):
             if modes[(pk, Event.ESCALATION.value)] == Mode.OFF:
                 modes[(pk, Event.ESCALATION.value)] = Mode.IMMEDIATE
-    return modes
+    return modes, chosen
 
 
 def timezones_for(user_ids: Iterable[int]) -> dict[int, str]:
@@ -196,3 +222,89 @@ def breaches_due_between(
 def held_alerts(user: AbstractBaseUser) -> QuerySet[Alert]:
     """Alerts the user asked to see in the digest only, not yet in one."""
     return Alert.objects.filter(recipient=user, status=Alert.Status.HELD).order_by("created_at")
+
+
+# Channels ---------------------------------------------------------------------------------
+
+
+def chat_set_up_for(user_ids: Iterable[int]) -> dict[int, set[str]]:
+    """{user id: the chat channels the user has a destination for}; one query."""
+    found: dict[int, set[str]] = {}
+    user_ids = list(user_ids)
+    if not user_ids:
+        return found
+    for user_id, slack, teams in NotificationSettings.objects.filter(
+        user_id__in=user_ids
+    ).values_list("user_id", "slack_webhook_url", "teams_webhook_url"):
+        found[user_id] = {c for c, url in (("slack", slack), ("teams", teams)) if url}
+    return found
+
+
+def team_channels_for(team_ids: Iterable[int]) -> dict[int, TeamChannel]:
+    """{team id: its active chat channel}; one query."""
+    ids = {pk for pk in team_ids if pk}
+    if not ids:
+        return {}
+    return {tc.team_id: tc for tc in TeamChannel.objects.filter(team_id__in=ids, is_active=True)}
+
+
+def mask_secret(value: str) -> str:
+    """A secret shown back: enough to recognise it, never enough to use it."""
+    if not value:
+        return ""
+    if "://" in value:
+        scheme, rest = value.split("://", 1)
+        host = rest.split("/", 1)[0]
+        return f"{scheme}://{host}/…{value[-4:]}"
+    return f"{value[:5]}…{value[-4:]}" if len(value) > 12 else "…"
+
+
+def personal_channels(user) -> dict:
+    """The user's own chat destinations, masked, for the settings page."""
+    stored = NotificationSettings.objects.filter(user=user).first()
+    return {
+        channel: mask_secret(getattr(stored, f"{channel}_webhook_url", "") if stored else "")
+        for channel in CHAT_CHANNELS
+    }
+
+
+def team_channel_rows(user, team_ids: Iterable[int]) -> list[dict]:
+    """For each team the user may set a channel for: the team, its channel (masked) and its
+    latest failed posts, for the settings page. Three queries."""
+    from agreements.models import Team
+
+    teams = list(Team.objects.filter(pk__in=list(team_ids)).order_by("name"))
+    stored = {tc.team_id: tc for tc in TeamChannel.objects.filter(team__in=teams)}
+    failures: dict[int, list] = {}
+    for row in (
+        ChannelDelivery.objects.filter(
+            team_channel__in=stored.values(), status=ChannelDelivery.Status.FAILED
+        )
+        .order_by("-next_attempt_at", "-id")
+        .values("team_channel_id", "key", "last_error", "next_attempt_at")[:50]
+    ):
+        failures.setdefault(row["team_channel_id"], []).append(row)
+    rows = []
+    for team in teams:
+        tc = stored.get(team.pk)
+        rows.append(
+            {
+                "team": team,
+                "channel": tc.channel if tc else "",
+                "is_active": tc.is_active if tc else False,
+                "events": tc.events if tc else list(TEAM_EVENTS),
+                "webhook_url": mask_secret(tc.webhook_url) if tc else "",
+                "bot_token": mask_secret(tc.bot_token) if tc else "",
+                "slack_channel": tc.slack_channel if tc else "",
+                "failures": failures.get(tc.pk, [])[:5] if tc else [],
+            }
+        )
+    return rows
+
+
+def failed_personal_deliveries(user, limit: int = 5) -> list[ChannelDelivery]:
+    return list(
+        ChannelDelivery.objects.filter(
+            recipient=user, status=ChannelDelivery.Status.FAILED
+        ).order_by("-next_attempt_at", "-id")[:limit]
+    )

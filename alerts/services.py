@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 
@@ -25,7 +25,19 @@ from agreements.calendars import clock_calendar
 from agreements.models import Commitment
 from agreements.wording import commitment_sentence, duration_words
 from alerts import content, selectors
-from alerts.models import Alert, Event, Mode, NotificationPreference, NotificationSettings
+from alerts.models import (
+    CHAT_CHANNELS,
+    CHAT_EVENTS,
+    TEAM_EVENTS,
+    Alert,
+    Channel,
+    ChannelDelivery,
+    Event,
+    Mode,
+    NotificationPreference,
+    NotificationSettings,
+    TeamChannel,
+)
 from leads.models import Breach, Obligation
 
 Builder = Callable[[AbstractBaseUser, ZoneInfo], content.Rendered]
@@ -63,6 +75,131 @@ def notification_settings_set(
     return stored
 
 
+@transaction.atomic
+def preference_channels_set(
+    *, user: AbstractBaseUser, event: str, channels: list[str]
+) -> NotificationPreference:
+    """Choose where `user`'s immediate `event` alerts go (any of email, Slack, Teams); a
+    chat channel needs the user's destination for it (`notification_channels_set`)."""
+    if event not in Event.values:
+        raise ValidationError({"event": f"Unknown kind of alert {event!r}."})
+    unknown = set(channels) - set(Channel.values)
+    if unknown:
+        raise ValidationError({"channels": f"Unknown channel {sorted(unknown)[0]!r}."})
+    if set(channels) & set(CHAT_CHANNELS) and event not in CHAT_EVENTS:
+        raise ValidationError({"channels": f"{Event(event).label} come by email only."})
+    ready = selectors.chat_set_up_for([user.pk]).get(user.pk, set())
+    missing = [c for c in channels if c in CHAT_CHANNELS and c not in ready]
+    if missing:
+        label = Channel(missing[0]).label
+        raise ValidationError({"channels": f"Add your {label} webhook URL first."})
+    chosen = [c for c in Channel.values if c in channels]
+    if not chosen:
+        raise ValidationError(
+            {"channels": "Choose at least one channel (or set this alert to off)."}
+        )
+    preference = NotificationPreference.objects.filter(user=user, event=event).first()
+    if preference is None:
+        preference = NotificationPreference(
+            user=user, event=event, mode=selectors.DEFAULT_MODE[event]
+        )
+    preference.channels = chosen
+    preference.save()
+    return preference
+
+
+KEEP = object()  # a secret field left as it is (the page shows it masked, never in full)
+
+
+def notification_channels_set(
+    *, user: AbstractBaseUser, slack_webhook_url=KEEP, teams_webhook_url=KEEP
+) -> NotificationSettings:
+    """Set or clear the user's own Slack and Teams incoming-webhook URLs."""
+    stored = NotificationSettings.objects.filter(user=user).first() or NotificationSettings(
+        user=user
+    )
+    if slack_webhook_url is not KEEP:
+        stored.slack_webhook_url = slack_webhook_url.strip()
+    if teams_webhook_url is not KEEP:
+        stored.teams_webhook_url = teams_webhook_url.strip()
+    stored.full_clean()
+    stored.save()
+    return stored
+
+
+@transaction.atomic
+def team_channel_set(
+    *,
+    user: AbstractBaseUser,
+    team,
+    channel: str,
+    now: datetime,
+    webhook_url=KEEP,
+    bot_token=KEEP,
+    slack_channel: str = "",
+    events: list[str] | None = None,
+    is_active: bool = True,
+) -> TeamChannel:
+    """Post `team`'s breaches and warnings to a Slack or Teams channel (managers of the
+    team or staff; audited without the secrets). Slack takes an incoming-webhook URL or a
+    bot token with a channel id; Teams an incoming-webhook URL. A secret passed as KEEP
+    stays as stored."""
+    from agreements import access
+    from audit import record
+    from audit.models import Action
+
+    if not access.can_set_team_channel(user, team):
+        raise PermissionDenied("Only a manager of this team (or staff) sets its chat channel.")
+    if channel not in CHAT_CHANNELS:
+        raise ValidationError({"channel": "Choose Slack or Microsoft Teams."})
+    events = list(TEAM_EVENTS) if events is None else events
+    if set(events) - set(TEAM_EVENTS):
+        raise ValidationError({"events": "A team channel carries breaches and warnings."})
+    stored = TeamChannel.objects.select_for_update().filter(team=team).first()
+    before = _channel_shape(stored)
+    tc = stored or TeamChannel(team=team)
+    if webhook_url is not KEEP:
+        tc.webhook_url = webhook_url.strip()
+    if bot_token is not KEEP:
+        tc.bot_token = bot_token.strip()
+    tc.channel, tc.slack_channel = channel, slack_channel.strip()
+    tc.events = [e for e in TEAM_EVENTS if e in events]
+    tc.is_active, tc.updated_at, tc.updated_by = is_active, now, user
+    if channel == Channel.TEAMS:
+        tc.bot_token, tc.slack_channel = "", ""
+    if tc.bot_token:
+        tc.webhook_url = ""
+        if not tc.slack_channel:
+            raise ValidationError({"slack_channel": "With a bot token, enter the channel id."})
+    elif not tc.webhook_url:
+        raise ValidationError({"webhook_url": "Enter the channel's incoming-webhook URL."})
+    tc.full_clean()
+    tc.save()
+    record(
+        Action.TEAM_CHANNEL_SET,
+        tc,
+        user=user,
+        changes={"before": before, "after": _channel_shape(tc)},
+        teams=[team.pk],
+    )
+    return tc
+
+
+def _channel_shape(tc: TeamChannel | None) -> dict:
+    """What the audit log keeps of a team channel: never a secret, only whether one is set
+    and its masked form."""
+    if tc is None:
+        return {}
+    return {
+        "channel": tc.channel,
+        "webhook_url": selectors.mask_secret(tc.webhook_url),
+        "bot_token": "set" if tc.bot_token else "",
+        "slack_channel": tc.slack_channel,
+        "events": tc.events,
+        "is_active": tc.is_active,
+    }
+
+
 # The outbox -----------------------------------------------------------------------------
 
 
@@ -77,6 +214,7 @@ class Notice:
     breach_id: int | None = None
     obligation_id: int | None = None
     facts: dict | None = None  # the snapshot rendered at delivery (alerts.content)
+    team_ids: list[int] = field(default_factory=list)  # whose team channels may carry it
 
 
 def queue(notices: Iterable[Notice], *, now: datetime) -> int:
@@ -88,21 +226,43 @@ def queue(notices: Iterable[Notice], *, now: datetime) -> int:
     rendered here (kept for ad-hoc alerts and tests). A row already queued for the same
     (key, recipient) is left as it is."""
     notices = list(notices)
+    chats = _queue_team_channels(notices, now=now)
     user_ids = {pk for notice in notices for pk in notice.user_ids}
     if not user_ids:
-        return 0
+        return chats
     users = {user.pk: user for user in selectors.reachable_users(user_ids)}
-    modes = selectors.modes_for(users, {notice.event for notice in notices})
+    events = {notice.event for notice in notices}
+    modes, picked = selectors.choices_for(users, events)
+    chat_ready = selectors.chat_set_up_for(
+        {pk for (pk, _), chosen in picked.items() if set(chosen) & set(CHAT_CHANNELS)}
+    )
     zones = selectors.timezones_for(users) if any(n.build for n in notices) else {}
-    rows = []
+    rows, chat_rows = [], []
     for notice in notices:
         facts = json.dumps(notice.facts or {}, cls=DjangoJSONEncoder)
         for pk in dict.fromkeys(notice.user_ids):
             user = users.get(pk)
             if user is None or modes[(pk, notice.event)] == Mode.OFF:
                 continue
-            rendered = notice.build(user, ZoneInfo(zones[pk])) if notice.build else None
             held = modes[(pk, notice.event)] == Mode.DIGEST
+            channels = picked[(pk, notice.event)]
+            if not held and notice.facts:
+                for channel in chat_ready.get(pk, set()) & set(channels):
+                    chat_rows.append(
+                        ChannelDelivery(
+                            event=notice.event,
+                            key=notice.key,
+                            channel=channel,
+                            recipient_id=pk,
+                            facts=notice.facts,
+                            breach_id=notice.breach_id,
+                            created_at=now,
+                            next_attempt_at=now,
+                        )
+                    )
+            if not held and Channel.EMAIL not in channels and notice.facts:
+                continue  # taken in chat only (a notice without a snapshot is email only)
+            rendered = notice.build(user, ZoneInfo(zones[pk])) if notice.build else None
             rows.append(
                 {
                     "event": notice.event,
@@ -119,6 +279,35 @@ def queue(notices: Iterable[Notice], *, now: datetime) -> int:
                 }
             )
     _insert_alerts(rows, now=now)
+    if chat_rows:
+        ChannelDelivery.objects.bulk_create(chat_rows, ignore_conflicts=True)
+    return len(rows) + len(chat_rows) + chats
+
+
+def _queue_team_channels(notices: list[Notice], *, now: datetime) -> int:
+    """One chat row per notice of a team event and team channel that carries it (one
+    query to find the channels, one INSERT; a row already queued is left as it is)."""
+    wanted = [n for n in notices if n.event in TEAM_EVENTS and n.team_ids and n.facts]
+    if not wanted:
+        return 0
+    by_team = selectors.team_channels_for({t for n in wanted for t in n.team_ids})
+    rows = [
+        ChannelDelivery(
+            event=notice.event,
+            key=notice.key,
+            channel=by_team[team_id].channel,
+            team_channel=by_team[team_id],
+            facts=notice.facts,
+            breach_id=notice.breach_id,
+            created_at=now,
+            next_attempt_at=now,
+        )
+        for notice in wanted
+        for team_id in dict.fromkeys(notice.team_ids)
+        if team_id in by_team and notice.event in (by_team[team_id].events or [])
+    ]
+    if rows:
+        ChannelDelivery.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
 
 
@@ -193,6 +382,7 @@ def warnings_detected(obligations: list[Obligation], *, now: datetime) -> int:
                 recipients,
                 obligation_id=obligation.pk,
                 facts=facts,
+                team_ids=[obligation.team_id],
             )
         )
     return queue(notices, now=now)
@@ -229,6 +419,7 @@ def breaches_detected(breaches: list[Breach], *, now: datetime) -> int:
                 facts=content.lead_breach_facts(
                     row, now=now, promise=sentences[row["commitment_id"]]
                 ),
+                team_ids=[row["team_id"]],
             )
         )
     promises = _Promises()

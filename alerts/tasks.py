@@ -6,14 +6,15 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from alerts import delivery, services
+from alerts import chat_delivery, delivery, services
 
 log = logging.getLogger("slahub.alerts")
 
 
 @shared_task
 def deliver_alerts() -> str:
-    line = str(delivery.deliver_pending(now=timezone.now()))
+    now = timezone.now()
+    line = f"{delivery.deliver_pending(now=now)}; {chat_delivery.deliver_pending(now=now)}"
     log.info(line)
     return line
 

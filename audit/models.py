@@ -12,6 +12,7 @@ class Action(models.TextChoices):
     VERSION_SIGN = "version.sign", "Version signed"
     VERSION_ACTIVATE = "version.activate", "Version in force"
     VERSION_RETIRE = "version.retire", "Version retired"
+    VERSION_REPLAY = "version.replay", "What-if replay requested"
     VERSION_REOPEN = "version.reopen", "Version returned to draft (signatures voided)"
     TERM_COMMENT = "term.comment", "Term commented"
     COMMITMENT_CREATE = "commitment.create", "Commitment added"
@@ -50,6 +51,16 @@ class Action(models.TextChoices):
     CALENDAR_UPDATE = "calendar.update", "Business calendar renamed or moved to another time zone"
     REJECTION_REASON_CREATE = "rejection_reason.create", "Rejection reason added"
     REJECTION_REASON_UPDATE = "rejection_reason.update", "Rejection reason changed"
+    TEAM_CHANNEL_SET = "team_channel.set", "Team chat channel set up or changed"
+    GOAL_CREATE = "goal.create", "Shared goal set"
+    GOAL_UPDATE = "goal.update", "Shared goal changed"
+    GOAL_DELETE = "goal.delete", "Shared goal deleted"
+    GOAL_CHECK_IN = "goal.check_in", "Goal checked in"
+    REVIEW_CREATE = "review.create", "Review scheduled"
+    REVIEW_NOTES = "review.notes", "Review notes written"
+    REVIEW_SEND = "review.send", "Review record emailed"
+    ACTION_ITEM_ADD = "action_item.add", "Action item set"
+    ACTION_ITEM_DONE = "action_item.done", "Action item done"
 
 
 class AuditEvent(models.Model):

@@ -6,7 +6,12 @@ from django.conf import settings
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ParseError
@@ -28,7 +33,7 @@ from integrations.models import (
     WebhookSubscription,
 )
 from integrations.serializers import ActivityInSerializer, LeadUpsertSerializer
-from slahub.api_defaults import loads_checked
+from slahub.api_defaults import LimitedJSONParser, LimitedMultiPartParser, loads_checked
 from slahub.api_errors import RequestTooLarge, json_body_limit, upload_limit
 
 # Webhook subscriptions ------------------------------------------------------------------
@@ -284,17 +289,28 @@ class InboundWebhookView(APIView):
 # CSV imports ----------------------------------------------------------------------------
 
 
+MAPPING_SCHEMA = {
+    "type": "object",
+    "additionalProperties": {
+        "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+    },
+    "description": 'Lead field → CSV column or list of columns, e.g. {"external_id": "Id", '
+    '"name": ["First", "Last"]}. Extends or overrides the preset.',
+}
+
+
+@extend_schema_field(MAPPING_SCHEMA)
+class MappingField(serializers.JSONField):
+    """Lead field → CSV column (or columns); in a multipart upload, the object as JSON text."""
+
+
 class ImportInSerializer(serializers.Serializer):
     file = serializers.FileField(required=False, help_text="The CSV file (UTF-8).")
     content = serializers.CharField(
         required=False, trim_whitespace=False, help_text="The CSV text, instead of a file."
     )
     preset = serializers.ChoiceField(choices=Import.Preset.choices)
-    mapping = serializers.JSONField(
-        required=False,
-        help_text='Lead field → CSV column or list of columns, e.g. {"external_id": "Id", '
-        '"name": ["First", "Last"]}. Extends or overrides the preset.',
-    )
+    mapping = MappingField(required=False)
     source_system = serializers.CharField(
         max_length=50, required=False, allow_blank=True, help_text="Default: the preset name."
     )
@@ -330,7 +346,27 @@ class ImportInSerializer(serializers.Serializer):
         return attrs
 
 
+class ImportUploadSerializer(ImportInSerializer):
+    """The upload as the schema documents it: a multipart form with the file (validated as
+    ImportIn, which also takes the CSV as JSON `content`; one content type per operation
+    keeps generated clients simple)."""
+
+    file = serializers.FileField(help_text="The CSV file (UTF-8).")
+    content = None
+    # A form field is text: leave a team out rather than send it empty.
+    sales_team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.filter(side=Side.SALES), required=False
+    )
+    marketing_team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.filter(side=Side.MARKETING),
+        required=False,
+        help_text="Default: the uploader's marketing team, when they have exactly one.",
+    )
+
+
 class ImportSerializer(serializers.ModelSerializer):
+    mapping = MappingField(read_only=True)
+
     class Meta:
         model = Import
         fields = [
@@ -378,6 +414,7 @@ class ImportRowSerializer(serializers.ModelSerializer):
 )
 class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ImportSerializer
+    parser_classes = [LimitedMultiPartParser, LimitedJSONParser]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
@@ -390,8 +427,9 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         "`custom` (give the whole mapping). Each row is upserted on its own, like a bulk "
         "item: bad rows are reported and never stop the good ones. Large files run in "
         "chunks; poll the import for progress (`processed_rows` of `total_rows`) and read "
-        "`rows/` for the per-row report.",
-        request={"multipart/form-data": ImportInSerializer, "application/json": ImportInSerializer},
+        "`rows/` for the per-row report. A multipart form with the file; a JSON body with the "
+        "CSV as `content` (a string) is taken too.",
+        request={"multipart/form-data": ImportUploadSerializer},
         responses={202: ImportSerializer},
     )
     def create(self, request):

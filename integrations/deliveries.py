@@ -4,10 +4,13 @@ backoff, and disable a subscription after too many failures in a row.
 
 Sending follows the email outbox (alerts/delivery.py):
 
-1. *Claim* one delivery with a conditional UPDATE — `pending`, or `sending` with an expired
-   lease — to `sending` with a fresh `claim_token`, `lease_until` and `attempts + 1`. Only
-   the attempt that changed the row goes on: two workers never send one delivery at once.
-2. *Send* outside any transaction (integrations/egress.py: public addresses only, the
+1. *Claim* one delivery with a conditional UPDATE (`alerts.outbox`, the rule every outbox
+   follows) — `pending`, or `sending` with an expired lease — to `sending` with a fresh
+   `claim_token`, `lease_until` and `attempts + 1`. Only the attempt that changed the row
+   goes on: a late Celery retry and the sweeper's message for the same delivery, or two
+   workers, never send it twice.
+2. *Send* outside any transaction, by the webhook channel (`alerts.channels.webhook`,
+   through integrations/egress.py: public addresses only, the
    resolved address checked and connected to, no redirects).
 3. *Mark* with an UPDATE conditional on the token: `delivered`, back to `pending` with
    backoff, or `failed`.
@@ -20,7 +23,6 @@ the same `X-SLAHub-Delivery` id (the envelope's `id`), so the receiver can drop 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,7 +31,9 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import F, Q
 
-from integrations import egress, signing
+from alerts import outbox
+from alerts.channels import webhook as webhook_channel
+from integrations import signing
 from integrations.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
 USER_AGENT = "SLA-Hub-Webhooks/1"
@@ -228,39 +232,22 @@ def lease_seconds() -> int:
     return getattr(settings, "WEBHOOK_LEASE_SECONDS", 600)
 
 
-def _claimable(now: datetime):
-    Status = WebhookDelivery.Status
-    return WebhookDelivery.objects.filter(
-        Q(status=Status.PENDING) | Q(status=Status.SENDING, lease_until__lte=now)
-    )
-
-
 def claim(*, delivery_id: int, now: datetime) -> tuple[str, WebhookDelivery | None]:
-    """Claim one delivery for this attempt (a conditional UPDATE); (token, row) or (token,
-    None) when it is not due, already sent, or held by another live attempt."""
-    token = uuid.uuid4().hex
-    claimed = (
-        _claimable(now)
-        .filter(pk=delivery_id)
-        .update(
-            status=WebhookDelivery.Status.SENDING,
-            claim_token=token,
-            lease_until=now + timedelta(seconds=lease_seconds()),
-            attempts=F("attempts") + 1,
-        )
+    """Claim one delivery for this attempt (`alerts.outbox.claim_one`: a conditional
+    UPDATE); (token, row) or (token, None) when it is already sent or held by another live
+    attempt. A pending row is claimed even before its next try is due: the Celery retry
+    carrying it may run a little early, and only one attempt can hold the claim."""
+    token = outbox.claim_one(
+        WebhookDelivery, delivery_id, now=now, lease_seconds=lease_seconds(), pending_due=False
     )
-    if not claimed:
-        return token, None
+    if token is None:
+        return "", None
     return token, WebhookDelivery.objects.select_related("subscription").get(pk=delivery_id)
 
 
 def _mark(delivery: WebhookDelivery, token: str, **fields) -> bool:
     """Write the outcome if this attempt still holds the claim."""
-    return bool(
-        WebhookDelivery.objects.filter(
-            pk=delivery.pk, claim_token=token, status=WebhookDelivery.Status.SENDING
-        ).update(lease_until=None, **fields)
-    )
+    return bool(outbox.settle(WebhookDelivery, [delivery.pk], token, **fields))
 
 
 def signed_request(delivery: WebhookDelivery, *, now: datetime) -> tuple[bytes, dict[str, str]]:
@@ -294,8 +281,9 @@ def attempt(*, delivery_id: int, now: datetime) -> Attempt:
         )
         return Attempt("skipped")
     body, headers = signed_request(delivery, now=now)
-    code, error = egress.post(subscription.url, body, headers)
-    if code is not None and 200 <= code < 300:
+    outcome = webhook_channel.send(subscription.url, body, headers)
+    code, error = outcome.code, outcome.error
+    if outcome.sent:
         _mark(
             delivery,
             token,

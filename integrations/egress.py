@@ -18,6 +18,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -129,16 +130,26 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
-def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
-    """POST `body`; (status code, "") when the receiver answered 2xx, (code or None, error)
-    otherwise. Never raises for network trouble, never follows a redirect."""
+@dataclass
+class Answer:
+    """What the receiver said: `code` None when it could not be reached (`error` says so)."""
+
+    code: int | None
+    text: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    error: str = ""
+
+
+def exchange(url: str, body: bytes, headers: dict[str, str]) -> Answer:
+    """POST `body` and read the start of the answer (chat services explain an error in the
+    body). Never raises for network trouble, never follows a redirect."""
     try:
         scheme, host, port, path = _parts(url)
         address = resolve(host, port)
     except Refused as exc:
-        return None, str(exc)
+        return Answer(None, error=str(exc))
     except OSError:
-        return None, UNREACHABLE
+        return Answer(None, error=UNREACHABLE)
     timeout = getattr(settings, "WEBHOOK_TIMEOUT_SECONDS", 10)
     kind = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
     connection = kind(host, port, address=address, timeout=timeout)
@@ -146,11 +157,22 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, st
         connection.request("POST", path, body=body, headers=headers)
         response = connection.getresponse()
         code = response.status
-        response.read(64 * 1024)  # a receiver's answer is not kept; read a little, politely
+        text = response.read(64 * 1024).decode("utf-8", "replace")  # read a little, politely
+        answer_headers = {k.lower(): v for k, v in response.getheaders()}
     except (OSError, http.client.HTTPException, ValueError):
-        return None, UNREACHABLE
+        return Answer(None, error=UNREACHABLE)
     finally:
         connection.close()
+    return Answer(code, text[:2000], answer_headers)
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
+    """POST `body`; (status code, "") when the receiver answered 2xx, (code or None, error)
+    otherwise. Never raises for network trouble, never follows a redirect."""
+    answer = exchange(url, body, headers)
+    code = answer.code
+    if code is None:
+        return None, answer.error
     if 200 <= code < 300:
         return code, ""
     if 300 <= code < 400:

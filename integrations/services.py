@@ -1,4 +1,4 @@
-"""Writes for other tools: API tokens, upserts keyed by (source_system, external_id), goals,
+"""Writes for other tools: API tokens, upserts keyed by (source_system, external_id),
 CSV imports, inbound webhook events and webhook subscriptions.
 
 Clock-moving changes always go through `leads.services` (hand-off, stage, touch, reassign);
@@ -17,10 +17,9 @@ from django.db.models import Q
 
 import audit
 from agreements import access
-from agreements.access import require_agreement_manager
 from agreements.batch import batch
 from agreements.errors import PermissionDenied, ValidationError
-from agreements.models import Agreement, Goal, GoalCheckIn, Membership, Team
+from agreements.models import Agreement, Membership, Team
 from integrations.models import (
     ApiToken,
     Import,
@@ -121,6 +120,14 @@ def _apply_stage(lead: Lead, data: dict, *, now: datetime, user) -> Lead:
     return lead_services.lead_set_stage(lead=lead, stage=stage, now=now, user=user)
 
 
+def _default_marketing_team(data: dict, *, user) -> None:
+    """A new lead that names no marketing team gets its creator's one (access rule)."""
+    if user is not None and "marketing_team" not in data:
+        team = access.default_marketing_team(user)
+        if team is not None:
+            data["marketing_team"] = team
+
+
 def _check_routing(data: dict, *, user) -> None:
     """A caller may only route leads to teams it can see, one of them its own."""
     if user is None:
@@ -158,6 +165,7 @@ def lead_upsert(*, data: dict[str, Any], now: datetime, user=None) -> tuple[str,
     data = dict(data)
     fields = {k: data[k] for k in lead_services.LEAD_DATA_FIELDS if k in data}
     if lead is None:
+        _default_marketing_team(data, user=user)
         _check_routing(data, user=user)
         _resolve_owner(data, data.get("sales_team"))
         access.require_owner(data.get("sales_team"), data.get("owner"))
@@ -280,7 +288,11 @@ class _Checks:
 
     def creating(self, data: dict) -> None:
         """`lead_upsert`'s checks before `lead_create`; resolves `owner_email` or
-        `owner_name` in `data`."""
+        `owner_name` and the default marketing team in `data`."""
+        if self.user is not None and "marketing_team" not in data:
+            team = self._once(("marketing_team",), lambda: access.default_marketing_team(self.user))
+            if team is not None:
+                data["marketing_team"] = team
         sales_team, marketing_team = data.get("sales_team"), data.get("marketing_team")
         teams = (getattr(sales_team, "pk", None), getattr(marketing_team, "pk", None))
         if self.user is not None:
@@ -463,52 +475,6 @@ def agreement_create(
     return agreement
 
 
-# Goals ----------------------------------------------------------------------------------
-
-GOAL_FIELDS = ["name", "metric", "target", "period", "starts_on", "ends_on", "owner", "notes"]
-
-
-def goal_create(*, agreement: Agreement, user, **fields) -> Goal:
-    require_agreement_manager(user, agreement)
-    access.require_goal_owner(agreement, fields.get("owner"))
-    goal = Goal(agreement=agreement, **{k: v for k, v in fields.items() if k in GOAL_FIELDS})
-    goal.full_clean()
-    goal.save()
-    return goal
-
-
-def goal_update(*, goal: Goal, user, data: dict[str, Any]) -> Goal:
-    require_agreement_manager(user, goal.agreement)
-    if "owner" in data:
-        access.require_goal_owner(goal.agreement, data["owner"])
-    for key, value in data.items():
-        if key in GOAL_FIELDS:
-            setattr(goal, key, value)
-    goal.full_clean()
-    goal.save()
-    return goal
-
-
-def goal_delete(*, goal: Goal, user) -> None:
-    require_agreement_manager(user, goal.agreement)
-    goal.delete()
-
-
-def goal_check_in(*, goal: Goal, user, on, value, note: str = "") -> GoalCheckIn:
-    agreement = goal.agreement
-    if not (
-        user.is_staff
-        or Membership.objects.filter(
-            user=user, team_id__in=[agreement.marketing_team_id, agreement.sales_team_id]
-        ).exists()
-    ):
-        raise PermissionDenied("Only members of the agreement's teams check in on its goals.")
-    check_in = GoalCheckIn(goal=goal, on=on, value=value, note=note, author=user)
-    check_in.full_clean()
-    check_in.save()
-    return check_in
-
-
 # Webhook subscriptions and sources ------------------------------------------------------
 
 
@@ -607,6 +573,8 @@ def import_create(
     mapping = csv_mapping.fit_to_header(
         csv_mapping.resolve_mapping(preset, explicit), explicit, header
     )
+    if marketing_team is None and user is not None:
+        marketing_team = access.default_marketing_team(user)  # as for a lead pushed alone
     if user is not None and not user.is_staff:
         _check_routing({"sales_team": sales_team, "marketing_team": marketing_team}, user=user)
     record = Import(

@@ -142,8 +142,14 @@ class StageSerializer(AtSerializer):
     note = serializers.CharField(max_length=300, required=False, allow_blank=True)
 
 
+@extend_schema_field(LeadUpsertSerializer(many=True))
+class LeadUpsertItemsField(serializers.ListField):
+    """Raw items, each validated on its own by the bulk upsert (a bad one never stops the
+    others); documented as the LeadUpsert items they must be."""
+
+
 class BulkLeadsSerializer(serializers.Serializer):
-    leads = serializers.ListField(
+    leads = LeadUpsertItemsField(
         child=serializers.DictField(),
         min_length=1,
         max_length=BULK_MAX,
@@ -334,11 +340,25 @@ class TimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
 
 
+class IdField(forms.IntegerField):
+    """A whole, positive id: `2.5` or `-1` is a 400, never silently another id."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
+@extend_schema_field({"type": "integer", "format": "int64", "minimum": 1})
+class IdFilter(django_filters.NumberFilter):
+    field_class = IdField
+
+
 class LeadFilter(django_filters.FilterSet):
     stage = django_filters.MultipleChoiceFilter(choices=Stage.choices)
-    owner = django_filters.NumberFilter(field_name="owner_id")
-    team = django_filters.NumberFilter(field_name="sales_team_id", label="Sales team id")
-    marketing_team = django_filters.NumberFilter(field_name="marketing_team_id")
+    owner = IdFilter(field_name="owner_id")
+    team = IdFilter(field_name="sales_team_id", label="Sales team id")
+    marketing_team = IdFilter(field_name="marketing_team_id")
     tier = django_filters.CharFilter()
     campaign = django_filters.CharFilter()
     lead_source = django_filters.CharFilter()
@@ -353,8 +373,8 @@ class LeadFilter(django_filters.FilterSet):
 
 
 class ActivityFilter(django_filters.FilterSet):
-    lead = django_filters.NumberFilter(field_name="lead_id")
-    user = django_filters.NumberFilter(field_name="user_id")
+    lead = IdFilter(field_name="lead_id")
+    user = IdFilter(field_name="user_id")
     kind = django_filters.ChoiceFilter(choices=Activity.Kind.choices)
     outcome = django_filters.ChoiceFilter(choices=Activity.Outcome.choices)
     source_system = django_filters.CharFilter()
@@ -371,9 +391,9 @@ class ObligationFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Obligation.Status.choices)
     kind = django_filters.MultipleChoiceFilter(choices=Obligation._meta.get_field("kind").choices)
     side = django_filters.ChoiceFilter(choices=Obligation._meta.get_field("side").choices)
-    owner = django_filters.NumberFilter(field_name="user_id", label="Responsible user id")
-    team = django_filters.NumberFilter(field_name="team_id")
-    lead = django_filters.NumberFilter(field_name="lead_id")
+    owner = IdFilter(field_name="user_id", label="Responsible user id")
+    team = IdFilter(field_name="team_id")
+    lead = IdFilter(field_name="lead_id")
     due_after = TimeFilter(field_name="due_at", lookup_expr="gte")
     due_before = TimeFilter(field_name="due_at", lookup_expr="lt")
 
@@ -386,9 +406,9 @@ class BreachFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Breach.Status.choices)
     kind = django_filters.MultipleChoiceFilter(choices=Breach._meta.get_field("kind").choices)
     side = django_filters.ChoiceFilter(choices=Breach._meta.get_field("side").choices)
-    user = django_filters.NumberFilter(field_name="user_id")
-    team = django_filters.NumberFilter(field_name="team_id")
-    lead = django_filters.NumberFilter(field_name="lead_id")
+    user = IdFilter(field_name="user_id")
+    team = IdFilter(field_name="team_id")
+    lead = IdFilter(field_name="lead_id")
     due_after = TimeFilter(field_name="due_at", lookup_expr="gte")
     due_before = TimeFilter(field_name="due_at", lookup_expr="lt")
 

@@ -63,21 +63,35 @@ def min_gap(commitment: Commitment | None) -> timedelta:
     return timedelta(days=length.days, seconds=length.seconds)
 
 
+def attempt_numbers(touches: list[tuple[datetime, int]], gap: timedelta) -> dict[int, int | None]:
+    """The attempt each touch (time, id) since the hand-off is: 1 for the first, None for a
+    touch inside the minimum `gap` after the previous attempt. Pure: the engine and the
+    what-if replay count attempts with this one rule."""
+    numbers: dict[int, int | None] = {}
+    number, last = 0, None
+    for at, pk in sorted(touches):
+        counts = last is None or at - last >= gap
+        if counts:
+            number, last = number + 1, at
+        numbers[pk] = number if counts else None
+    return numbers
+
+
 def attempt_of(activity: Activity, lead: Lead, gap: timedelta) -> int | None:
     """Which attempt since the lead's hand-off this touch is (1 = the first touch), or
     None when it falls inside the minimum gap after the previous attempt."""
     rows = Activity.objects.filter(
         lead=lead, occurred_at__gte=lead.handed_off_at, occurred_at__lte=activity.occurred_at
-    ).values_list("pk", "occurred_at")
-    ordered = sorted(rows, key=lambda row: (row[1], row[0]))
-    number, last = 0, None
-    for pk, at in ordered:
-        counts = last is None or at - last >= gap
-        if counts:
-            number, last = number + 1, at
-        if pk == activity.pk:
-            return number if counts else None
-    return None
+    ).values_list("occurred_at", "pk")
+    return attempt_numbers(list(rows), gap).get(activity.pk)
+
+
+def next_attempt(follow_up: Commitment | None, attempt: int | None) -> int | None:
+    """The follow-up attempt a counted touch (attempt `attempt`) opens, if the cadence asks
+    for more; the caller checks the lead is still being worked and none is running."""
+    if follow_up is None or attempt is None or attempt >= (follow_up.attempts or 0):
+        return None
+    return attempt + 1
 
 
 def matching_commitments(lead: Lead, version: AgreementVersion) -> dict[str, Commitment]:

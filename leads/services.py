@@ -218,13 +218,14 @@ def activity_log(
         clocks.stop(lead, kinds=touch_kinds, at=occurred_at, now=now, activity=activity)
     elif attempt is not None and version and lead.stage not in CLOSED_STAGES + CONVERTED_STAGES:
         already_open = clocks.open_lead_obligations(lead).filter(kind=Kind.FOLLOW_UP).exists()
-        if follow_up and attempt < follow_up.attempts and not already_open:
+        following = clocks.next_attempt(follow_up, attempt)
+        if following is not None and not already_open:
             clocks.open_obligation(
                 lead=lead,
                 commitment=follow_up,
                 duration=follow_up.every,
                 start=occurred_at,
-                attempt=attempt + 1,
+                attempt=following,
                 calendar=clocks.lead_calendar(lead, version, around=occurred_at),
             )
     if breaches:

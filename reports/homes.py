@@ -23,7 +23,7 @@ from leads.selectors import leads_reaching_stage
 from reports import metrics
 from reports.metrics import ClockCompliance, ReportFilter
 from reports.selectors import agreements_filter, agreements_tz
-from reports.tables import KIND_LABELS
+from reports.tables import KIND_LABELS, day_label
 
 Kind = Commitment.Kind
 Status = Obligation.Status
@@ -305,7 +305,7 @@ def _pace(
         else:
             projection_series.append(None)
     chart = {
-        "labels": [d.strftime("%b %d") for d in days],
+        "labels": [day_label(d) for d in days],
         "actual": actual_series,
         "pace": pace_series,
         "projection": projection_series,

@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from agreements import access
 from agreements.models import Agreement
 from reports import rollups
-from reports.metrics import ReportFilter
+from reports.metrics import ReportFilter, StageRates
 
 
 def agreements_visible_to(user) -> QuerySet[Agreement]:
@@ -110,3 +110,26 @@ def _filter(
         rolled_until=rolled_until,
         funnel_rolled=funnel_rolled,
     )
+
+
+QUOTA_HISTORY_MONTHS = 3
+
+
+def quota_history(agreement: Agreement, *, now: datetime) -> tuple[date, date, StageRates]:
+    """The stage conversions the quota calculator starts from: the funnel cohort of the
+    last `QUOTA_HISTORY_MONTHS` full calendar months before the one holding `now` (in the
+    agreement calendar's time zone), followed up to `now`. Returns (first day, last day,
+    `metrics.StageRates`)."""
+    from agreements.periods import period_containing
+    from reports import metrics
+
+    tz = ZoneInfo(agreement.calendar.timezone)
+    month = period_containing("month", now, tz)
+    last_day = month.start.date() - timedelta(days=1)
+    first = month
+    for _ in range(QUOTA_HISTORY_MONTHS):
+        first = first.previous()
+    f = agreements_filter([agreement], now=now, start=first.start.date(), end=last_day)
+    with metrics.report_reads():
+        rates = metrics.stage_rates(f)
+    return first.start.date(), last_day, rates

@@ -86,6 +86,61 @@ class Cell:
         return text(self.value)
 
 
+def day_label(day: date) -> str:
+    """'Mon 3 Nov'."""
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def period_label(start: date, grain: str) -> str:
+    """A week or month as people read it: '3–9 Nov', '27 Oct–2 Nov', 'Nov 2026'."""
+    if grain == "month":
+        return f"{start:%b %Y}"
+    if grain != "week":
+        return day_label(start)
+    end = start + timedelta(days=6)
+    if end.month == start.month:
+        return f"{start.day}–{end.day} {end:%b}"
+    return f"{start.day} {start:%b}–{end.day} {end:%b}"
+
+
+METRIC_WORDS = {
+    **{kind: kind_label(kind) for kind in LEAD_KINDS},
+    "ttft": "Time to first touch",
+    "accepted": "Accepted",
+    "rejected": "Rejected",
+    "volume": "Lead volume",
+    "funnel": "Funnel",
+}
+OUTCOME_WORDS = {
+    "decided": "all clocks due",
+    "met": "kept",
+    "missed": "missed",
+    "made": "attempts made",
+    **{stage: label for stage, label in STAGE_LABELS.items()},
+    "recycled": "recycled",
+    "rejected": "rejected",
+    "sla_kept": "first touch in the SLA",
+    "sla_missed": "first touch not in the SLA",
+}
+
+
+def drilldown_title(which: dict) -> str:
+    """The figure behind a drill-down in words: 'First touch · missed', never its codes."""
+    metric = which["metric"]
+    parts = [METRIC_WORDS.get(metric, metric)]
+    if metric in LEAD_KINDS or metric == "funnel":
+        parts.append(OUTCOME_WORDS.get(which["outcome"], which["outcome"]))
+    if which.get("bucket"):
+        buckets = {key: label for key, label, *_ in metrics.TTFT_BUCKETS}
+        parts.append(buckets.get(which["bucket"], "not touched"))
+    if which.get("reason"):
+        parts.append(f"“{which['reason']}”")
+    if which.get("by"):
+        by = "campaign" if which["by"] == "campaign" else "lead source"
+        parts.append(f"{by} “{which.get('group') or '(none)'}”")
+    return " · ".join(parts)
+
+
 @dataclass
 class Table:
     key: str
@@ -207,7 +262,7 @@ def volume_table(periods: list[metrics.PeriodResult], link: Links) -> Table:
     for p in periods:
         status = "running (at risk)" if p.at_risk else p.status
         table.add(
-            p.agreement,
+            Cell(p.agreement, reverse("agreement-detail", args=[p.agreement_id])),
             p.period,
             p.start.date(),
             (p.end - timedelta(microseconds=1)).date(),
@@ -396,6 +451,11 @@ def scorecard_table(card) -> Table:
     return table
 
 
+def rep_url(user_id: int) -> str:
+    """The compliance report filtered to one rep."""
+    return f"{reverse('reports:compliance')}?{urlencode({'rep': user_id})}"
+
+
 def breaches_table(rows: list[dict]) -> Table:
     table = Table(
         "breaches",
@@ -426,8 +486,9 @@ def disputes_table(disputes, tz) -> Table:
                 reverse("breach-detail", args=[b.pk]),
             ),
             b.get_side_display(),
-            f"{b.due_at.astimezone(tz):%Y-%m-%d %H:%M}",
-            who,
+            f"{b.due_at.astimezone(tz):%Y-%m-%d %H:%M %Z}",
+            # A sales person's name opens their compliance (marketing has no rep filter).
+            Cell(who, rep_url(b.disputed_by_id) if who and b.side == "sales" else ""),
             b.dispute_reason,
         )
     return table

@@ -19,10 +19,11 @@ from agreements import access
 from agreements.models import Commitment, Side, Team
 from agreements.selectors import active_version, agreements_of, roles_of
 from leads import selectors as lead_selectors
-from reports import homes, metrics, tables
+from reports import homes, metrics, tables, targets
 from reports.forms import LeadsBehindForm, ReportFilterForm, errors_of
+from reports.review_pack import review_pack
 from reports.scorecard import scorecard
-from reports.selectors import agreements_filter, agreements_visible_to, local_midnight
+from reports.selectors import agreements_visible_to
 from reports.shared import shared, shared_key, shared_page
 
 PAGES = {"compliance": tables.compliance_tables, "funnel": tables.funnel_tables}
@@ -48,16 +49,30 @@ def _report_key(f: metrics.ReportFilter, query: dict) -> tuple:
     return (*(getattr(f, n.name) for n in fields(f) if n.name != "now"), sorted(query.items()))
 
 
-def _series(table: tables.Table, *columns: str) -> dict:
-    """Chart data from a table's own cells (so the chart shows the table's numbers)."""
+def _series(table: tables.Table, *columns: str, grain: str = "") -> dict:
+    """Chart data from a table's own cells (so the chart shows the table's numbers); the
+    rows of a trend (`grain` week or month) labelled as people read them ('3–9 Nov')."""
     index = {name: i for i, name in enumerate(table.columns)}
     return {
-        "labels": [row[0].text for row in table.rows],
+        "labels": [
+            tables.period_label(row[0].value, grain) if grain else row[0].text for row in table.rows
+        ],
         "series": [
             {"label": name, "data": [tables.number(row[index[name]].value) for row in table.rows]}
             for name in columns
         ],
     }
+
+
+def _target_lines(floor: float | None) -> list[dict]:
+    """The targets a compliance chart is read against: the sales clocks' target and, when the
+    agreement sets one, the acceptance floor."""
+    lines = [
+        {"label": f"Sales target {targets.SALES_TARGET_PCT}%", "value": targets.SALES_TARGET_PCT}
+    ]
+    if floor is not None:
+        lines.append({"label": f"Acceptance floor {floor:g}%", "value": floor})
+    return lines
 
 
 @login_required
@@ -66,13 +81,24 @@ def compliance(request: HttpRequest) -> HttpResponse:
     charts = {}
     if report:
         trend_columns = ("First touch %", "Follow-up on time %", "Disposition %", "Acceptance %")
+        acceptance = report["acceptance"].rows
+        lines = _target_lines(tables.number(acceptance[0][3].value) if acceptance else None)
         charts = {
-            "chart-week": {"type": "line", **_series(report["trend_week"], *trend_columns)},
-            "chart-month": {"type": "bar", **_series(report["trend_month"], *trend_columns)},
+            "chart-week": {
+                "type": "line",
+                **_series(report["trend_week"], *trend_columns, grain="week"),
+                "targets": lines,
+            },
+            "chart-month": {
+                "type": "bar",
+                **_series(report["trend_month"], *trend_columns, grain="month"),
+                "targets": lines,
+            },
             "chart-histogram": {"type": "bar", **_series(report["histogram"], "Leads")},
             "chart-ttft": {
                 "type": "line",
-                **_series(report["trend_week"], "Median first touch"),
+                **_series(report["trend_week"], "Median first touch", grain="week"),
+                "unit": "minutes",
             },
         }
     return render(
@@ -184,7 +210,13 @@ def leads(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "reports/leads.html",
-        {"page": page, "f": f, "which": which.params(), "query": params.urlencode()},
+        {
+            "page": page,
+            "f": f,
+            "which": which.params(),
+            "title": tables.drilldown_title(which.params()),
+            "query": params.urlencode(),
+        },
     )
 
 
@@ -245,27 +277,25 @@ def _review_context(request: HttpRequest) -> tuple[int, dict]:
     month = _month(request.GET.get("month"), now, tz)
     if month is None:
         return 400, {"agreements": agreements, "error": "Give the month as YYYY-MM.", "tables": {}}
-    start = local_midnight(month, tz)
-    card = scorecard(agreement, now=now, count=3, at=start)
-    # Built as the report pages build theirs (closed days from the rollups), so the pack's
-    # trend shows the compliance page's figure for the same month.
-    f = agreements_filter(
-        [agreement],
-        now=now,
-        start=metrics.recent_periods("month", start, tz, 6)[0].start.date(),
-        end=(card.periods[-1].end - timedelta(microseconds=1)).date(),
-    )
-    month_f = replace(f, start=card.periods[-1].start)
-    with metrics.report_reads():
-        trend = tables.trend_table(metrics.trend(f, "month"), "month")
-        breaches = tables.breaches_table(metrics.breaches_by_cause(month_f))
-        disputes = tables.disputes_table(metrics.open_disputes(f), tz)
+    pack = review_pack(agreement, month=month, now=now)
+    card, trend = pack.card, pack.trend
+    quality = [
+        c
+        for c in (card.version.commitments.all() if card.version else [])
+        if c.kind == "lead_quality"
+    ]
     charts = {
         "chart-review": {
             "type": "line",
             **_series(
-                trend, "First touch %", "Follow-up on time %", "Disposition %", "Acceptance %"
+                trend,
+                "First touch %",
+                "Follow-up on time %",
+                "Disposition %",
+                "Acceptance %",
+                grain="month",
             ),
+            "targets": _target_lines(quality[0].min_acceptance_pct if quality else None),
         }
     }
     context = {
@@ -280,8 +310,8 @@ def _review_context(request: HttpRequest) -> tuple[int, dict]:
         "tables": {
             "scorecard": tables.scorecard_table(card),
             "trend_month": trend,
-            "breaches": breaches,
-            "disputes": disputes,
+            "breaches": pack.breaches,
+            "disputes": pack.disputes,
         },
         "query": urlencode({"agreement": agreement.pk, "month": f"{month:%Y-%m}"}),
     }

@@ -6,6 +6,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework.routers import DefaultRouter
 
 from agreements.api import AgreementViewSet, GoalViewSet
+from agreements.api_me import MeView
 from agreements.provisioning_api import CalendarViewSet, RejectionReasonViewSet, TeamViewSet
 from integrations.api import ImportViewSet, InboundWebhookView, WebhookViewSet
 from leads.api import (
@@ -41,11 +42,12 @@ def not_found(request, rest: str = "") -> JsonResponse:
 
 
 urlpatterns = [
+    path("v1/me/", MeView.as_view(), name="api-me"),
     path("v1/", include("reports.api")),
     path("v1/", include("slahub.api_csv")),
     path("v1/", include(router.urls)),
     path("v1/inbound/<slug:slug>/", InboundWebhookView.as_view(), name="inbound-webhook"),
     path("schema/", SchemaView.as_view(), name="api-schema"),
     path("docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),
-    re_path(r"^(?P<rest>.*)$", not_found),
+    re_path(r"^(?P<rest>[\s\S]*)$", not_found),  # any character, line breaks included
 ]

@@ -91,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "agreements.context_processors.awaiting_signature",
+                "agreements.context_processors.open_action_items",
             ],
         },
     },
@@ -293,6 +294,7 @@ CELERY_BEAT_SCHEDULE = {
     # Webhooks (integrations/tasks.py)
     "webhook-retries": {"task": "integrations.tasks.retry_due_webhooks", "schedule": 300},
     "imports-resume": {"task": "integrations.tasks.resume_imports", "schedule": 60},
+    "replays-resume": {"task": "agreements.tasks.resume_replays", "schedule": 60},
     # CRM connectors (connectors/tasks.py): each pulls every SLAHUB_CONNECTOR_SYNC_MINUTES.
     "connectors-sync": {"task": "connectors.tasks.sync_connectors", "schedule": 60},
 }
@@ -325,11 +327,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PARSER_CLASSES": [
-        "slahub.api_defaults.LimitedJSONParser",
-        "slahub.api_defaults.LimitedFormParser",
-        "slahub.api_defaults.LimitedMultiPartParser",
-    ],
+    # JSON only; the CSV import, the one file upload, adds multipart on its own view.
+    "DEFAULT_PARSER_CLASSES": ["slahub.api_defaults.LimitedJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "slahub.api_defaults.Pagination",
     "EXCEPTION_HANDLER": "slahub.api_errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
@@ -381,6 +380,9 @@ WEBHOOK_INBOUND_TOLERANCE_SECONDS = env.int("WEBHOOK_INBOUND_TOLERANCE_SECONDS",
 # (e.g. "hooks.internal,10.0.5.0/24"); docs/api.md, integrations/egress.py.
 SLAHUB_WEBHOOK_ALLOW_HOSTS = env.list("SLAHUB_WEBHOOK_ALLOW_HOSTS", default=[])
 WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=10)
+# Slack's Web API for bot-token team channels (alerts/channels/slack.py); a setting, so
+# that a bot token is only ever sent here (tests point it at a local fake).
+SLACK_API_BASE_URL = env.str("SLACK_API_BASE_URL", default="https://slack.com/api/")
 # A delivery being sent is held this long; longer than a task may run.
 WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=600)
 # CSV imports run in chunks of at most this many rows / seconds; a chunk's hold (lease)

@@ -644,6 +644,12 @@ def settings_notifications(request: HttpRequest) -> HttpResponse:
                 changed += 1
             except ValidationError as exc:
                 errors += [f"{row['label']}: {m}" for m in exc.messages]
+        if "channels-shown" in request.POST:  # the channel boxes (absent: none ticked)
+            from alerts.views import save_channel_choices
+
+            channel_changes, channel_errors = save_channel_choices(request, rows)
+            changed += channel_changes
+            errors += channel_errors
         if not errors:
             messages.success(request, f"Notification preferences saved ({changed} changed).")
             return redirect("settings-notifications")
@@ -656,10 +662,13 @@ def settings_notifications(request: HttpRequest) -> HttpResponse:
             if (row["can_turn_off"] or value != Mode.OFF)
             and not (row["event"] == "digest" and value == Mode.IMMEDIATE)
         ]
+    from alerts.views import chat_context
+
     return render(
         request,
         "settings/notifications.html",
-        {"nav": "settings", "preferences": preferences, "errors": errors},
+        {"nav": "settings", "preferences": preferences, "errors": errors}
+        | chat_context(request.user),
         status=status,
     )
 

@@ -2,9 +2,10 @@
 agreement-detail, settings-notifications and settings-tokens are fixed (emails and reports
 link to them)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from agreements import views as agreement_views
+from alerts import urls as alert_urls
 from audit import views as audit_views
 from connectors import views as connector_views
 from integrations import views as import_views
@@ -61,6 +62,7 @@ urlpatterns = [
     # Agreements
     path("agreements/", agreement_views.agreement_list, name="agreement-list"),
     path("agreements/<int:pk>/", agreement_views.agreement_detail, name="agreement-detail"),
+    path("agreements/", include("agreements.quota_urls")),
     path("agreements/<int:pk>/versions/", agreement_views.version_draft, name="version-draft"),
     path(
         "agreements/<int:pk>/versions/<int:number>/commitments/",
@@ -107,6 +109,7 @@ urlpatterns = [
         agreement_views.version_sign,
         name="version-sign",
     ),
+    path("", include("agreements.review_urls")),  # shared goals and joint reviews
     # Settings
     path("settings/", views.settings_index, name="settings"),
     path("settings/setup/", views.settings_setup, name="settings-setup"),
@@ -189,3 +192,5 @@ urlpatterns = [
         name="settings-token-revoke",
     ),
 ]
+urlpatterns += alert_urls.urlpatterns  # chat channels beside settings-notifications
+urlpatterns += [path("", include("agreements.replay_urls"))]  # the what-if replay of a draft

@@ -263,6 +263,7 @@ def test_run_all_escalates_digests_and_delivers(first_touch):
         "escalation: 1 breaches escalated",
         "digest: 2 queued, 3 with nothing to report",  # the rep's and the sales manager's
         "alert delivery: 6 sent, 0 to retry, 0 given up",  # 2 breach, 2 escalation, 2 digests
+        "chat delivery: 0 sent, 0 to retry, 0 given up",  # nobody chose a chat channel
     ]
     assert len(mail.outbox) == 6
 
@@ -275,9 +276,10 @@ def test_run_checks_also_runs_the_alert_checks(org):
     out = StringIO()
     call_command("run_checks", stdout=out)
     lines = out.getvalue().splitlines()
-    assert lines[-3].startswith("escalation: 0 breaches escalated")
-    assert lines[-2].startswith("digest: ")
-    assert lines[-1] == "alert delivery: 0 sent, 0 to retry, 0 given up"
+    assert lines[-4].startswith("escalation: 0 breaches escalated")
+    assert lines[-3].startswith("digest: ")
+    assert lines[-2] == "alert delivery: 0 sent, 0 to retry, 0 given up"
+    assert lines[-1] == "chat delivery: 0 sent, 0 to retry, 0 given up"
 
 
 def test_the_subject_and_text_are_not_html_escaped_but_the_html_is(first_touch):

@@ -42,6 +42,7 @@ def test_defaults_for_a_rep_and_a_manager(org):
         "escalation",
         "digest",
         "proposal",
+        "review",
     ]
     assert {row["event"]: row["mode"] for row in rows} == {
         "warning": "immediate",
@@ -51,6 +52,7 @@ def test_defaults_for_a_rep_and_a_manager(org):
         "escalation": "immediate",
         "digest": "digest",
         "proposal": "immediate",
+        "review": "immediate",
     }
     assert all(row["can_turn_off"] for row in rows)
     assert rows[1] == {
@@ -58,6 +60,7 @@ def test_defaults_for_a_rep_and_a_manager(org):
         "label": "Promise breached",
         "mode": "immediate",
         "can_turn_off": True,
+        "channels": ["email"],  # by email until the user picks Slack or Teams too
     }
     manager = {
         row["event"]: row["can_turn_off"] for row in selectors.preferences_for(org.sales_manager)
@@ -70,6 +73,7 @@ def test_defaults_for_a_rep_and_a_manager(org):
         "escalation": False,
         "digest": True,
         "proposal": True,
+        "review": True,
     }
 
 

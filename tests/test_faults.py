@@ -402,3 +402,37 @@ def test_the_workers_database_connection_dropped_mid_import_resumes_exactly(
         resumed_by_sweeper=swept,
         created_once=done.created_count,
     )
+
+
+def test_a_late_celery_retry_and_the_sweeper_racing_send_a_webhook_once(
+    broker, org, settings, tmp_path, request
+):
+    """The issue's case: a delivery whose retry message came late is also picked up by the
+    5-minute sweeper; two workers take the two messages at the same moment. The claim
+    (alerts.outbox) lets one of them send; the receiver, a real server on loopback that
+    answers slowly, sees one POST."""
+    started = time.monotonic()
+    settings.SLAHUB_WEBHOOK_ALLOW_HOSTS = ["127.0.0.1"]
+    queue = new_queue("late-retry")
+    with Receiver(204, delay=1.5) as receiver, producer(broker, queue):
+        subscription = subscribe(receiver.url, ["breach.created"])
+        now = timezone.now()
+        delivery = WebhookDelivery.objects.create(
+            subscription=subscription,
+            event="breach.created",
+            payload={"event": "breach.created", "data": {"n": 1}},
+            created_at=now - timedelta(minutes=10),
+            next_attempt_at=now - timedelta(minutes=6),  # its retry is six minutes late
+            attempts=1,
+            last_error="HTTP 503",
+        )
+        with Worker(broker, queue, tmp_path), Worker(broker, queue, tmp_path):
+            deliver_webhook.delay(delivery.pk)  # the late Celery retry
+            swept = sweep_webhooks(now=timezone.now())  # the sweeper's own message
+            wait_for(lambda: WebhookDelivery.objects.get().status == "delivered")
+            time.sleep(3)  # both messages have run: the loser found the row claimed or sent
+    sent = delivered_once(receiver)
+    assert swept == 1
+    assert list(sent.values()) == [1]
+    assert WebhookDelivery.objects.get().attempts == 2  # one claim after the failed try
+    report(request, "late-retry-and-sweeper", started, swept=swept, posts=len(receiver.requests))

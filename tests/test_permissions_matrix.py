@@ -36,6 +36,7 @@ from agreements.models import (
     RejectionReason,
     Side,
     Team,
+    TermComment,
     WorkingHours,
 )
 from integrations.models import Import, WebhookSource, WebhookSubscription
@@ -180,7 +181,7 @@ def build_world() -> World:
     goal = Goal.objects.create(
         agreement=a.agreement,
         name="Victim goal",
-        metric="acceptance_rate",
+        metric="acceptance_pct",
         target=50,
         period="month",
         starts_on=now.date(),
@@ -250,6 +251,7 @@ def build_world() -> World:
         "import": record.pk,
         "obligation": lead.obligations.first().pk,
         "draft": Agreement.objects.get(name="Takeover draft").pk,
+        "clause": str(proposed.commitments.order_by("pk").first().clause),
         "source": WebhookSource.objects.create(name="Victim CRM", slug="victim-crm").pk,
     }
     return w
@@ -457,7 +459,7 @@ API_CELLS = [
             lambda w: {
                 "agreement": w.a.agreement.pk,
                 "name": "New goal",
-                "metric": "acceptance_rate",
+                "metric": "acceptance_pct",
                 "target": 60,
                 "period": "month",
                 "starts_on": "2026-12-01",
@@ -995,6 +997,46 @@ PAGE_CELLS = [
             agreement=w.a.agreement, number=2
         ).signatures.exists(),
         data={},
+    ),
+    page(
+        "comment on a term",
+        lambda w: f"/agreements/{w.a.agreement.pk}/versions/2/comments/",
+        A_ALL | STAFF,  # both sides argue the terms; only managers change or sign them
+        lambda w, r: TermComment.objects.filter(version__agreement=w.a.agreement).exists(),
+        data=lambda w: {"clause": w.ids["clause"], "body": "Too tight for Tier B."},
+    ),
+    page(
+        "return a proposal to draft",
+        lambda w: f"/agreements/{w.a.agreement.pk}/versions/2/reopen/",
+        A_MANAGERS | STAFF,
+        lambda w, r: (
+            AgreementVersion.objects.get(agreement=w.a.agreement, number=2).status == "draft"
+        ),
+        data={"reason": "x"},
+    ),
+    page(
+        "quota calculator",
+        lambda w: f"/agreements/{w.ids['second']}/versions/1/quota/",
+        A_MANAGERS | STAFF,
+        seen("Work it out"),
+    ),
+    page(
+        "quota calculator: into the draft",
+        lambda w: f"/agreements/{w.ids['second']}/versions/1/quota/apply/",
+        A_MANAGERS | STAFF,
+        lambda w, r: Commitment.objects.filter(
+            version__agreement_id=w.ids["second"], kind="lead_volume", target=120
+        ).exists(),
+        data={
+            "revenue_goal": "600000",
+            "period": "month",
+            "marketing_share_pct": "50",
+            "average_deal": "10000",
+            "sql_to_won_pct": "25",
+            "sal_to_sql_pct": "40",
+            "mql_to_sal_pct": "60",
+            "stage": "sql",
+        },
     ),
     page(
         "compliance page",

@@ -203,8 +203,13 @@ def test_scorecard_shows_both_sides_promises_in_plain_words(
     # Each month is headed by the version in force at its start (v1 from 30 Sep).
     assert sales[0] == ["Commitment", "Sep 2026 v1", "Oct 2026 v1", "Nov 2026 v1", "Trend"]
     first_touch = next(r for r in sales if r[0].startswith("Sales will make a first touch"))
-    # October: L0 met (1 of 1); November: 3 of 6 → worse.
-    assert first_touch[2:] == ["100.0% 1 of 1 on time", "50.0% 3 of 6 on time", "▼ worse"]
+    # October: L0 met (1 of 1); November: 3 of 6 → worse, below the sales target of 80%.
+    assert first_touch[0].endswith("of hand-off. Target: 80% of clocks on time")
+    assert first_touch[2:] == [
+        "100.0% (target kept) 1 of 1 on time",
+        "50.0% (target missed) 3 of 6 on time",
+        "▼ worse",
+    ]
     # The CSV export carries the same numbers.
     rows = csv_rows(client_in, "scorecard", "scorecard", "")
     assert rows[0][:5] == ["Side", "Commitment", "Sep 2026 %", "Sep 2026 detail", "Sep 2026 terms"]
@@ -213,7 +218,7 @@ def test_scorecard_shows_both_sides_promises_in_plain_words(
     marketing = parsed.tables["score-marketing"]
     volume = next(r for r in marketing if r[0].startswith("Marketing will deliver"))
     # November is still running: its count is not final, so no trend from one final month.
-    assert volume[2:] == ["20.0% 1 of 5", "60.0% 3 of 5 so far", "—"]
+    assert volume[2:] == ["20.0% (target missed) 1 of 5", "60.0% 3 of 5 so far", "—"]
 
 
 def test_scorecard_names_the_earlier_terms_a_month_was_judged_under(client, nov):
@@ -230,14 +235,14 @@ def test_scorecard_names_the_earlier_terms_a_month_was_judged_under(client, nov)
     sales = parse(response).tables["score-sales"]
     first_touch = next(r for r in sales if r[0].startswith("Sales will make a first touch"))
     v1 = "Sales will make a first touch on every lead within 1 hour of hand-off."
-    assert first_touch[0] == (
-        "Sales will make a first touch on every lead within 30 minutes of hand-off."
-    )
-    v2 = first_touch[0]
+    v2 = "Sales will make a first touch on every lead within 30 minutes of hand-off."
+    assert first_touch[0] == f"{v2} Target: 80% of clocks on time"
     # October was all v1. November is judged under the terms in force at its start (v1); its
     # clocks started from the 20th ran under v2, and the month says so.
-    assert first_touch[2] == f"100.0% 1 of 1 on time Under v1: {v1}"
-    assert first_touch[3] == f"50.0% 3 of 6 on time Under v1: {v1} From 20 Nov under v2: {v2}"
+    assert first_touch[2] == f"100.0% (target kept) 1 of 1 on time Under v1: {v1}"
+    assert first_touch[3] == (
+        f"50.0% (target missed) 3 of 6 on time Under v1: {v1} From 20 Nov under v2: {v2}"
+    )
     follow_up = next(r for r in sales if "attempt" in r[0])
     assert "under v1" not in " ".join(follow_up)  # unchanged terms: nothing to say
 

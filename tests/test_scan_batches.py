@@ -62,9 +62,9 @@ def test_every_batch_costs_the_same_queries_whatever_it_breaches(due, org):
     assert twenty[1] - eight[1] == 3 * per_batch  # linear in batches, not in clocks
     assert unowned[1] - per_batch == eight[1] - 2 * per_batch  # the empty claim and commit
     # BEGIN, the claim-breach statement, rollup marks, webhooks (subscription exists, teams,
-    # subscribers, owners' teams, insert), alerts (breach rows, managers, commitments, users,
-    # preferences, insert), COMMIT
-    assert per_batch == 15
+    # subscribers, owners' teams, insert), alerts (team chat channels, breach rows, managers,
+    # commitments, users, preferences, insert), COMMIT
+    assert per_batch == 16
 
     # Every breach recorded once with its alerts, its webhook delivery and its rollup mark.
     assert Breach.objects.count() == 36

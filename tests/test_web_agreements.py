@@ -39,7 +39,7 @@ def test_the_terms_read_as_sentences_with_who_signed(client, active, frozen):
     )
     assert "Marketing will deliver at least 40 SQLs each month." in html
     # Shown in the team's time zone (UTC): 09:00 in Berlin is 08:00.
-    assert "Signed for sales by sales_manager on 2 Nov 2026 08:00." in html
+    assert "Signed for sales by sales_manager on 2 Nov 2026 08:00 UTC." in html
     assert "Draft a new version" not in html  # a rep does not amend the agreement
 
 

@@ -48,8 +48,10 @@ from reports.metrics.filters import (
 from reports.metrics.funnel import (
     MEASURE_NAMES,
     FunnelRow,
+    StageRates,
     funnel,
     funnel_all,
+    stage_rates,
 )
 from reports.metrics.live import (
     CLOCK_DIMENSIONS,
@@ -128,6 +130,7 @@ __all__ = [
     "SALES_KINDS",
     "SLA_KEPT",
     "SLA_MISSED",
+    "StageRates",
     "Status",
     "TimeToFirstTouch",
     "TrendPoint",
@@ -161,6 +164,7 @@ __all__ = [
     "report_reads",
     "rolled_through",
     "sales_compliance",
+    "stage_rates",
     "time_to_first_touch",
     "trend",
     "ttft_summary",

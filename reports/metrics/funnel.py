@@ -268,3 +268,33 @@ def funnel(f: ReportFilter, by: str) -> tuple[list[FunnelRow], FunnelRow]:
     if by not in FUNNEL_GROUPS:
         raise ValueError(f"Unknown funnel grouping {by!r}.")
     return funnel_all(f)[by]
+
+
+@dataclass(frozen=True)
+class StageRates:
+    """The closed-loop stage conversions of a cohort, as the quota calculator reads them:
+    MQL → SAL, SAL → SQL and SQL → won (%), with the counts they come from."""
+
+    mqls: int
+    sals: int
+    sqls: int
+    won: int
+
+    @property
+    def mql_to_sal_pct(self) -> float | None:
+        return pct(self.sals, self.mqls)
+
+    @property
+    def sal_to_sql_pct(self) -> float | None:
+        return pct(self.sqls, self.sals)
+
+    @property
+    def sql_to_won_pct(self) -> float | None:
+        return pct(self.won, self.sqls)
+
+
+def stage_rates(f: ReportFilter) -> StageRates:
+    """The cohort that entered the funnel in the range, followed up to `now` (one query,
+    the funnel's own count: a stage counts every lead that reached it or a later one)."""
+    total = funnel_all(f)["campaign"][1].counts
+    return StageRates(total["mql"], total["sal"], total["sql"], total["won"])

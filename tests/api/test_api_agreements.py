@@ -184,6 +184,10 @@ def test_goals_and_check_ins(sla, frozen, as_user):
         f"/api/v1/goals/{goal_id}/", {"target": "92.00"}, format="json"
     )
     assert changed.json()["target"] == "92.00"
-    assert [c["value"] for c in changed.json()["check_ins"]] == ["84.50"]
+    # The value is the metric's figure at the check-in (reports.goals), never the one sent:
+    # no first-touch clock of November is decided yet, so there is nothing to judge.
+    assert [(c["value"], c["note"]) for c in changed.json()["check_ins"]] == [
+        (None, "Better than October")
+    ]
     assert as_user(sla.rep).delete(f"/api/v1/goals/{goal_id}/").status_code == 403
     assert as_user(sla.sales_manager).delete(f"/api/v1/goals/{goal_id}/").status_code == 204

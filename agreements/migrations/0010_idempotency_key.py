@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agreements', '0007_text_limits'),
+        ('agreements', '0009_replay_run'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
