@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agreements', '0009_replay_run'),
+        ('agreements', '0010_idempotency_key'),
     ]
 
     operations = [
