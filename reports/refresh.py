@@ -29,7 +29,7 @@ from django.db.models.functions import Cast, TruncDate
 
 from agreements.models import Agreement, Commitment
 from leads.models import FUNNEL, Lead, Obligation, StageEvent
-from leads.selectors import RETURNED, leads_reaching_stage
+from leads.selectors import RETURNED, reaching_stage_per_day_sql
 from reports import rollups
 from reports.metrics.filters import SALES_KINDS, Kind, ReportFilter
 from reports.metrics.live import (
@@ -219,17 +219,14 @@ def _disposition_days(team: _Team, f: ReportFilter) -> list[DispositionDay]:
 
 def _reach_days_sql(team: _Team, f: ReportFilter) -> tuple[str, list]:
     """INSERT … SELECT of ReachDay for the range: leads first reaching each volume stage per
-    local day, by the quota check's own selector (`leads_reaching_stage`)."""
+    local day, by the rule a running quota's live rest is counted by
+    (`leads.selectors.reaching_stage_per_day_sql`)."""
     agreement = Agreement(pk=team.agreement_ids[0], sales_team_id=team.pk)
     parts, params = [], []
     for stage in Commitment.Stage.values:
-        reached = leads_reaching_stage(agreement, stage, f.start, f.end)
-        inner, more = reached.query.sql_with_params()
-        parts.append(
-            "SELECT %s::bigint, (first_reached AT TIME ZONE %s)::date AS day, %s, COUNT(*)"  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
-            f" FROM ({inner}) r GROUP BY 2"
-        )
-        params += [team.pk, str(team.tz), stage, *more]
+        per_day, more = reaching_stage_per_day_sql(agreement, stage, f.start, f.end, team.tz)
+        parts.append(f"SELECT %s::bigint, d.day, %s, d.leads FROM ({per_day}) d")  # nosec B608 # SQL is ORM-compiled, values are params
+        params += [team.pk, stage, *more]
     table = connection.ops.quote_name(ReachDay._meta.db_table)
     sql = f"INSERT INTO {table} (team_id, day, stage, leads) {' UNION ALL '.join(parts)}"  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
     return sql, params
