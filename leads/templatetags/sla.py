@@ -8,6 +8,7 @@ from datetime import datetime
 from django import template
 from django.conf import settings
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.html import format_html
 
 from agreements.wording import commitment_sentence
 
@@ -42,6 +43,29 @@ def humanize_seconds(seconds: float) -> str:
     if minutes:
         return f"{minutes}m {secs}s"
     return f"{secs}s"
+
+
+@register.simple_tag(takes_context=True)
+def row_form_fields(context, row: str, next_url: str) -> str:
+    """The hidden fields every action form of a list row sends (CSRF token, the row kind, where
+    to go back), built once per page render and reused by each of its rows' forms."""
+    cache = context.render_context.dicts[0]  # the page's render, not one include's
+    key = ("row_form_fields", row, next_url)
+    if key not in cache:
+        token = context.get("csrf_token")
+        csrf = (
+            format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token)
+            if token and token != "NOTPROVIDED"  # as {% csrf_token %}
+            else ""
+        )
+        cache[key] = format_html(
+            '{}<input type="hidden" name="row" value="{}">'
+            '<input type="hidden" name="next" value="{}">',
+            csrf,
+            row,
+            next_url,
+        )
+    return cache[key]
 
 
 @register.simple_tag
