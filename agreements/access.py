@@ -459,6 +459,37 @@ def owner_by_email(email: str, *, sales_team):
     return owner
 
 
+def _folded_name(name: str) -> str:
+    return " ".join((name or "").split()).casefold()
+
+
+def owner_by_name(name: str, *, sales_team):
+    """The active member of `sales_team` with this full name (first and last name, as a CRM
+    export writes it; case and spaces do not matter). No such member, or two of them: a
+    ValidationError on `owner_name` (the same for a name only known outside the team)."""
+    from django.contrib.auth import get_user_model
+
+    wanted = _folded_name(name)
+    found = []
+    if sales_team is not None and wanted:
+        members = get_user_model().objects.filter(
+            is_active=True, memberships__team_id=sales_team.pk
+        )
+        found = [u for u in members.order_by("pk") if _folded_name(u.get_full_name()) == wanted]
+    if not found:
+        raise ValidationError(
+            {"owner_name": f"No member of the lead's sales team is called {name.strip()!r}."}
+        )
+    if len(found) > 1:
+        raise ValidationError(
+            {
+                "owner_name": f"{len(found)} members of the lead's sales team are called "
+                f"{name.strip()!r}: give the owner's email instead."
+            }
+        )
+    return found[0]
+
+
 def require_actor(user, *, lead, actor) -> None:
     """A touch is logged as the caller; as somebody else only by staff or a manager of the
     lead's sales team (an integration acting for the team), and always as a member of that

@@ -539,6 +539,27 @@ class Invitation(models.Model):
         return f"{self.email} → {self.team} ({self.role})"
 
 
+class IdempotencyKey(models.Model):
+    """An API create sent with an `Idempotency-Key` header: the answer given, so the same
+    request sent again by a re-run script gets it back instead of a second object
+    (docs/api.md, "Provisioning a company")."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=100)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    status = models.PositiveSmallIntegerField()
+    body = models.TextField(help_text="The answer, as JSON text (keys in their order).")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotencykey_unique_user_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.key}"
+
+
 class Review(models.Model):
     """A joint review of an agreement by both sides (monthly by default): the month it looks
     back on, the day the managers chose, its notes and action items. Its agenda is the
@@ -618,6 +639,13 @@ class ReplayRun(models.Model):
     )
     created_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="While running: the worker holds the run until then (its progress renews "
+        "it); past it, the worker is taken for dead and the run is sent again.",
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker claimed it.")
 
     class Meta:
         ordering = ["-created_at", "-id"]

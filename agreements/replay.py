@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 import audit
 from agreements import access
@@ -111,11 +111,32 @@ def last_run(version: AgreementVersion) -> ReplayRun | None:
 
 
 RESEND_AFTER = timedelta(minutes=1)
+# A running replay is held by its worker until `lease_until`; each progress write renews it.
+# The longest stretch without a write (counting on the private clock table, which cannot
+# write progress) takes well under a minute for a quarter at 100k leads.
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 3  # a run that stops its worker this often is failed, not sent again
+
+
+def release_expired(*, now: datetime) -> int:
+    """Runs whose worker's lease ran out (the worker died mid-run): back to waiting, to be
+    sent again, or failed after MAX_ATTEMPTS. Two UPDATEs, whatever the count."""
+    expired = ReplayRun.objects.filter(status=ReplayRun.Status.RUNNING, lease_until__lte=now)
+    expired.filter(attempts__gte=MAX_ATTEMPTS).update(
+        status=ReplayRun.Status.FAILED,
+        error=f"The worker stopped {MAX_ATTEMPTS} times while running this replay.",
+        lease_until=None,
+        finished_at=now,
+    )
+    return expired.filter(attempts__lt=MAX_ATTEMPTS).update(
+        status=ReplayRun.Status.PENDING, progress=0, lease_until=None
+    )
 
 
 def runs_to_resume(*, now: datetime) -> QuerySet[ReplayRun]:
     """Runs still waiting a minute after they were asked for: their message was lost (the
-    broker was down). Sending one twice is harmless: only one worker claims it."""
+    broker was down) or their worker died (`release_expired`). Sending one twice is
+    harmless: only one worker claims it."""
     return ReplayRun.objects.filter(
         status=ReplayRun.Status.PENDING, created_at__lte=now - RESEND_AFTER
     ).order_by("created_at")
@@ -476,38 +497,49 @@ def compute(
 # Running one ------------------------------------------------------------------------------
 
 
-def run_one(run_id: int, *, now: datetime) -> str:
-    """Claim a pending run (a conditional UPDATE: only one worker runs it), compute it and
-    store the result; progress is written as it goes (its own short transactions)."""
+def run_one(run_id: int, *, now: datetime, clock: Callable[[], datetime] | None = None) -> str:
+    """Claim a waiting run (a conditional UPDATE: only one worker runs it), compute it and
+    store the result. The claim takes a lease of LEASE; each progress write (its own short
+    transaction) renews it from `clock()` (default: `now`). The result is stored only by
+    the claim still holding the run: a worker taken for dead and overtaken stores nothing."""
+    clock = clock or (lambda: now)
     claimed = ReplayRun.objects.filter(pk=run_id, status=ReplayRun.Status.PENDING).update(
-        status=ReplayRun.Status.RUNNING, progress=1
+        status=ReplayRun.Status.RUNNING,
+        progress=1,
+        lease_until=now + LEASE,
+        attempts=F("attempts") + 1,
     )
     if not claimed:
         return "skipped"
     run = ReplayRun.objects.select_related("version__agreement__calendar").get(pk=run_id)
+    held = ReplayRun.objects.filter(
+        pk=run_id, status=ReplayRun.Status.RUNNING, attempts=run.attempts
+    )
 
     def progress(done: int) -> None:
-        ReplayRun.objects.filter(pk=run_id).update(progress=min(done, 99))
+        held.update(progress=min(done, 99), lease_until=clock() + LEASE)
 
     try:
         result = compute(
             run.version, start=run.window_start, end=run.window_end, now=now, progress=progress
         )
     except Exception as exc:  # noqa: BLE001 - the page says it failed; the worker goes on
-        ReplayRun.objects.filter(pk=run_id).update(
+        held.update(
             status=ReplayRun.Status.FAILED,
             error=f"{type(exc).__name__}: {exc}"[:500],
+            lease_until=None,
             finished_at=now,
         )
         raise
-    ReplayRun.objects.filter(pk=run_id).update(
+    stored = held.update(
         status=ReplayRun.Status.DONE,
         progress=100,
         result=result,
         leads=result["leads"],
+        lease_until=None,
         finished_at=now,
     )
-    return "done"
+    return "done" if stored else "overtaken"
 
 
 __all__ = ["PermissionDenied", "replay_request", "run_one", "compute", "last_run"]

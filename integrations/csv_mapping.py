@@ -23,6 +23,7 @@ MAPPABLE_FIELDS = [
     "handed_off_at",
     "rejection_reason",
     "owner_email",
+    "owner_name",  # a member of the sales team by full name (a CRM export's owner column)
     "created_at",  # not stored: the hand-off time of a row whose status means "with sales"
 ]
 
@@ -38,6 +39,7 @@ PRESETS: dict[str, dict[str, str | list[str]]] = {
         "lead_source": "Lead Source",
         "tier": "Rating",
         "stage": "Lead Status",
+        "owner_name": "Lead Owner",
         "created_at": "Created Date",
     },
     "hubspot": {
@@ -51,6 +53,7 @@ PRESETS: dict[str, dict[str, str | list[str]]] = {
         "lead_source": "Original Source",
         "score": "HubSpot Score",
         "stage": "Lifecycle Stage",
+        "owner_name": "Contact owner",
         "created_at": "Create Date",
     },
     "custom": {},

@@ -71,6 +71,14 @@ class LeadUpsertSerializer(LeadDataSerializer):
         write_only=True,
         help_text="Alternative to `owner`: the email of a member of the lead's sales team.",
     )
+    owner_name = serializers.CharField(
+        max_length=150,
+        required=False,
+        write_only=True,
+        help_text="Alternative to `owner` (after `owner_email`): the full name of a member of "
+        "the lead's sales team, as a CRM export's owner column holds it (case and spaces do "
+        "not matter; an unknown or shared name is refused).",
+    )
     sales_team = BatchedPrimaryKeyRelatedField(
         queryset=Team.objects.filter(side=Side.SALES), required=False, allow_null=True
     )
@@ -99,6 +107,8 @@ class LeadUpsertSerializer(LeadDataSerializer):
     def validate(self, attrs: dict) -> dict:
         if not attrs.get("owner_email"):
             attrs.pop("owner_email", None)  # else resolved in the lead's sales team by the upsert
+        if not (attrs.get("owner_name") or "").strip() or attrs.get("owner_email"):
+            attrs.pop("owner_name", None)  # an email names the owner first
         if attrs.get("stage") == Stage.REJECTED and not attrs.get("rejection_reason"):
             raise serializers.ValidationError(
                 {"rejection_reason": "Give the reason for rejecting the lead."}

@@ -138,10 +138,13 @@ def _check_routing(data: dict, *, user) -> None:
 
 
 def _resolve_owner(data: dict, sales_team) -> None:
-    """`owner_email` names a member of the lead's sales team (never a hint about others)."""
-    email = data.pop("owner_email", None)
+    """`owner_email` (or else `owner_name`) names a member of the lead's sales team (never a
+    hint about others)."""
+    email, name = data.pop("owner_email", None), data.pop("owner_name", None)
     if email:
         data["owner"] = access.owner_by_email(email, sales_team=sales_team)
+    elif name:
+        data["owner"] = access.owner_by_name(name, sales_team=sales_team)
 
 
 @transaction.atomic
@@ -284,8 +287,8 @@ class _Checks:
         return value
 
     def creating(self, data: dict) -> None:
-        """`lead_upsert`'s checks before `lead_create`; resolves `owner_email` and the
-        default marketing team in `data`."""
+        """`lead_upsert`'s checks before `lead_create`; resolves `owner_email` or
+        `owner_name` and the default marketing team in `data`."""
         if self.user is not None and "marketing_team" not in data:
             team = self._once(("marketing_team",), lambda: access.default_marketing_team(self.user))
             if team is not None:
@@ -299,11 +302,16 @@ class _Checks:
                     {"sales_team": sales_team, "marketing_team": marketing_team}, user=self.user
                 ),
             )
-        email = data.pop("owner_email", None)
+        email, name = data.pop("owner_email", None), data.pop("owner_name", None)
         if email:
             data["owner"] = self._once(
                 ("owner_email", email, teams[0]),
                 lambda: access.owner_by_email(email, sales_team=sales_team),
+            )
+        elif name:
+            data["owner"] = self._once(
+                ("owner_name", name, teams[0]),
+                lambda: access.owner_by_name(name, sales_team=sales_team),
             )
         owner = data.get("owner")
         self._once(

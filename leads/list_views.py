@@ -24,7 +24,7 @@ PAGE_SIZE = 25
 FILTER_KEYS = ("q", "stage", "owner", "team", "tier", "source", "campaign", "state")
 
 
-def _filter_form(request: HttpRequest) -> LeadFilterForm:
+def lead_filter_form(request: HttpRequest) -> LeadFilterForm:
     teams = access.teams_visible_to(request.user).order_by("name")
     people = people_on_teams(access.visible_team_ids(request.user))
     return LeadFilterForm(request.GET, teams=teams, people=people)
@@ -39,7 +39,7 @@ def _query(request: HttpRequest) -> str:
 
 @login_required
 def lead_list_page(request: HttpRequest) -> HttpResponse:
-    form = _filter_form(request)
+    form = lead_filter_form(request)
     leads = lead_list(request.user, now=timezone.now(), filters=form.filters())
     leads = leads.select_related("owner", "sales_team", "marketing_team")
     page = Paginator(leads, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -85,14 +85,19 @@ EXPORT_COLUMNS = [
 ]
 
 
-@login_required
-def lead_export(request: HttpRequest) -> HttpResponse:
-    """The filtered list (every page) as CSV, read in chunks while it is sent."""
-    form = _filter_form(request)
+def lead_export_csv(request: HttpRequest) -> HttpResponse:
+    """The filtered list (every page) of `request.user`'s leads as CSV (the page's session
+    or the API's token), read in chunks while it is sent."""
+    form = lead_filter_form(request)
     leads = lead_list(request.user, now=timezone.now(), filters=form.filters())
     rows = leads.values_list(*(field for field, _ in EXPORT_COLUMNS)).iterator(chunk_size=2000)
     stamp = timezone.localtime().strftime("%Y-%m-%d")
     return csv_response(f"leads-{stamp}.csv", [label for _, label in EXPORT_COLUMNS], rows)
+
+
+@login_required
+def lead_export(request: HttpRequest) -> HttpResponse:
+    return lead_export_csv(request)
 
 
 def _back_to_list(request: HttpRequest) -> HttpResponse:

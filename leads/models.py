@@ -140,7 +140,12 @@ class StageEvent(models.Model):
 
     class Meta:
         ordering = ["occurred_at", "id"]
-        indexes = [models.Index(fields=["to_stage", "occurred_at"])]
+        indexes = [
+            models.Index(fields=["to_stage", "occurred_at"]),
+            # A range's dispositions (to SAL, to rejected, or returning a contested
+            # rejection: an OR the index above cannot serve), e.g. today's on every report.
+            models.Index(fields=["occurred_at"], name="stageevent_occurred_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.lead}: {self.from_stage or '—'} → {self.to_stage}"

@@ -41,6 +41,20 @@ def leads_reaching_stage(
     )
 
 
+def reaching_stage_per_day_sql(
+    agreement: Agreement, stage: str, start: datetime, end: datetime, tz: ZoneInfo
+) -> tuple[str, list]:
+    """SQL of (day, leads): `leads_reaching_stage` counted per local day (in `tz`) of the
+    moment each lead first got there. The rollup of closed days (`ReachDay`) and a running
+    quota's live rest are both counted by it."""
+    inner, params = leads_reaching_stage(agreement, stage, start, end).query.sql_with_params()
+    sql = (
+        "SELECT (first_reached AT TIME ZONE %s)::date AS day, COUNT(*) AS leads"  # nosec B608 # SQL is ORM-compiled, values are params
+        f" FROM ({inner}) r GROUP BY 1"
+    )
+    return sql, [str(tz), *params]
+
+
 # A stage event that returned a contested rejection to the rep: the rejection is taken back
 # on the day of the return (docs/metrics.md).
 RETURNED = Q(contest_return__isnull=False)

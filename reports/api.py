@@ -274,6 +274,11 @@ class FunnelRowSerializer(serializers.Serializer):
     overall_pct = serializers.FloatField(**Pct)
     recycled = serializers.IntegerField()
     rejected = serializers.IntegerField()
+    won_amount = serializers.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        help_text="The CRM deals won from the group's marketing-sourced leads (docs/metrics.md).",
+    )
     sla_pct = serializers.FloatField(**Pct)
     sla_kept = serializers.IntegerField()
     sla_kept_to_sql_pct = serializers.FloatField(**Pct)
@@ -299,6 +304,7 @@ def _funnel_row(row: metrics.FunnelRow) -> dict:
         "overall_pct": rates["overall"],
         "recycled": c["recycled"],
         "rejected": c["rejected"],
+        "won_amount": row.won_amount,
         "sla_pct": row.sla_pct,
         "sla_kept": c["sla_kept"],
         "sla_kept_to_sql_pct": row.kept_to_sql_pct,

@@ -13,6 +13,7 @@ from agreements.models import Membership, Team
 from reports import metrics
 from reports.metrics import ReportFilter
 from reports.selectors import agreements_visible_to, report_filter
+from reports.shared import shared
 
 MIN_DATE, MAX_DATE = date(2000, 1, 1), date(2999, 12, 31)
 MAX_RANGE_DAYS = 3 * 366
@@ -45,7 +46,24 @@ class ReportFilterForm(forms.Form):
             )
             .order_by("username")
         )
-        self.fields["rep"].label_from_instance = lambda u: u.get_full_name() or u.username
+        self.fields["rep"].label_from_instance = _rep_label
+        # The lists as the user's page shows them, kept as `reports.shared` keeps figures (a
+        # few seconds; by user, as what he may see) and read only when the form is rendered;
+        # a choice sent is still checked against the querysets above.
+        self._choices: dict[str, list[tuple[str, str]]] | None = None
+        for name in CHOICE_FIELDS:
+            self.fields[name].widget.choices = _Choices(self, name)
+
+    def rendered_choices(self) -> dict[str, list[tuple[str, str]]]:
+        if self._choices is None:
+            self._choices = shared("report-filter-choices", (self.user.pk,), self._count_choices)
+        return self._choices
+
+    def _count_choices(self) -> dict[str, list[tuple[str, str]]]:
+        return {
+            name: [(str(value), str(label)) for value, label in self.fields[name].choices]
+            for name in CHOICE_FIELDS
+        }
 
     def clean(self):
         data = super().clean()
@@ -86,6 +104,23 @@ class ReportFilterForm(forms.Form):
             if data.get(name):
                 query[name] = data[name]
         return query
+
+
+CHOICE_FIELDS = ("agreement", "team", "rep")
+
+
+def _rep_label(user) -> str:
+    return user.get_full_name() or user.username
+
+
+class _Choices:
+    """A select's options, from the form's cached lists when the widget renders."""
+
+    def __init__(self, form: ReportFilterForm, name: str) -> None:
+        self.form, self.name = form, name
+
+    def __iter__(self):
+        return iter(self.form.rendered_choices()[self.name])
 
 
 def errors_of(form: forms.Form) -> dict[str, list[str]]:

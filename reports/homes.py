@@ -19,7 +19,6 @@ from django.db.models import Count, Q
 from agreements.models import Agreement, Commitment, Team
 from agreements.periods import Period, period_containing, projected
 from leads.models import Obligation
-from leads.selectors import leads_reaching_stage
 from reports import metrics
 from reports.metrics import ClockCompliance, ReportFilter
 from reports.selectors import agreements_filter, agreements_tz
@@ -239,7 +238,7 @@ def _paces(
         start=min(p.start for p in periods.values()),
         end=max(p.end for p in periods.values()),
     )
-    results = metrics.period_results(span, reach_times=True)
+    results = metrics.period_results(span, per_day=True)
     paces = []
     for c in volume:
         period = periods[c.pk]
@@ -247,8 +246,8 @@ def _paces(
             (r for r in results if r.clause == c.clause and r.start == period.start), None
         )
         starts = f"{period.end.astimezone(f.tz):%-d %b}"
-        if result is not None and result.reached_at is not None:
-            firsts, target = result.reached_at, result.target or 0
+        if result is not None and result.reached_per_day is not None:
+            reached, target = result.reached_per_day, result.target or 0
             note = (
                 ""
                 if result.commitment_id == c.pk
@@ -256,13 +255,13 @@ def _paces(
                 f"(a target of {target}); these terms apply from {starts}."
             )
         else:  # no quota period judged (the terms came into force after it began)
-            reached = leads_reaching_stage(agreement, c.stage, period.start, period.end)
-            firsts, target = sorted(row["first_reached"] for row in reached), c.target or 0
+            reached = metrics.reached_per_day(f, agreement, c.stage, period.start, period.end)
+            target = c.target or 0
             note = (
                 f"No quota is judged this {c.period}: these terms came into force after it "
                 f"began and apply from {starts}. The count is shown for information."
             )
-        pace = _pace(c, period, firsts, target, now=now, result=result)
+        pace = _pace(c, period, reached, target, now=now, result=result)
         pace.note = note
         paces.append(pace)
     return paces
@@ -271,14 +270,15 @@ def _paces(
 def _pace(
     commitment: Commitment,
     period: Period,
-    firsts: list[datetime],
+    reached: dict[date, int],
     target: int,
     *,
     now: datetime,
     result: metrics.PeriodResult | None,
 ) -> QuotaPace:
     """Actual against target against the straight pace line, day by day, with the
-    projection to period end if the pace so far holds."""
+    projection to period end if the pace so far holds. `reached`: the leads counted, by the
+    local day they first reached the stage."""
     days = []
     day = period.start
     while day < period.end:
@@ -289,12 +289,12 @@ def _pace(
     pace_series: list[float] = []
     projection_series: list[float | None] = []
     elapsed = period.elapsed_fraction(now)
-    total = projected(len(firsts), elapsed) if elapsed else 0.0
-    count = i = 0
+    actual = sum(reached.values())
+    total = projected(actual, elapsed) if elapsed else 0.0
+    count = 0
     for n, start in enumerate(days):
         end = days[n + 1] if n + 1 < len(days) else period.end
-        while i < len(firsts) and firsts[i] < end:
-            count, i = count + 1, i + 1
+        count += reached.get(start.date(), 0)
         actual_series.append(count if start <= today else None)
         share = (end - period.start) / (period.end - period.start)
         pace_series.append(round(target * share, 1))
@@ -317,7 +317,7 @@ def _pace(
         period.start,
         period.end,
         target,
-        len(firsts),
+        actual,
         round(total, 1),
         elapsed,
         chart,

@@ -70,6 +70,29 @@ class ClockDay(models.Model):
         return f"{self.day} {self.kind}: {self.met}/{self.decided} met"
 
 
+class FirstTouchDay(models.Model):
+    """The delays to the first touch of one agreement's decided first-touch clocks due on one
+    local day, in one fine bucket (`reports.metrics.TTFT_EDGES`; null: never touched): how
+    many, and the delays themselves in seconds, smallest first. `ClockDay`'s delays added up
+    over rep, tier, lead source and clause, so that a report with none of those filters finds
+    its percentiles from a few rows per day (no array of counts unnested per row) and reads
+    only the delays of the buckets that hold the ranks."""
+
+    agreement = models.ForeignKey(
+        "agreements.Agreement", on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField()
+    bucket = models.SmallIntegerField(null=True)
+    clocks = models.PositiveIntegerField(default=0)
+    seconds = ArrayField(models.FloatField(), default=list, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["agreement", "day"])]
+
+    def __str__(self) -> str:
+        return f"{self.day} bucket {self.bucket}: {self.clocks} first touches"
+
+
 class DispositionDay(models.Model):
     """Acceptances and rejections of a sales team's leads on one local day, by the lead's
     owner, tier, lead source and the reason recorded with a rejection."""

@@ -29,7 +29,7 @@ from django.db.models.functions import Cast, TruncDate
 
 from agreements.models import Agreement, Commitment
 from leads.models import FUNNEL, Lead, Obligation, StageEvent
-from leads.selectors import RETURNED, leads_reaching_stage
+from leads.selectors import RETURNED, reaching_stage_per_day_sql
 from reports import rollups
 from reports.metrics.filters import SALES_KINDS, Kind, ReportFilter
 from reports.metrics.live import (
@@ -46,6 +46,7 @@ from reports.metrics.live import (
 from reports.models import (
     ClockDay,
     DispositionDay,
+    FirstTouchDay,
     FunnelDay,
     FunnelLead,
     ReachDay,
@@ -170,6 +171,24 @@ def _clock_days(f: ReportFilter) -> list[ClockDay]:
     ]
 
 
+def first_touch_days_sql(agreement_ids: list[int], first: date, last: date) -> tuple[str, list]:
+    """INSERT … SELECT of `FirstTouchDay` for these agreements' days first‥last from their
+    `ClockDay` first-touch rows: the delays of each agreement and day added up per fine
+    bucket (`width_bucket` on TTFT_EDGES, as the live path counts them; null: never
+    touched), sorted."""
+    qn = connection.ops.quote_name
+    touch, clock = qn(FirstTouchDay._meta.db_table), qn(ClockDay._meta.db_table)
+    sql = f"""
+        INSERT INTO {touch} (agreement_id, day, bucket, clocks, seconds)
+        SELECT c.agreement_id, c.day, width_bucket(s, %s::float8[]), COUNT(*),
+            COALESCE(array_agg(s ORDER BY s) FILTER (WHERE s IS NOT NULL), '{{}}')
+        FROM {clock} c CROSS JOIN LATERAL unnest(c.ttft_seconds) AS s
+        WHERE c.agreement_id = ANY(%s) AND c.day >= %s AND c.day <= %s AND c.kind = %s
+        GROUP BY 1, 2, 3
+    """  # nosec B608 # names are code constants, values are params
+    return sql, [list(TTFT_EDGES), agreement_ids, first, last, Kind.FIRST_TOUCH]
+
+
 def _with_buckets(seconds: list[float | None]) -> dict:
     """The sorted delays, their counts per fine bucket (non-empty buckets, in order) and where
     each bucket ends among them."""
@@ -200,33 +219,36 @@ def _disposition_days(team: _Team, f: ReportFilter) -> list[DispositionDay]:
 
 def _reach_days_sql(team: _Team, f: ReportFilter) -> tuple[str, list]:
     """INSERT … SELECT of ReachDay for the range: leads first reaching each volume stage per
-    local day, by the quota check's own selector (`leads_reaching_stage`)."""
+    local day, by the rule a running quota's live rest is counted by
+    (`leads.selectors.reaching_stage_per_day_sql`)."""
     agreement = Agreement(pk=team.agreement_ids[0], sales_team_id=team.pk)
     parts, params = [], []
     for stage in Commitment.Stage.values:
-        reached = leads_reaching_stage(agreement, stage, f.start, f.end)
-        inner, more = reached.query.sql_with_params()
-        parts.append(
-            "SELECT %s::bigint, (first_reached AT TIME ZONE %s)::date AS day, %s, COUNT(*)"  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
-            f" FROM ({inner}) r GROUP BY 2"
-        )
-        params += [team.pk, str(team.tz), stage, *more]
+        per_day, more = reaching_stage_per_day_sql(agreement, stage, f.start, f.end, team.tz)
+        parts.append(f"SELECT %s::bigint, d.day, %s, d.leads FROM ({per_day}) d")  # nosec B608 # SQL is ORM-compiled, values are params
+        params += [team.pk, stage, *more]
     table = connection.ops.quote_name(ReachDay._meta.db_table)
     sql = f"INSERT INTO {table} (team_id, day, stage, leads) {' UNION ALL '.join(parts)}"  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
     return sql, params
 
 
 def _delete_days(team: _Team, first: date, last: date) -> None:
-    """The team's clock, disposition and reach rows of first‥last, in one statement."""
+    """The team's clock, first-touch, disposition and reach rows of first‥last, in one
+    statement."""
     qn = connection.ops.quote_name
-    clock, disposition, reach = (qn(m._meta.db_table) for m in (ClockDay, DispositionDay, ReachDay))
+    clock, touch, disposition, reach = (
+        qn(m._meta.db_table) for m in (ClockDay, FirstTouchDay, DispositionDay, ReachDay)
+    )
     days = "day >= %s AND day <= %s"
+    agreements = list(team.agreement_ids)
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH c AS (DELETE FROM {clock} WHERE agreement_id = ANY(%s) AND {days}),"  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
+            f" t AS (DELETE FROM {touch} WHERE agreement_id = ANY(%s) AND {days}),"
             f" d AS (DELETE FROM {disposition} WHERE team_id = %s AND {days})"
             f" DELETE FROM {reach} WHERE team_id = %s AND {days}",
-            [list(team.agreement_ids), first, last, team.pk, first, last, team.pk, first, last],
+            [agreements, first, last, agreements, first, last]
+            + [team.pk, first, last, team.pk, first, last],
         )
 
 
@@ -237,8 +259,10 @@ def _rebuild_range(team: _Team, first: date, last: date, now: datetime) -> int:
     _delete_days(team, first, last)
     ClockDay.objects.bulk_create(_clock_days(f), batch_size=2000)
     DispositionDay.objects.bulk_create(_disposition_days(team, f), batch_size=2000)
-    with connection.cursor() as cursor:
-        cursor.execute(*_reach_days_sql(team, f))
+    touch_sql, touch_params = first_touch_days_sql(list(team.agreement_ids), first, last)
+    reach_sql, reach_params = _reach_days_sql(team, f)
+    with connection.cursor() as cursor:  # one statement: the INSERT of each as a CTE's
+        cursor.execute(f"WITH t AS ({touch_sql}) {reach_sql}", [*touch_params, *reach_params])
     return (last - first).days + 1
 
 
@@ -363,6 +387,7 @@ def _build_team(team: _Team, now: datetime) -> int:
     """All of a team's rollups from scratch; returns the number of closed days covered."""
     through = team.yesterday(now)
     ClockDay.objects.filter(agreement_id__in=team.agreement_ids).delete()
+    FirstTouchDay.objects.filter(agreement_id__in=team.agreement_ids).delete()
     DispositionDay.objects.filter(team_id=team.pk).delete()
     ReachDay.objects.filter(team_id=team.pk).delete()
     FunnelLead.objects.filter(team_id=team.pk).delete()
@@ -384,7 +409,7 @@ def _build_team(team: _Team, now: datetime) -> int:
     _write_funnel_facts(Lead.objects.filter(sales_team_id=team.pk))
     _build_funnel_days(team)
     with connection.cursor() as cursor:  # fresh statistics, so the planner sees the new rows
-        for model in (ClockDay, DispositionDay, FunnelLead, FunnelDay, ReachDay):
+        for model in (ClockDay, FirstTouchDay, DispositionDay, FunnelLead, FunnelDay, ReachDay):
             cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     RollupState.objects.update_or_create(
         team_id=team.pk,

@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import QuerySet, Sum
 
 from agreements.models import Commitment
-from reports.models import ClockDay, DispositionDay, RollupState, StaleLead
+from reports.models import ClockDay, DispositionDay, FirstTouchDay, RollupState, StaleLead
 from slahub import pgcopy
 
 if TYPE_CHECKING:
@@ -85,15 +85,29 @@ def disposition_day_rows(f: ReportFilter, through: date, by: tuple[str, ...] = (
     )
 
 
-def ttft_rows_sql(f: ReportFilter, through: date) -> tuple[str, list]:
-    """SQL of the first-touch rollup rows of the closed days up to `through`, filtered:
-    (day, decided, ttft_seconds, ttft_buckets, ttft_counts, ttft_ends)."""
+def ttft_rows_sql(f: ReportFilter, through: date, columns: tuple[str, ...]) -> tuple[str, list]:
+    """SQL of the first-touch rollup rows (these `ClockDay` columns, e.g. day, decided,
+    ttft_seconds, ttft_buckets, ttft_counts, ttft_ends) of the closed days up to `through`,
+    filtered."""
     qs = _rolled(
         ClockDay.objects.filter(agreement_id__in=f.agreement_ids, kind=Commitment.Kind.FIRST_TOUCH),
         f,
         through,
         rep_column="user_id",
     )
-    columns = ("day", "decided", "ttft_seconds", "ttft_buckets", "ttft_counts", "ttft_ends")
+    inner, params = qs.values(*columns).query.sql_with_params()
+    return inner, list(params)
+
+
+def first_touch_day_rows_sql(
+    f: ReportFilter, through: date, columns: tuple[str, ...]
+) -> tuple[str, list]:
+    """SQL of the `FirstTouchDay` rows (these columns) of the closed days up to `through`:
+    for a report without a rep, tier or lead-source filter, which these rows do not keep."""
+    if f.lookups(rep="user_id"):
+        raise ValueError("FirstTouchDay is not kept by rep, tier or lead source.")
+    qs = FirstTouchDay.objects.filter(
+        agreement_id__in=f.agreement_ids, day__gte=f.first_day, day__lte=through
+    )
     inner, params = qs.values(*columns).query.sql_with_params()
     return inner, list(params)

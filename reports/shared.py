@@ -6,6 +6,8 @@ tables. A rep's queue, the breaches a manager must acknowledge and the leads nob
 read on every request, so they are current right after the user's own action. The key is
 built from what the figure was counted over (teams, agreement, resolved filter), never from
 the user, so two people see the same cached figure only when they may see the same figure.
+The report filter's lists of agreements, teams and reps (`reports.forms`) are kept the same
+way but per user: they are what he may choose.
 """
 
 from __future__ import annotations

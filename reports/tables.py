@@ -333,7 +333,7 @@ def funnel_table(
     columns = [title.capitalize()]
     columns += [STAGE_LABELS[s] for s in FUNNEL]
     columns += ["SAL/MQL %", "SQL/SAL %", "Opp./SQL %", "Won/Opp. %", "Won/MQL %"]
-    columns += ["Recycled", "Rejected"]
+    columns += ["Recycled", "Rejected", "Won amount"]
     table = Table(f"funnel_{by}", f"Closed-loop funnel by {title}", columns)
     for row in [*rows, total]:
         cell = _funnel_cell(row, total, by, link)
@@ -345,6 +345,7 @@ def funnel_table(
             rates["overall"],
             cell("recycled"),
             cell("rejected"),
+            row.won_amount,
         )
     return table
 

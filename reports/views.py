@@ -152,30 +152,40 @@ def funnel(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-def export(request: HttpRequest, page: str, table: str) -> HttpResponse:
-    """Any report table as CSV, with the same numbers as the page."""
+class ExportError(ValueError):
+    """A report CSV asked for with an unknown report, table or filter (the message says
+    what to fix)."""
+
+
+def export_csv(request: HttpRequest, page: str, table: str) -> HttpResponse:
+    """Any report table as CSV, with the same numbers as the page, for `request.user` (the
+    page's session or the API's token); bad input raises ExportError."""
     if page in PAGES:
         form, f, _, report = _report(request, page)
         if f is None:
-            return HttpResponseBadRequest(
-                "; ".join(f"{k}: {' '.join(v)}" for k, v in errors_of(form).items()),
-                content_type="text/plain",
-            )
+            raise ExportError("; ".join(f"{k}: {' '.join(v)}" for k, v in errors_of(form).items()))
         suffix = f.first_day.isoformat()
     elif page in ("scorecard", "review"):
         status, context = (_scorecard_context if page == "scorecard" else _review_context)(request)
         if status != 200:
-            return HttpResponseBadRequest("Unknown agreement or month.", content_type="text/plain")
+            raise ExportError("Unknown agreement or month.")
         report = context["tables"]
         suffix = context.get("month", timezone.now().date()).strftime("%Y-%m")
     else:
-        return HttpResponseBadRequest("Unknown report.")
+        raise ExportError("Unknown report.")
     if table not in report:
-        return HttpResponseBadRequest(f"Unknown table; choose one of: {', '.join(report)}.")
+        raise ExportError(f"Unknown table; choose one of: {', '.join(report)}.")
     response = HttpResponse(report[table].csv(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{page}-{table}-{suffix}.csv"'
     return response
+
+
+@login_required
+def export(request: HttpRequest, page: str, table: str) -> HttpResponse:
+    try:
+        return export_csv(request, page, table)
+    except ExportError as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain")
 
 
 @login_required

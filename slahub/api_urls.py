@@ -5,8 +5,9 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.routers import DefaultRouter
 
-from agreements.api import AgreementViewSet, CalendarViewSet, GoalViewSet, TeamViewSet
+from agreements.api import AgreementViewSet, GoalViewSet
 from agreements.api_me import MeView
+from agreements.provisioning_api import CalendarViewSet, RejectionReasonViewSet, TeamViewSet
 from integrations.api import ImportViewSet, InboundWebhookView, WebhookViewSet
 from leads.api import (
     ActivityViewSet,
@@ -21,6 +22,7 @@ router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("teams", TeamViewSet, basename="team")
 router.register("calendars", CalendarViewSet, basename="calendar")
+router.register("rejection-reasons", RejectionReasonViewSet, basename="rejection-reason")
 router.register("agreements", AgreementViewSet, basename="agreement")
 router.register("goals", GoalViewSet, basename="goal")
 router.register("leads", LeadViewSet, basename="lead")
@@ -42,6 +44,7 @@ def not_found(request, rest: str = "") -> JsonResponse:
 urlpatterns = [
     path("v1/me/", MeView.as_view(), name="api-me"),
     path("v1/", include("reports.api")),
+    path("v1/", include("slahub.api_csv")),
     path("v1/", include(router.urls)),
     path("v1/inbound/<slug:slug>/", InboundWebhookView.as_view(), name="inbound-webhook"),
     path("schema/", SchemaView.as_view(), name="api-schema"),

@@ -321,3 +321,101 @@ def test_a_replay_whose_message_was_lost_is_sent_again_a_minute_later(history):
     finally:
         drop_queues(broker)
     assert ReplayRun.objects.get().status == "done"
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_replay_whose_worker_dies_mid_run_is_run_again_after_its_lease_once(
+    history, require_postgres, tmp_path
+):
+    """A real worker is killed (SIGKILL) while it holds the run: the run stays "running"
+    only until its lease runs out; then the sweeper sends it again, another worker runs it
+    and it ends once, with the hand-worked result above."""
+    from datetime import timedelta
+
+    import psycopg2
+    from django.db import connection
+    from django.utils import timezone
+
+    from agreements import tasks
+    from tests.celery_workers import Worker, drop_queues, new_queue, producer, wait_for
+    from tests.conftest import redis_url
+
+    org, draft, _ = history
+    db = connection.settings_dict
+    blocker = psycopg2.connect(
+        dbname=db["NAME"],
+        user=db["USER"],
+        password=db["PASSWORD"],
+        host=db["HOST"],
+        port=db["PORT"],
+    )
+    broker, queue = redis_url(), new_queue("replay-crash")
+    try:
+        with producer(broker, queue):
+            # The leads table is held, so the worker stops inside the run, having claimed it.
+            with blocker.cursor() as cursor:
+                cursor.execute("LOCK TABLE leads_lead IN ACCESS EXCLUSIVE MODE")
+            with Worker(broker, queue, tmp_path) as worker:
+                run = replay.replay_request(version=draft, user=org.sales_manager, now=NOW)
+                wait_for(
+                    lambda: ReplayRun.objects.get(pk=run.pk).status == "running",
+                    what="the worker to claim the run",
+                )
+                assert worker.kill() == -9
+            blocker.rollback()
+            run.refresh_from_db()
+            assert (run.status, run.attempts) == ("running", 1)
+            assert run.lease_until > timezone.now() + replay.LEASE - timedelta(minutes=1)
+
+            assert tasks.sweep_replays(now=timezone.now()) == 0  # the lease still holds
+            assert ReplayRun.objects.get(pk=run.pk).status == "running"
+            later = timezone.now() + replay.LEASE
+            with Worker(broker, queue, tmp_path):
+                assert tasks.sweep_replays(now=later) == 1
+                wait_for(lambda: ReplayRun.objects.get(pk=run.pk).ended, what="the replay")
+            assert tasks.sweep_replays(now=later + replay.LEASE) == 0  # done: not again
+    finally:
+        blocker.close()
+        drop_queues(broker)
+    run.refresh_from_db()
+    assert (run.status, run.attempts, run.progress, run.leads) == ("done", 2, 100, 3)
+    assert run.lease_until is None
+    assert _line(run.result, "first_touch")["draft"]["pct"] == 33.3
+    assert run.result["breaches"] == {
+        "in_force": {"sales": 1, "marketing": 2},
+        "draft": {"sales": 4, "marketing": 3},
+    }
+    assert ReplayRun.objects.count() == 1
+
+
+def test_a_run_that_stops_its_worker_three_times_is_failed_not_sent_again(history):
+    from datetime import timedelta
+
+    org, draft, _ = history
+    run = replay.replay_request(version=draft, user=org.sales_manager, now=NOW)
+    ReplayRun.objects.filter(pk=run.pk).update(
+        status="running", attempts=replay.MAX_ATTEMPTS, lease_until=NOW
+    )
+    assert replay.release_expired(now=NOW - timedelta(seconds=1)) == 0  # still held
+    assert replay.release_expired(now=NOW) == 0
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert run.error == "The worker stopped 3 times while running this replay."
+
+
+def test_a_worker_overtaken_after_its_lease_stores_nothing(history):
+    org, draft, _ = history
+    run = replay.replay_request(version=draft, user=org.sales_manager, now=NOW)
+    overtaken = []
+
+    def clock():  # the first progress write: meanwhile the lease ran out and it was re-sent
+        if not overtaken:
+            assert replay.release_expired(now=NOW + replay.LEASE) == 1
+            overtaken.append(replay.run_one(run.pk, now=NOW))
+        return NOW
+
+    assert replay.run_one(run.pk, now=NOW, clock=clock) == "overtaken"
+    assert overtaken == ["done"]
+    run.refresh_from_db()
+    assert (run.status, run.attempts, run.progress) == ("done", 2, 100)

@@ -109,8 +109,9 @@ def test_the_imports_pages(client, terms):
         few, _ = read(client, "post", reverse("import-preview"), form | _salesforce(2))
         many, preview = read(client, "post", reverse("import-preview"), form | _salesforce(30))
     # The preview's dry run upserts each row it shows (rolled back), about a query a row, and
-    # it shows the first ten rows only: 18 queries for 2 rows, 26 for 10 rows or 30 000.
-    assert few <= many <= 26
+    # it shows the first ten rows only: 19 queries for 2 rows, 27 for 10 rows or 30 000 (one
+    # of them reads the uploader's marketing team, the default team of the rows).
+    assert few <= many <= 27
     assert len(preview.context["preview"].rows) == 10  # the first ten of 30
 
 

@@ -1239,7 +1239,132 @@ PAGE_CELLS += [
     ),
 ]
 
-CELLS = API_CELLS + PAGE_CELLS
+
+def _sales_url(suffix: str = "") -> Callable:
+    return lambda w: f"/api/v1/teams/{w.a.sales.pk}/{suffix}"
+
+
+def _calendar_url(w) -> str:
+    return f"/api/v1/calendars/{w.a.sales.calendar_id}/"
+
+
+# The provisioning API (docs/api.md "Provisioning a company"): the pages' rules.
+PROVISIONING_CELLS = [
+    Cell(
+        "API team create",
+        post("/api/v1/teams/", {"name": "Made by API", "side": "sales"}),
+        STAFF,
+        lambda w, r: Team.objects.filter(name="Made by API").exists(),
+    ),
+    Cell(
+        "API team rename",
+        post(_sales_url(), {"name": "Renamed a"}, method="patch"),
+        {"a_sm"} | STAFF,
+        lambda w, r: Team.objects.filter(name="Renamed a").exists(),
+    ),
+    Cell(
+        "API member add",
+        post(_sales_url("members/"), {"username": "b_rep"}),
+        {"a_sm"} | STAFF,
+        lambda w, r: Membership.objects.filter(team=w.a.sales, user__username="b_rep").exists(),
+    ),
+    Cell(
+        "API member invite",
+        post(_sales_url("members/"), {"email": "api-invited@new.example"}),
+        {"a_sm"} | STAFF,
+        lambda w, r: Invitation.objects.filter(email="api-invited@new.example").exists(),
+    ),
+    Cell(
+        "API member role",
+        post(lambda w: _sales_url(f"members/{rep2(w)}/")(w), {"role": "manager"}, method="patch"),
+        {"a_sm"} | STAFF,
+        lambda w, r: Membership.objects.filter(
+            team=w.a.sales, user_id=rep2(w), role="manager"
+        ).exists(),
+    ),
+    Cell(
+        "API member remove",
+        post(lambda w: _sales_url(f"members/{rep2(w)}/")(w), method="delete"),
+        {"a_sm"} | STAFF,
+        lambda w, r: not Membership.objects.filter(team=w.a.sales, user_id=rep2(w)).exists(),
+    ),
+    Cell(
+        "API remove the last manager",
+        post(lambda w: _sales_url(f"members/{w.a.users['sm'].pk}/")(w), method="delete"),
+        set(),  # a team always keeps a manager, whoever asks
+        lambda w, r: not Membership.objects.filter(team=w.a.sales, role="manager").exists(),
+    ),
+    Cell(
+        "API calendar create",
+        post(
+            "/api/v1/calendars/",
+            {
+                "name": "Made by API",
+                "timezone": "UTC",
+                "hours": [{"weekday": 0, "start": "09:00:00", "end": "17:00:00"}],
+            },
+        ),
+        STAFF,
+        lambda w, r: BusinessCalendar.objects.filter(name="Made by API").exists(),
+    ),
+    Cell(
+        "API calendar hours",
+        post(
+            _calendar_url,
+            {"hours": [{"weekday": 0, "start": "10:00:00", "end": "11:00:00"}]},
+            method="patch",
+        ),
+        A_MANAGERS | STAFF,
+        lambda w, r: WorkingHours.objects.filter(calendar_id=w.a.sales.calendar_id).count() == 1,
+    ),
+    Cell(
+        "API calendar holidays",
+        post(
+            _calendar_url, {"holidays": [{"date": "2027-03-03", "name": "Added"}]}, method="patch"
+        ),
+        A_MANAGERS | STAFF,
+        lambda w, r: Holiday.objects.filter(name="Added").exists(),
+    ),
+    Cell(
+        "API calendar rename",
+        post(_calendar_url, {"name": "Renamed calendar"}, method="patch"),
+        STAFF,
+        lambda w, r: BusinessCalendar.objects.filter(name="Renamed calendar").exists(),
+    ),
+    Cell(
+        "API reasons list",
+        get("/api/v1/rejection-reasons/"),
+        A_SALES | STAFF,
+        seen("no-budget"),
+    ),
+    Cell(
+        "API reason add to A's list",
+        post(
+            "/api/v1/rejection-reasons/",
+            lambda w: {"team": w.a.sales.pk, "code": "added", "label": "Added"},
+        ),
+        {"a_sm"} | STAFF,
+        lambda w, r: RejectionReason.objects.filter(code="added", team=w.a.sales).exists(),
+    ),
+    Cell(
+        "API reason for every team",
+        post("/api/v1/rejection-reasons/", {"team": None, "code": "global", "label": "Global"}),
+        STAFF,
+        lambda w, r: RejectionReason.objects.filter(code="global").exists(),
+    ),
+    Cell(
+        "API reason off the list",
+        post(
+            lambda w: f"/api/v1/rejection-reasons/{w.ids['reason']}/",
+            {"is_active": False},
+            method="patch",
+        ),
+        {"a_sm"} | STAFF,
+        lambda w, r: not RejectionReason.objects.get(pk=w.ids["reason"]).is_active,
+    ),
+]
+
+CELLS = API_CELLS + PAGE_CELLS + PROVISIONING_CELLS
 
 
 # The run ------------------------------------------------------------------------------------

@@ -18,5 +18,7 @@ def test_a_failing_step_does_not_stop_the_others(db, monkeypatch):
         call_command("run_checks", stdout=out, stderr=err)
     steps = [line.split(":")[0] for line in out.getvalue().splitlines()]
     assert steps[0] == "deadline scan"
-    assert {"webhook sweep", "import sweep", "escalation", "alert delivery"} <= set(steps)
+    assert {"webhook sweep", "import sweep", "replay sweep", "escalation", "alert delivery"} <= set(
+        steps
+    )
     assert "rollups: failed: RuntimeError: rollups are broken" in err.getvalue()

@@ -6,10 +6,29 @@ import re
 from datetime import datetime
 
 from django import template
+from django.conf import settings
+from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.html import format_html
 
 from agreements.wording import commitment_sentence
 
 register = template.Library()
+
+# A lead id no real lead has, reversed in place of one and then replaced by the real id.
+_PK_STANDIN = "8675309001"
+_PK_URLS: dict[tuple, str] = {}
+
+
+@register.simple_tag
+def pk_url(name: str, pk: int) -> str:
+    """`{% url name pk %}` for a URL whose one argument is an integer id, reversed once per
+    name (and URLconf, script prefix) and the id put in its place: a page listing many rows
+    (the queue) otherwise spends much of its time reversing the same patterns."""
+    key = (name, settings.ROOT_URLCONF, get_urlconf(), get_script_prefix())
+    pattern = _PK_URLS.get(key)
+    if pattern is None:
+        pattern = _PK_URLS[key] = reverse(name, args=[int(_PK_STANDIN)])
+    return pattern.replace(_PK_STANDIN, str(int(pk)))
 
 
 def humanize_seconds(seconds: float) -> str:
@@ -24,6 +43,29 @@ def humanize_seconds(seconds: float) -> str:
     if minutes:
         return f"{minutes}m {secs}s"
     return f"{secs}s"
+
+
+@register.simple_tag(takes_context=True)
+def row_form_fields(context, row: str, next_url: str) -> str:
+    """The hidden fields every action form of a list row sends (CSRF token, the row kind, where
+    to go back), built once per page render and reused by each of its rows' forms."""
+    cache = context.render_context.dicts[0]  # the page's render, not one include's
+    key = ("row_form_fields", row, next_url)
+    if key not in cache:
+        token = context.get("csrf_token")
+        csrf = (
+            format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token)
+            if token and token != "NOTPROVIDED"  # as {% csrf_token %}
+            else ""
+        )
+        cache[key] = format_html(
+            '{}<input type="hidden" name="row" value="{}">'
+            '<input type="hidden" name="next" value="{}">',
+            csrf,
+            row,
+            next_url,
+        )
+    return cache[key]
 
 
 @register.simple_tag

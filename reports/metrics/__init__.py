@@ -79,6 +79,7 @@ from reports.metrics.marketing import (
     acceptance,
     acceptance_trend,
     period_results,
+    reached_per_day,
     rejection_reasons,
 )
 from reports.metrics.sales import (
@@ -159,6 +160,7 @@ __all__ = [
     "pct",
     "percentile",
     "period_results",
+    "reached_per_day",
     "recent_periods",
     "rejection_reasons",
     "report_reads",

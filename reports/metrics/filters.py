@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
@@ -110,6 +111,7 @@ def buckets(f: ReportFilter, grain: str) -> list[date]:
     return keys
 
 
+@lru_cache(maxsize=8192)  # asked for every day row of a trend: a few hundred distinct days
 def _bucket_of(grain: str, day: date, tz: ZoneInfo) -> date:
     return period_containing(
         grain, datetime(day.year, day.month, day.day, tzinfo=tz), tz

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from itertools import pairwise
 
 from django.core.exceptions import EmptyResultSet
@@ -16,14 +17,19 @@ from reports.metrics.live import (
     FUNNEL_STEPS,
     _funnel_candidates,
     funnel_facts_sql,
+    funnel_leads,
 )
 from reports.models import FunnelDay, FunnelLead, RollupState, StaleLead
+
+NO_AMOUNT = Decimal("0.00")
 
 
 @dataclass
 class FunnelRow:
     group: str
     counts: dict[str, int]  # mql … won, recycled, rejected, sla_kept, sla_missed, …
+    # The CRM deals won from the group's marketing-sourced leads (`won_amounts`).
+    won_amount: Decimal = field(default_factory=lambda: NO_AMOUNT)
 
     @property
     def conversions(self) -> dict[str, float | None]:
@@ -203,10 +209,39 @@ def _funnel_counts(f: ReportFilter, columns: tuple[str, ...]) -> list[dict]:
 MEASURE_NAMES = ["mql", *(name for name, _ in _FUNNEL_MEASURES_SQL)]
 
 
+def won_amounts(f: ReportFilter) -> dict[tuple[str, str], Decimal]:
+    """(campaign, lead source) → the won amount of the funnel cohort's marketing-sourced
+    leads (those with a marketing team): the sum of the amounts of their CRM deals whose
+    stage the deal's connector maps to won (its stage table, as the sync reads it), as the
+    CRM gives them (one currency assumed). Two queries, whatever the number of deals."""
+    from connectors.models import Connector, Deal
+
+    won = {
+        pk: {
+            crm
+            for crm, stage in ((settings or {}).get("stage_map") or {}).items()
+            if stage == "won"
+        }
+        for pk, settings in Connector.objects.values_list("pk", "settings")
+    }
+    cohort = funnel_leads(f).filter(marketing_team__isnull=False).values("pk")
+    deals = Deal.objects.filter(lead__in=cohort, amount__isnull=False).values_list(
+        "connector_id", "crm_stage", "amount", "lead__campaign", "lead__lead_source"
+    )
+    sums: dict[tuple[str, str], Decimal] = {}
+    for connector_id, crm_stage, amount, campaign, source in deals:
+        if crm_stage in won.get(connector_id, ()):
+            key = (campaign or "", source or "")
+            sums[key] = sums.get(key, NO_AMOUNT) + amount
+    return sums
+
+
 def funnel_all(f: ReportFilter) -> dict[str, tuple[list[FunnelRow], FunnelRow]]:
     """The funnel by campaign and by lead source, with totals, from ONE query grouped by
-    (campaign, lead source); the groups (not the leads) are then added up here."""
+    (campaign, lead source); the groups (not the leads) are then added up here, and so is
+    the won amount (`won_amounts`)."""
     cells = _funnel_counts(f, FUNNEL_GROUPS)
+    amounts = won_amounts(f) if cells else {}
     total = dict.fromkeys(MEASURE_NAMES, 0)
     for cell in cells:
         for name in MEASURE_NAMES:
@@ -218,8 +253,13 @@ def funnel_all(f: ReportFilter) -> dict[str, tuple[list[FunnelRow], FunnelRow]]:
             counts = groups.setdefault(cell[by] or "", dict.fromkeys(MEASURE_NAMES, 0))
             for name in MEASURE_NAMES:
                 counts[name] += cell[name]
-        rows = [FunnelRow(group, groups[group]) for group in sorted(groups)]
-        result[by] = (rows, FunnelRow("Total", dict(total)))
+        won: dict[str, Decimal] = {}
+        for (campaign, source), amount in amounts.items():
+            group = campaign if by == "campaign" else source
+            won[group] = won.get(group, NO_AMOUNT) + amount
+        rows = [FunnelRow(g, groups[g], won.get(g, NO_AMOUNT)) for g in sorted(groups)]
+        total_row = FunnelRow("Total", dict(total), sum(amounts.values(), NO_AMOUNT))
+        result[by] = (rows, total_row)
     return result
 
 

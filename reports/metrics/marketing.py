@@ -7,12 +7,12 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from django.db.models import Sum
+from django.db import connection
 
 from agreements.models import Commitment
 from agreements.periods import acceptance_pct
 from leads.models import Obligation
-from leads.selectors import leads_reaching_stage
+from leads.selectors import reaching_stage_per_day_sql
 from reports.metrics.filters import Kind, ReportFilter, Status, _bucket_of, buckets, pct
 from reports.metrics.source import disposition_counts, disposition_days
 from reports.models import ReachDay
@@ -125,8 +125,8 @@ class PeriodResult:
     at_risk: bool = False
     order: int = 0
     target_reached: bool = False  # a running volume period that has reached its target
-    # When each lead counted in a running volume period first reached the stage (asked for).
-    reached_at: list[datetime] | None = None
+    # A running volume period's leads by the local day they first reached the stage (asked for).
+    reached_per_day: dict[date, int] | None = None
     clause: UUID | None = None  # the commitment's clause (the same across versions)
     version_number: int = 0  # the version the period was opened under (its terms)
 
@@ -148,15 +148,15 @@ PERIOD_OUTCOMES = {
 
 
 def period_results(
-    f: ReportFilter, kinds=(Kind.LEAD_VOLUME,), *, reach_times: bool = False
+    f: ReportFilter, kinds=(Kind.LEAD_VOLUME,), *, per_day: bool = False
 ) -> list[PeriodResult]:
     """The agreements' quota periods overlapping the range, oldest first. An ended period
     shows what the quota evaluation recorded at its end; a period still running at `now` is
-    counted live (one query each) from `leads_reaching_stage`, the quota check's own selector,
-    even if it has already reached its target: the count runs until the period ends.
-    `reach_times` fetches the first-reach times of a running volume period's leads (the same
-    rows, for a pace chart) instead of counting them. Agreement-level: rep, tier and
-    lead-source filters do not apply (the target is the agreement's)."""
+    counted by `reached_per_day` (the quota check's own rule, `leads_reaching_stage`: its
+    closed days from the rollup, today live), even if it has already reached its target: the
+    count runs until the period ends. `per_day` keeps a running volume period's counts per
+    day (`reached_per_day`, for a pace chart). Agreement-level: rep, tier and lead-source
+    filters do not apply (the target is the agreement's)."""
     rows = (
         Obligation.objects.filter(
             lead__isnull=True,
@@ -171,18 +171,12 @@ def period_results(
     results = []
     for o in rows:  # periods, not leads: a handful per agreement and range
         agreement = o.agreement_version.agreement
-        actual, sample, times = o.actual, o.sample, None
+        actual, sample, days = o.actual, o.sample, None
         if o.status == Status.OPEN or o.due_at > f.now:
             status = "running"
             if o.kind == Kind.LEAD_VOLUME:
-                if reach_times:
-                    reached = leads_reaching_stage(
-                        agreement, o.commitment.stage, o.period_start, o.due_at
-                    )
-                    times = sorted(row["first_reached"] for row in reached)
-                    actual = len(times)
-                else:
-                    actual = _running_count(f, agreement, o)
+                days = reached_per_day(f, agreement, o.commitment.stage, o.period_start, o.due_at)
+                actual = sum(days.values())
         else:
             status = PERIOD_OUTCOMES[o.status]
         results.append(
@@ -203,7 +197,7 @@ def period_results(
                 at_risk=o.at_risk_at is not None and status == "running",
                 order=o.commitment.order,
                 target_reached=status == "running" and o.met_at is not None,
-                reached_at=times,
+                reached_per_day=days if per_day else None,
                 clause=o.commitment.clause,
                 version_number=o.agreement_version.number,
             )
@@ -211,23 +205,38 @@ def period_results(
     return results
 
 
-def _running_count(f: ReportFilter, agreement, o: Obligation) -> int:
-    """Leads that first reached the period's stage in it so far (`leads_reaching_stage`):
-    the closed days from the rollup (`ReachDay`, when its days are the period's: the same
-    time zone), the rest live. A lead first reaches a stage at one moment, so the two parts
-    never count it twice."""
-    stage = o.commitment.stage
-    first_day = o.period_start.astimezone(f.tz).date()
+def reached_per_day(
+    f: ReportFilter, agreement, stage: str, start: datetime, end: datetime
+) -> dict[date, int]:
+    """The agreement's leads that first reached `stage` (or a later one) in [start, end), by
+    the local day (in `f.tz`) they got there: `leads_reaching_stage` counted per day
+    (`reaching_stage_per_day_sql`). The closed days come from the rollup (`ReachDay`, when
+    its days are these: the same time zone, `start` a midnight), the rest live; a lead first
+    reaches a stage at one moment, so the two parts never count it twice. Two queries, or
+    one when nothing is rolled up."""
+    first_day = start.astimezone(f.tz).date()
     through = None
     if f.rolled_until is not None and agreement.calendar.timezone == str(f.tz):
         through = min(f.rolled_until, f.now.astimezone(f.tz).date() - timedelta(days=1))
-    if through is None or through < first_day or o.period_start != _midnight(first_day, f.tz):
-        return leads_reaching_stage(agreement, stage, o.period_start, o.due_at).count()
-    boundary = min(_midnight(through + timedelta(days=1), f.tz), o.due_at)
-    closed = ReachDay.objects.filter(
-        team_id=agreement.sales_team_id, stage=stage, day__gte=first_day, day__lte=through
-    ).aggregate(n=Sum("leads"))["n"]
-    return (closed or 0) + leads_reaching_stage(agreement, stage, boundary, o.due_at).count()
+    days: dict[date, int] = {}
+    live_from = start
+    if through is not None and through >= first_day and start == _midnight(first_day, f.tz):
+        live_from = min(_midnight(through + timedelta(days=1), f.tz), end)
+        rows = ReachDay.objects.filter(
+            team_id=agreement.sales_team_id,
+            stage=stage,
+            day__gte=first_day,
+            day__lte=min(through, (end - timedelta(microseconds=1)).astimezone(f.tz).date()),
+        ).values_list("day", "leads")
+        for day, leads in rows:
+            days[day] = days.get(day, 0) + leads
+    if live_from < end:
+        sql, params = reaching_stage_per_day_sql(agreement, stage, live_from, end, f.tz)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for day, leads in cursor.fetchall():
+                days[day] = days.get(day, 0) + leads
+    return days
 
 
 def _midnight(day: date, tz) -> datetime:

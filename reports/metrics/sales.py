@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from uuid import UUID
@@ -154,17 +156,69 @@ _COARSE_OF = {
 _CLOCKS = -1  # the pseudo-bucket that carries the number of clocks (touched or not)
 
 
-def _sources_sql(f: ReportFilter, through: date, live: ReportFilter | None) -> tuple[str, list]:
-    """`WITH rolled AS (…), live AS (…)`: the rollup rows of the closed days, the live
-    delays of the rest (none when all days are rolled up)."""
-    rolled_sql, params = rollups.ttft_rows_sql(f, through)
+@dataclass(frozen=True)
+class _Rolled:
+    """How one rollup gives, for the closed days, the delays' counts per fine bucket and the
+    delays of one bucket: `rows` the rollup rows as SQL (filter, last closed day, columns),
+    `counts` (day, bucket, n) over `rolled r`, the clocks as pseudo-bucket _CLOCKS, and
+    `values` (tid, s) over `t` (tid, d0, d1, b) joined to `rolled r`."""
+
+    rows: Callable[[ReportFilter, date, tuple[str, ...]], tuple[str, list]]
+    count_columns: tuple[str, ...]
+    counts: str
+    value_columns: tuple[str, ...]
+    values: str
+
+
+# Per agreement and day (no rep, tier or lead-source filter): a few rows a day, added up.
+_BY_DAY = _Rolled(
+    rows=rollups.first_touch_day_rows_sql,
+    count_columns=("day", "bucket", "clocks"),
+    counts=f"""
+        SELECT r.day, r.bucket::int AS bucket, r.clocks::bigint AS n
+        FROM rolled r WHERE r.bucket IS NOT NULL
+        UNION ALL SELECT r.day, {_CLOCKS}, r.clocks::bigint FROM rolled r""",
+    value_columns=("day", "bucket", "seconds"),
+    values="""
+        SELECT t.tid, v.s
+        FROM t JOIN rolled r ON r.day BETWEEN t.d0 AND t.d1 AND r.bucket = t.b
+        CROSS JOIN LATERAL unnest(r.seconds) AS v(s)""",
+)
+# By rep, tier, lead source and clause (`ClockDay`): the counts of each row unnested.
+_BY_DIMENSIONS = _Rolled(
+    rows=rollups.ttft_rows_sql,
+    count_columns=("day", "decided", "ttft_buckets", "ttft_counts"),
+    counts=f"""
+        SELECT r.day, u.bucket, u.n
+        FROM rolled r CROSS JOIN LATERAL (
+            SELECT b::int AS bucket, c::bigint AS n
+            FROM unnest(r.ttft_buckets, r.ttft_counts) AS x(b, c)
+            UNION ALL SELECT {_CLOCKS}, r.decided
+        ) u""",
+    value_columns=("day", "ttft_seconds", "ttft_buckets", "ttft_ends"),
+    values="""
+        SELECT t.tid, v.s
+        FROM t JOIN rolled r ON r.day BETWEEN t.d0 AND t.d1
+        CROSS JOIN LATERAL (SELECT array_position(r.ttft_buckets, t.b) AS p) at
+        CROSS JOIN LATERAL unnest(
+            r.ttft_seconds[COALESCE(r.ttft_ends[at.p - 1], 0) + 1 : r.ttft_ends[at.p]]
+        ) AS v(s)
+        WHERE at.p IS NOT NULL""",
+)
+
+_NO_DELAYS = "SELECT NULL::date AS day, NULL::float AS s WHERE false"
+
+
+def _sources_sql(
+    f: ReportFilter, through: date, live: ReportFilter | None, rolled: tuple[str, list]
+) -> tuple[str, list]:
+    """`WITH rolled AS (…), live AS (…)`: the rollup rows of the closed days (`rolled`, SQL
+    and parameters), the live delays of the rest (none when all days are rolled up)."""
+    rolled_sql, params = rolled
+    live_sql, more = _NO_DELAYS, []
     if live is not None:
-        try:
+        with suppress(EmptyResultSet):  # nothing can match: no live delays
             live_sql, more = _live_delays_sql(live)
-        except EmptyResultSet:
-            live_sql, more = "SELECT NULL::date AS day, NULL::float AS s WHERE false", []
-    else:
-        live_sql, more = "SELECT NULL::date AS day, NULL::float AS s WHERE false", []
     return f"WITH rolled AS ({rolled_sql}), live AS ({live_sql})", [*params, *more]  # nosec B608 # names are code constants, SQL is ORM-compiled, values are params
 
 
@@ -201,10 +255,14 @@ def _ttft_summary_rolled(f: ReportFilter, through: date, live: ReportFilter | No
     """The same figures as `_ttft_summary_postgres`, exact, from the rollup's counts per fine
     bucket: one query adds the counts up per week, month and the range; a second reads only
     the delays of the buckets that hold the ranks percentile_cont interpolates between
-    (slices of the sorted delays of each day) and picks those ranks. The live rest (today)
-    is counted into both the same way."""
+    (each day's sorted delays of that bucket) and picks those ranks. The live rest (today)
+    is counted into both the same way. Without a rep, tier or lead-source filter the counts
+    come per agreement and day (`FirstTouchDay`), otherwise from `ClockDay`'s rows."""
+    rolled = _BY_DIMENSIONS if f.lookups(rep="user_id") else _BY_DAY
     try:
-        sources, params = _sources_sql(f, through, live)
+        sources, params = _sources_sql(
+            f, through, live, rolled.rows(f, through, rolled.count_columns)
+        )
     except EmptyResultSet:  # nothing can match (no visible agreement)
         return TtftSummary(
             _ttft_of({"clocks": 0, "touched": 0, "median": None, "p90": None}),
@@ -218,12 +276,7 @@ def _ttft_summary_rolled(f: ReportFilter, through: date, live: ReportFilter | No
     sql = f"""{sources}
         SELECT GROUPING(week, month) AS grouping, week, month, bucket, SUM(n)::bigint AS n
         FROM (
-            SELECT {grain_of}, u.bucket, u.n
-            FROM rolled r CROSS JOIN LATERAL (
-                SELECT b::int AS bucket, c::bigint AS n
-                FROM unnest(r.ttft_buckets, r.ttft_counts) AS x(b, c)
-                UNION ALL SELECT {_CLOCKS}, r.decided
-            ) u
+            SELECT {grain_of}, c.bucket, c.n FROM ({rolled.counts}) c
             UNION ALL
             SELECT {grain_of}, width_bucket(s, %s::float8[]), 1
             FROM live WHERE s IS NOT NULL
@@ -257,19 +310,16 @@ def _ttft_summary_rolled(f: ReportFilter, through: date, live: ReportFilter | No
             ranks_read.append((tid, within, gid, rank))
     picked: dict[tuple[int, int], float] = {}
     if reads:
+        sources, params = _sources_sql(
+            f, through, live, rolled.rows(f, through, rolled.value_columns)
+        )
         t_rows = ", ".join(["(%s, %s::date, %s::date, %s::smallint)"] * len(reads))
         j_rows = ", ".join(["(%s, %s)"] * len(ranks_read))
         sql = f"""{sources},
             t(tid, d0, d1, b) AS (VALUES {t_rows}),
             tj(tid, j) AS (VALUES {j_rows}),
             vals AS (
-                SELECT t.tid, v.s
-                FROM t JOIN rolled r ON r.day BETWEEN t.d0 AND t.d1
-                CROSS JOIN LATERAL (SELECT array_position(r.ttft_buckets, t.b) AS p) at
-                CROSS JOIN LATERAL unnest(
-                    r.ttft_seconds[COALESCE(r.ttft_ends[at.p - 1], 0) + 1 : r.ttft_ends[at.p]]
-                ) AS v(s)
-                WHERE at.p IS NOT NULL
+                {rolled.values}
                 UNION ALL
                 SELECT t.tid, l.s FROM t JOIN live l
                     ON l.day BETWEEN t.d0 AND t.d1 AND width_bucket(l.s, %s::float8[]) = t.b

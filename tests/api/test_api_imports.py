@@ -113,7 +113,7 @@ def test_a_mapping_naming_missing_columns_is_refused(sla, frozen, as_user):
         "mapping": [
             "'colour' is not a lead field (choose from external_id, name, email, company, "
             "title, phone, country, tier, score, lead_source, campaign, stage, handed_off_at, "
-            "rejection_reason, owner_email, created_at)."
+            "rejection_reason, owner_email, owner_name, created_at)."
         ]
     }
     assert Import.objects.count() == 0

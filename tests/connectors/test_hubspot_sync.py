@@ -425,3 +425,24 @@ def test_a_refused_token_fails_the_run_with_a_clear_message_and_no_secret(fake, 
     assert TOKEN not in caplog.text and TOKEN not in run.error
     assert not Lead.objects.exists()
     assert Connector.objects.get().cursor == {}
+
+
+def test_the_won_deal_is_the_funnels_won_amount(fake, connector, world):
+    """Cy's deal 3001, "closedwon" (won in the connector's stage table) for 1200.50, makes
+    the November funnel's won amount 1200.50: Cy came through the connector, whose
+    marketing team makes him marketing-sourced, and entered the funnel (won) on 25 Nov."""
+    from reports import metrics
+    from reports.selectors import agreements_filter
+
+    run_sync(connector)
+    cy = Lead.objects.get(source_system="hubspot", external_id="503")
+    assert cy.marketing_team == world.marketing
+    f = agreements_filter(
+        [world.agreement], now=NOW, start=datetime(2026, 11, 1).date(), end=NOW.date()
+    )
+    rows, total = metrics.funnel(f, "campaign")
+    assert total.counts["won"] == 1
+    assert total.won_amount == Decimal("1200.50")
+    assert [(r.group, r.won_amount) for r in rows if r.counts["won"]] == [
+        (cy.campaign, Decimal("1200.50"))
+    ]

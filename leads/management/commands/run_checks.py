@@ -11,13 +11,16 @@ log = logging.getLogger("slahub.checks")
 
 
 def _sweep() -> list[str]:
-    """Send what a lost broker message left waiting: webhook deliveries and imports."""
+    """Send what a lost broker message or a dead worker left waiting: webhook deliveries,
+    imports and what-if replays."""
+    from agreements.tasks import sweep_replays
     from integrations.tasks import sweep_imports, sweep_webhooks
 
     now = timezone.now()
     return [
         f"webhook sweep: {sweep_webhooks(now=now)} deliveries enqueued",
         f"import sweep: {sweep_imports(now=now)} imports enqueued",
+        f"replay sweep: {sweep_replays(now=now)} replays enqueued",
     ]
 
 
