@@ -127,7 +127,8 @@ _MARK_SENT_RENDERED = (
 
 
 def _async_commit() -> str:
-    return _ASYNC_COMMIT if db.vendor == "postgresql" else ""
+    """Only for the mark's own transaction: never changes how a caller's transaction commits."""
+    return _ASYNC_COMMIT if db.vendor == "postgresql" and not db.in_atomic_block else ""
 
 
 def _mark_sent(alert: Alert, token: str, *, now: datetime) -> None:
