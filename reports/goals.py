@@ -29,6 +29,7 @@ GOAL_METRICS: dict[str, GoalMetric] = {
     "first_touch_pct": GoalMetric("First-touch compliance", "%"),
     "acceptance_pct": GoalMetric("Acceptance rate", "%"),
     "won_count": GoalMetric("Won deals from marketing-sourced leads", "", "won"),
+    "won_amount": GoalMetric("Won revenue from marketing-sourced leads", "", "won"),
 }
 
 # A goal page shows at most this many periods, the latest ones.
@@ -138,12 +139,20 @@ def goal_progress(goal: Goal, now: datetime) -> GoalProgress:
         reached = leads_reaching_stage(agreement, metric.stage, start, min(end, now))
         if metric.stage == "won":
             reached = reached.filter(lead__marketing_team_id=agreement.marketing_team_id)
-        counts = [0] * len(periods)
+        reached = list(reached)
+        # Won revenue: each won lead adds its won deals' amounts (the funnel's won-amount
+        # rule) to the period it was first won in; the counts add one a lead.
+        weight = (
+            metrics.won_amount_by_lead([row["lead_id"] for row in reached])
+            if goal.metric == "won_amount"
+            else None
+        )
+        counts = [0.0] * len(periods)
         for row in reached:
             i = _bucket(periods, row["first_reached"].astimezone(tz).date())
             if i is not None:
-                counts[i] += 1
-        values: list[float | None] = [float(c) for c in counts]
+                counts[i] += 1.0 if weight is None else float(weight.get(row["lead_id"], 0))
+        values: list[float | None] = list(counts)
     else:
         f = agreements_filter(
             [agreement], now=now, start=start.date(), end=end.date() - timedelta(days=1)

@@ -129,3 +129,32 @@ def test_the_funnel_csv_and_api_show_the_won_amount(deals, client):
         "Webinar": "1400.00",
     }
     assert data["total"]["won_amount"] == "1400.00"
+
+
+def test_a_won_revenue_goal_adds_each_won_leads_won_deals_in_the_month_it_was_won(deals):
+    """The goal counts by the month a lead was first won (not the funnel's cohort by entry):
+    all four were won on 12 Nov. Lead 1: 1,000.00 (its 250.50 stage is not won for HubSpot,
+    its 9,999 lost); lead 2: 400.00 (the deal without an amount adds nothing); lead 3 has no
+    marketing team: out; lead 4 entered in October but was won in November: 700.00.
+    November: 1,000 + 400 + 700 = 2,100.00 against a 3,000 target (70%); October 0."""
+    from agreements import goals as goal_services
+    from reports.goals import goal_progress
+
+    goal = goal_services.goal_create(
+        agreement=deals.agreement,
+        user=deals.sales_manager,
+        name="Won revenue",
+        metric="won_amount",
+        target=Decimal("3000"),
+        period="month",
+        starts_on=date(2026, 10, 1),
+        owner=deals.sales_manager,
+    )
+    progress = goal_progress(goal, NOW)
+    assert [(p.label, p.value) for p in progress.points] == [
+        ("Oct 2026", 0.0),
+        ("Nov 2026", 2100.0),
+    ]
+    assert progress.attainment_pct == 70.0
+    goal.metric = "won_count"
+    assert goal_progress(goal, NOW).value == 3.0

@@ -52,6 +52,7 @@ from reports.metrics.funnel import (
     funnel,
     funnel_all,
     stage_rates,
+    won_amount_by_lead,
 )
 from reports.metrics.live import (
     CLOCK_DIMENSIONS,
@@ -170,4 +171,5 @@ __all__ = [
     "time_to_first_touch",
     "trend",
     "ttft_summary",
+    "won_amount_by_lead",
 ]

@@ -214,6 +214,26 @@ def won_amounts(f: ReportFilter) -> dict[tuple[str, str], Decimal]:
     leads (those with a marketing team): the sum of the amounts of their CRM deals whose
     stage the deal's connector maps to won (its stage table, as the sync reads it), as the
     CRM gives them (one currency assumed). Two queries, whatever the number of deals."""
+    cohort = funnel_leads(f).filter(marketing_team__isnull=False).values("pk")
+    sums: dict[tuple[str, str], Decimal] = {}
+    for _, amount, campaign, source in _won_deals(cohort, "lead__campaign", "lead__lead_source"):
+        key = (campaign or "", source or "")
+        sums[key] = sums.get(key, NO_AMOUNT) + amount
+    return sums
+
+
+def won_amount_by_lead(leads) -> dict[int, Decimal]:
+    """Lead id → the amount of its won CRM deals (the rule of `won_amounts`), for the leads
+    of `leads` (ids or a values("pk") queryset). Two queries."""
+    sums: dict[int, Decimal] = {}
+    for lead_id, amount in _won_deals(leads):
+        sums[lead_id] = sums.get(lead_id, NO_AMOUNT) + amount
+    return sums
+
+
+def _won_deals(leads, *fields: str):
+    """(lead id, amount, *fields) of the won deals with an amount of `leads`: a deal is won
+    when its connector's stage table maps its CRM stage to won."""
     from connectors.models import Connector, Deal
 
     won = {
@@ -224,16 +244,12 @@ def won_amounts(f: ReportFilter) -> dict[tuple[str, str], Decimal]:
         }
         for pk, settings in Connector.objects.values_list("pk", "settings")
     }
-    cohort = funnel_leads(f).filter(marketing_team__isnull=False).values("pk")
-    deals = Deal.objects.filter(lead__in=cohort, amount__isnull=False).values_list(
-        "connector_id", "crm_stage", "amount", "lead__campaign", "lead__lead_source"
+    deals = Deal.objects.filter(lead__in=leads, amount__isnull=False).values_list(
+        "connector_id", "crm_stage", "lead_id", "amount", *fields
     )
-    sums: dict[tuple[str, str], Decimal] = {}
-    for connector_id, crm_stage, amount, campaign, source in deals:
+    for connector_id, crm_stage, *row in deals:
         if crm_stage in won.get(connector_id, ()):
-            key = (campaign or "", source or "")
-            sums[key] = sums.get(key, NO_AMOUNT) + amount
-    return sums
+            yield tuple(row)
 
 
 def funnel_all(f: ReportFilter) -> dict[str, tuple[list[FunnelRow], FunnelRow]]:
