@@ -174,10 +174,10 @@ class _Rolled:
 _BY_DAY = _Rolled(
     rows=rollups.first_touch_day_rows_sql,
     count_columns=("day", "bucket", "clocks"),
-    counts=f"""
+    counts="""
         SELECT r.day, r.bucket::int AS bucket, r.clocks::bigint AS n
         FROM rolled r WHERE r.bucket IS NOT NULL
-        UNION ALL SELECT r.day, {_CLOCKS}, r.clocks::bigint FROM rolled r""",
+        UNION ALL SELECT r.day, -1 /* _CLOCKS */, r.clocks::bigint FROM rolled r""",
     value_columns=("day", "bucket", "seconds"),
     values="""
         SELECT t.tid, v.s
@@ -188,12 +188,12 @@ _BY_DAY = _Rolled(
 _BY_DIMENSIONS = _Rolled(
     rows=rollups.ttft_rows_sql,
     count_columns=("day", "decided", "ttft_buckets", "ttft_counts"),
-    counts=f"""
+    counts="""
         SELECT r.day, u.bucket, u.n
         FROM rolled r CROSS JOIN LATERAL (
             SELECT b::int AS bucket, c::bigint AS n
             FROM unnest(r.ttft_buckets, r.ttft_counts) AS x(b, c)
-            UNION ALL SELECT {_CLOCKS}, r.decided
+            UNION ALL SELECT -1 /* _CLOCKS */, r.decided
         ) u""",
     value_columns=("day", "ttft_seconds", "ttft_buckets", "ttft_ends"),
     values="""
