@@ -316,6 +316,19 @@ def _insert_alerts(rows: list[dict], *, now: datetime) -> None:
     thousands of model instances for `bulk_create` cost more than the database's work."""
     if not rows:
         return
+    if connection.vendor != "postgresql":  # SQLite, `make run`'s embedded default
+        Alert.objects.bulk_create(
+            [
+                Alert(
+                    **{**row, "facts": json.loads(row["facts"])},
+                    created_at=now,
+                    next_attempt_at=now,
+                )
+                for row in rows
+            ],
+            ignore_conflicts=True,
+        )
+        return
     with connection.cursor() as cursor:
         cursor.execute(
             """

@@ -204,6 +204,10 @@ def breach_due(*, now: datetime, limit: int) -> list[Breach]:
     """Claim up to `limit` open lead clocks past due (oldest first, SKIP LOCKED), mark them
     breached and record their breaches: one statement, the same rows and the same rule as
     `breach_obligations`, for the deadline scan. Call inside a transaction."""
+    if connection.vendor != "postgresql":  # SQLite (`make run`'s default): one process at a time
+        return breach_obligations(
+            list(open_obligations_due(now).order_by("due_at")[:limit]), now=now
+        )
     claimed = open_obligations_due(now).select_for_update(skip_locked=True, of=("self",))
     claim = claimed.order_by("due_at").values("pk")[:limit]
     claim_sql, claim_params = claim.query.sql_with_params()

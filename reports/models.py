@@ -7,8 +7,9 @@ Each row is derived from the live tables by `reports.refresh` with the very quer
 
 from __future__ import annotations
 
-from django.contrib.postgres.fields import ArrayField
 from django.db import models
+
+from reports.fields import ArrayField
 
 
 class RollupState(models.Model):

@@ -1,7 +1,7 @@
 """FirstTouchDay starts empty: the teams' rollups are dropped so that the next refresh builds
 them again, FirstTouchDay included (until then the reports read live)."""
 
-import django.contrib.postgres.fields
+import reports.fields
 import django.db.models.deletion
 from django.db import migrations, models
 
@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                 ('day', models.DateField()),
                 ('bucket', models.SmallIntegerField(null=True)),
                 ('clocks', models.PositiveIntegerField(default=0)),
-                ('seconds', django.contrib.postgres.fields.ArrayField(base_field=models.FloatField(), blank=True, default=list, size=None)),
+                ('seconds', reports.fields.ArrayField(base_field=models.FloatField(), blank=True, default=list, size=None)),
                 ('agreement', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='agreements.agreement')),
             ],
             options={
