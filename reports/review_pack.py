@@ -53,8 +53,8 @@ def review_pack(agreement: Agreement, *, month: date, now: datetime) -> ReviewPa
     )
     month_f = replace(f, start=this_month.start)
     with metrics.report_reads():
-        # The clock counts by clause read once: the scorecard's three months are the
-        # trend's last three, and a kind's clauses add up to the kind's figure.
+        # The clock counts by clause and the dispositions read once: the scorecard's three
+        # months are the trend's last three, and a kind's clauses add up to its figure.
         by_clause = metrics.clock_days(f, by=("clause",))
         days = metrics.DayCounts(
             metrics.kind_days(by_clause), metrics.disposition_days(f), metrics.ttft_summary(f)
@@ -62,7 +62,14 @@ def review_pack(agreement: Agreement, *, month: date, now: datetime) -> ReviewPa
         trend = tables.trend_table(metrics.trend(f, "month", days), "month")
         breach_rows = metrics.breaches_by_cause(month_f)
         disputes = list(metrics.open_disputes(f))
-    card = scorecard(agreement, now=now, count=3, at=start, clause_days=by_clause)
+    card = scorecard(
+        agreement,
+        now=now,
+        count=3,
+        at=start,
+        clause_days=by_clause,
+        dispositions=days.dispositions,
+    )
     return ReviewPack(
         agreement=agreement,
         month=month,

@@ -110,11 +110,20 @@ def scorecard(
     count: int = 3,
     at: datetime | None = None,
     clause_days: dict | None = None,
+    dispositions: dict | None = None,
 ):
-    """`clause_days`: the agreement's clock day counts by clause over a range holding the
-    months shown, read already by the caller (the review pack reads them for its trend)."""
+    """`clause_days` and `dispositions`: the agreement's clock day counts by clause and its
+    dispositions by day over a range holding the months shown, read already by the caller
+    (the review pack reads them for its trend)."""
     with metrics.report_reads():
-        return _scorecard(agreement, now=now, count=count, at=at, clause_days=clause_days)
+        return _scorecard(
+            agreement,
+            now=now,
+            count=count,
+            at=at,
+            clause_days=clause_days,
+            dispositions=dispositions,
+        )
 
 
 def _month_version(versions: list[AgreementVersion], period: Period):
@@ -134,6 +143,7 @@ def _scorecard(
     count: int,
     at: datetime | None,
     clause_days: dict | None = None,
+    dispositions: dict | None = None,
 ):
     """The scorecard for the month holding `at` (default `now`) and the `count - 1` months
     before it: one line per clause of the versions in force in those months, each month with
@@ -167,7 +177,7 @@ def _scorecard(
     keys = [p.start.date() for p in periods]
     clauses = metrics.clause_compliance(f, "month", clause_days)
     volume = metrics.period_results(f)
-    acceptance = metrics.acceptance_trend(f, "month")
+    acceptance = metrics.acceptance_trend(f, "month", dispositions)
     commitment_of = {c.pk: (v, c) for v in versions for c in v.commitments.all()}
 
     # One line per clause; its sentence is the newest wording shown (the terms of reference
