@@ -42,20 +42,34 @@ def review_pack(agreement: Agreement, *, month: date, now: datetime) -> ReviewPa
     cause and the disputes still open, from the reports' metric code."""
     tz = metrics.agreement_tz(agreement)
     start = local_midnight(month, tz)
-    card = scorecard(agreement, now=now, count=3, at=start)
+    this_month = metrics.recent_periods("month", start, tz, 1)[-1]
     # Built as the report pages build theirs (closed days from the rollups), so the pack's
     # trend shows the compliance page's figure for the same month.
     f = agreements_filter(
         [agreement],
         now=now,
         start=metrics.recent_periods("month", start, tz, 6)[0].start.date(),
-        end=(card.periods[-1].end - timedelta(microseconds=1)).date(),
+        end=(this_month.end - timedelta(microseconds=1)).date(),
     )
-    month_f = replace(f, start=card.periods[-1].start)
+    month_f = replace(f, start=this_month.start)
     with metrics.report_reads():
-        trend = tables.trend_table(metrics.trend(f, "month"), "month")
+        # The clock counts by clause and the dispositions read once: the scorecard's three
+        # months are the trend's last three, and a kind's clauses add up to its figure.
+        by_clause = metrics.clock_days(f, by=("clause",))
+        days = metrics.DayCounts(
+            metrics.kind_days(by_clause), metrics.disposition_days(f), metrics.ttft_summary(f)
+        )
+        trend = tables.trend_table(metrics.trend(f, "month", days), "month")
         breach_rows = metrics.breaches_by_cause(month_f)
         disputes = list(metrics.open_disputes(f))
+    card = scorecard(
+        agreement,
+        now=now,
+        count=3,
+        at=start,
+        clause_days=by_clause,
+        dispositions=days.dispositions,
+    )
     return ReviewPack(
         agreement=agreement,
         month=month,

@@ -103,9 +103,27 @@ def _period_filter(agreement: Agreement, periods: list[Period], now: datetime) -
     )
 
 
-def scorecard(agreement: Agreement, *, now: datetime, count: int = 3, at: datetime | None = None):
+def scorecard(
+    agreement: Agreement,
+    *,
+    now: datetime,
+    count: int = 3,
+    at: datetime | None = None,
+    clause_days: dict | None = None,
+    dispositions: dict | None = None,
+):
+    """`clause_days` and `dispositions`: the agreement's clock day counts by clause and its
+    dispositions by day over a range holding the months shown, read already by the caller
+    (the review pack reads them for its trend)."""
     with metrics.report_reads():
-        return _scorecard(agreement, now=now, count=count, at=at)
+        return _scorecard(
+            agreement,
+            now=now,
+            count=count,
+            at=at,
+            clause_days=clause_days,
+            dispositions=dispositions,
+        )
 
 
 def _month_version(versions: list[AgreementVersion], period: Period):
@@ -118,7 +136,15 @@ def _month_version(versions: list[AgreementVersion], period: Period):
     return starting[0] if starting else None
 
 
-def _scorecard(agreement: Agreement, *, now: datetime, count: int, at: datetime | None):
+def _scorecard(
+    agreement: Agreement,
+    *,
+    now: datetime,
+    count: int,
+    at: datetime | None,
+    clause_days: dict | None = None,
+    dispositions: dict | None = None,
+):
     """The scorecard for the month holding `at` (default `now`) and the `count - 1` months
     before it: one line per clause of the versions in force in those months, each month with
     the terms in force then (the version in force at its start) and the clause's figures of
@@ -149,9 +175,9 @@ def _scorecard(agreement: Agreement, *, now: datetime, count: int, at: datetime 
         return card
     f = _period_filter(agreement, periods, now)
     keys = [p.start.date() for p in periods]
-    clauses = metrics.clause_compliance(f, "month")
+    clauses = metrics.clause_compliance(f, "month", clause_days)
     volume = metrics.period_results(f)
-    acceptance = metrics.acceptance_trend(f, "month")
+    acceptance = metrics.acceptance_trend(f, "month", dispositions)
     commitment_of = {c.pk: (v, c) for v in versions for c in v.commitments.all()}
 
     # One line per clause; its sentence is the newest wording shown (the terms of reference

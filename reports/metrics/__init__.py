@@ -99,6 +99,7 @@ from reports.metrics.source import (
     clock_days,
     disposition_counts,
     disposition_days,
+    kind_days,
     rolled_through,
 )
 from reports.metrics.trends import (
@@ -150,6 +151,7 @@ __all__ = [
     "disposition_counts",
     "disposition_days",
     "disposition_rows",
+    "kind_days",
     "first_touch_delays",
     "funnel",
     "funnel_all",

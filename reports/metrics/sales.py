@@ -410,12 +410,20 @@ def time_to_first_touch(f: ReportFilter, days: DayCounts | None = None) -> TimeT
 # Scorecard and review pack ----------------------------------------------------------------
 
 
-def clause_compliance(f: ReportFilter, grain: str) -> dict[tuple[date, str, UUID], ClockCompliance]:
+def clause_compliance(
+    f: ReportFilter,
+    grain: str,
+    days: dict[tuple, ClockCompliance] | None = None,
+) -> dict[tuple[date, str, UUID], ClockCompliance]:
     """Sales compliance per period, kind and clause (a commitment's identity across the
     versions of the agreement), by the same rule as `sales_compliance`: the day counts added
-    up, so a kind's clauses add up to the kind's figure."""
+    up, so a kind's clauses add up to the kind's figure. `days`: the clock day counts by
+    clause (`clock_days(…, by=("clause",))`) of a range holding this one, read already."""
     result: dict[tuple[date, str, UUID], ClockCompliance] = {}
-    for (day, kind, clause), counts in clock_days(f, by=("clause",)).items():
+    rows = days if days is not None else clock_days(f, by=("clause",))
+    for (day, kind, clause), counts in rows.items():
+        if not f.first_day <= day <= f.last_day:
+            continue
         key = (_bucket_of(grain, day, f.tz), kind, clause)
         _add(result.setdefault(key, ClockCompliance(kind)), counts)
     return result

@@ -84,6 +84,14 @@ def clock_days(f: ReportFilter, by: tuple[str, ...] = ()) -> dict[tuple, ClockCo
     return result
 
 
+def kind_days(clause_days: dict[tuple, ClockCompliance]) -> dict[tuple, ClockCompliance]:
+    """`clock_days(f)` from `clock_days(f, by=("clause",))`: a kind's clauses add up to it."""
+    result: dict[tuple, ClockCompliance] = {}
+    for (day, kind, _), counts in clause_days.items():
+        _add(result.setdefault((day, kind), ClockCompliance(kind)), counts)
+    return result
+
+
 def disposition_counts(f: ReportFilter, by: tuple[str, ...] = ()) -> dict[tuple, list[int]]:
     """[accepted, rejected] by local day (and `by`)."""
     result: dict[tuple, list[int]] = {}
