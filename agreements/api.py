@@ -315,21 +315,7 @@ class GoalSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Goal
-        fields = [
-            "id",
-            "agreement",
-            "name",
-            "metric",
-            "target",
-            "period",
-            "starts_on",
-            "ends_on",
-            "sides",
-            "owner",
-            "notes",
-            "check_ins",
-            "progress",
-        ]
+        fields = ["id", "agreement", *goal_services.GOAL_FIELDS, "check_ins", "progress"]
         read_only_fields = ["id", "check_ins", "progress"]
 
 
